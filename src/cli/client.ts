@@ -1,0 +1,78 @@
+// The CLI's HTTP client for the platform API. It reads GANTRY_URL and GANTRY_TOKEN (like NOMAD_ADDR
+// and NOMAD_TOKEN) and turns API errors into CliErrors carrying the server's message.
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export interface ClientOptions {
+  url?: string | undefined;
+  token?: string | undefined;
+}
+
+export class ApiClient {
+  readonly url: string;
+  private readonly token: string | undefined;
+
+  constructor(options: ClientOptions = {}) {
+    this.url = (options.url ?? process.env.GANTRY_URL ?? 'http://127.0.0.1:7070').replace(/\/+$/, '');
+    this.token = options.token ?? process.env.GANTRY_TOKEN;
+  }
+
+  get<T>(route: string): Promise<T> {
+    return this.request<T>('GET', route);
+  }
+
+  post<T>(route: string, body: unknown = {}): Promise<T> {
+    return this.request<T>('POST', route, body);
+  }
+
+  /** A streaming GET; the caller reads the body. */
+  async stream(route: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.send('GET', route, undefined, signal);
+    if (!response.ok) throw await this.errorFrom(response);
+    if (!response.body) throw new CliError(`empty response from ${route}`);
+    return response.body;
+  }
+
+  private async request<T>(method: string, route: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, route, body);
+    if (!response.ok) throw await this.errorFrom(response);
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  private async send(method: string, route: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await fetch(this.url + route, {
+        method,
+        headers,
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: signal ?? null,
+      });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new CliError(`cannot reach the Gantry server at ${this.url} (${cause}); is it running? (set GANTRY_URL)`);
+    }
+  }
+
+  private async errorFrom(response: Response): Promise<CliError> {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      const json = (await response.json()) as { message?: string };
+      if (json.message) message = json.message;
+    } catch {
+      // not JSON: keep the status line
+    }
+    if (response.status === 401 && !this.token) message += ' (set GANTRY_TOKEN to the admin token)';
+    return new CliError(message);
+  }
+}

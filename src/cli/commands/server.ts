@@ -1,0 +1,83 @@
+// `gantry server` (alias `gantry up`): the master, the platform API and the embedded local agent.
+import type { Command } from 'commander';
+import { loadServerConfig } from '../../config/server-config.ts';
+import { parseDuration } from '../../shared/duration.ts';
+import { VERSION } from '../../shared/version.ts';
+
+interface ServerFlags {
+  config?: string;
+  dataDir?: string;
+  listen?: string;
+  registryListen?: string;
+  databaseUrl?: string;
+  localAgent: boolean;
+  agentHostname?: string;
+  agentResources?: string;
+  agentAttributes?: string;
+  strategy?: 'binpack' | 'spread' | 'random';
+  heartbeatTimeout?: string;
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .alias('up')
+    .description('start the Gantry server: platform API, scheduler and an embedded local agent')
+    .option('--config <file>', 'YAML or JSON config file (env GANTRY_CONFIG)')
+    .option('--data-dir <dir>', 'where the SQLite store, logs and sandboxes live (default ./data)')
+    .option('--listen <host:port>', 'platform API address (default 127.0.0.1:7070)')
+    .option('--registry-listen <host:port>', 'registry address (default 127.0.0.1:5000)')
+    .option('--database-url <url>', 'postgres://... to use PostgreSQL instead of SQLite (env GANTRY_DATABASE_URL)')
+    .option('--no-local-agent', 'do not run the embedded local agent')
+    .option('--agent-hostname <name>', 'hostname the local agent registers with')
+    .option('--agent-resources <mesos>', 'local agent resources, e.g. "cpus:4;mem:8192;ports:[31000-32000]" (default: detected)')
+    .option('--agent-attributes <mesos>', 'local agent attributes, e.g. "rack:r1;zone:west"')
+    .option('--strategy <name>', 'default placement strategy: binpack, spread or random')
+    .option('--heartbeat-timeout <duration>', 'mark agents unreachable after this long without a heartbeat (default 30s)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .action(async (flags: ServerFlags) => {
+      const config = loadServerConfig({
+        file: flags.config,
+        env: process.env,
+        flags: {
+          dataDir: flags.dataDir,
+          listen: flags.listen,
+          registryListen: flags.registryListen,
+          databaseUrl: flags.databaseUrl,
+          localAgent: flags.localAgent === false ? false : undefined,
+          agent: { hostname: flags.agentHostname, resources: flags.agentResources, attributes: flags.agentAttributes },
+          placement: flags.strategy ? { strategy: flags.strategy } : undefined,
+          heartbeatTimeoutMs: flags.heartbeatTimeout ? parseDuration(flags.heartbeatTimeout, '--heartbeat-timeout') : undefined,
+          logLevel: flags.logLevel,
+        },
+      });
+      // Loaded here so that client commands do not pay for the server's modules.
+      const { startServer } = await import('../../main.ts');
+      const server = await startServer(config);
+      const out = (line: string): boolean => process.stdout.write(line + '\n');
+      out(`Gantry ${VERSION} listening on ${server.url} (data: ${config.dataDir}, store: ${server.store.kind})`);
+      if (server.newSecrets.adminToken) {
+        out(`Admin token (shown once, stored hashed): ${server.newSecrets.adminToken}`);
+        out(`  export GANTRY_URL=${server.url} GANTRY_TOKEN=${server.newSecrets.adminToken}`);
+      }
+      if (server.newSecrets.joinToken) out(`Join token for agents (shown once, stored hashed): ${server.newSecrets.joinToken}`);
+      if (server.localAgent) out(`Local agent ${server.localAgent.id} registered`);
+
+      let closing = false;
+      const shutdown = (signal: string): void => {
+        if (closing) process.exit(130);
+        closing = true;
+        out(`${signal}: stopping (running tasks get their grace period; press Ctrl-C again to quit now)`);
+        server.close().then(
+          () => process.exit(0),
+          (err: Error) => {
+            process.stderr.write(`gantry: shutdown failed: ${err.message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+    });
+}

@@ -1,0 +1,42 @@
+// The `gantry` command. Each command group lives in its own file under commands/; this file wires
+// them and turns every error into one line on stderr and a non-zero exit.
+import { Command, CommanderError } from 'commander';
+import { GantryError } from '../shared/errors.ts';
+import { VERSION } from '../shared/version.ts';
+import { CliError } from './client.ts';
+import { registerAgentCommand } from './commands/agent.ts';
+import { registerAgentCommands } from './commands/agents.ts';
+import { registerRunCommand } from './commands/run.ts';
+import { registerServerCommand } from './commands/server.ts';
+import { registerTaskCommands } from './commands/tasks.ts';
+
+const program = new Command('gantry')
+  .description('Gantry: one platform for a cluster resource pool, batch jobs, CI pipelines, a private registry and apps')
+  .version(VERSION)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerServerCommand(program);
+registerAgentCommand(program);
+registerRunCommand(program);
+registerAgentCommands(program);
+registerTaskCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; usage errors were already printed by commander.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`gantry: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  if (err instanceof GantryError) {
+    process.stderr.write(`gantry: ${err.message}\n`);
+    process.exit(err.status === 400 ? 2 : 1);
+  }
+  process.stderr.write(`gantry: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,206 @@
+// The agent: registers with its master, polls for orders (the poll is its heartbeat), runs tasks with
+// its drivers in sandbox directories, and reports their status and output. The embedded agent and
+// `gantry agent` are this same class with a different MasterLink.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Driver, TaskExit, TaskHandle } from '../drivers/driver.ts';
+import type { KillOrder, LaunchOrder, MasterLink, Order, StatusReport } from '../protocol.ts';
+import type { Attributes, Resources } from '../types.ts';
+import { pumpOutput } from './output-pump.ts';
+import { taskEnvironment } from './task-environment.ts';
+
+export interface AgentOptions {
+  link: MasterLink;
+  drivers: Driver[];
+  /** The agent's own directory: its id file and the tasks' sandboxes. */
+  workDir: string;
+  hostname: string;
+  resources: Resources;
+  attributes: Attributes;
+  logger: Logger;
+}
+
+interface RunningTask {
+  handle: TaskHandle;
+  killReason?: string;
+  /** Settles when the task's exit and output were reported. */
+  done: Promise<void>;
+}
+
+export class Agent {
+  private agentId: string | undefined;
+  private pollWaitMs = 20_000;
+  private readonly tasks = new Map<string, RunningTask>();
+  private readonly starting = new Set<string>();
+  private stopping = false;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: AgentOptions) {}
+
+  get id(): string | undefined {
+    return this.agentId;
+  }
+
+  private get sandboxRoot(): string {
+    return path.join(this.options.workDir, 'sandboxes');
+  }
+
+  /** Recovers running tasks, registers, and starts polling. Resolves once registered. */
+  async start(): Promise<void> {
+    await mkdir(this.sandboxRoot, { recursive: true });
+    this.agentId = await this.readAgentId();
+    for (const driver of this.options.drivers) {
+      for (const handle of await driver.recover(this.sandboxRoot)) this.track(handle);
+    }
+    await this.register();
+    this.loopDone = this.pollLoop();
+  }
+
+  /** Stops polling and kills the running tasks (each within its grace period), reporting them. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const running = [...this.tasks.entries()];
+    await Promise.allSettled(
+      running.map(async ([taskId, task]) => {
+        task.killReason = 'the agent was shut down';
+        await task.handle.kill(5000);
+        await task.done;
+        this.tasks.delete(taskId);
+      }),
+    );
+    this.options.link.close();
+    await this.loopDone;
+  }
+
+  private async register(): Promise<void> {
+    const result = await this.options.link.register({
+      agentId: this.agentId,
+      hostname: this.options.hostname,
+      resources: this.options.resources,
+      attributes: this.options.attributes,
+      drivers: this.options.drivers.map((d) => d.name),
+      runningTaskIds: [...this.tasks.keys()],
+    });
+    this.agentId = result.agentId;
+    this.pollWaitMs = result.pollWaitMs;
+    await writeFile(this.idFile(), `${result.agentId}\n`);
+    this.options.logger.info({ agent: result.agentId, hostname: this.options.hostname }, 'agent registered with the master');
+  }
+
+  private async pollLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const orders = await this.options.link.pollOrders(this.agentId!, [...this.tasks.keys()], this.pollWaitMs);
+        failures = 0;
+        for (const order of orders) this.handle(order);
+      } catch (err) {
+        if (this.stopping) break;
+        failures++;
+        const status = (err as { status?: number }).status;
+        this.options.logger.warn({ err: (err as Error).message, failures }, 'poll for orders failed');
+        await sleep(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
+        // The master forgot us (e.g. its store was reset): register again.
+        if (status === 404 && !this.stopping) await this.register().catch(() => undefined);
+      }
+    }
+  }
+
+  private handle(order: Order): void {
+    if (order.type === 'launch') void this.launch(order);
+    else void this.kill(order);
+  }
+
+  private async launch(order: LaunchOrder): Promise<void> {
+    if (this.tasks.has(order.taskId) || this.starting.has(order.taskId) || this.stopping) return;
+    this.starting.add(order.taskId);
+    try {
+      const driver = this.pickDriver(order);
+      const sandboxDir = path.join(this.sandboxRoot, order.taskId);
+      const env = taskEnvironment(order, this.options.hostname, sandboxDir);
+      const handle = await driver.start({ taskId: order.taskId, spec: order.spec, allocation: order.allocation, sandboxDir, env });
+      this.track(handle);
+      await this.report({ taskId: order.taskId, state: 'running', limits: handle.limits });
+    } catch (err) {
+      await this.report({ taskId: order.taskId, state: 'failed', exitCode: null, reason: `failed to start: ${(err as Error).message}` });
+    } finally {
+      this.starting.delete(order.taskId);
+    }
+  }
+
+  private pickDriver(order: LaunchOrder): Driver {
+    const wanted = order.spec.image ? 'docker' : 'exec';
+    const driver = this.options.drivers.find((d) => d.name === wanted);
+    if (!driver) throw new Error(`this agent has no ${wanted} driver`);
+    return driver;
+  }
+
+  /** Follows a running task until its output is delivered and its exit reported. */
+  private track(handle: TaskHandle): void {
+    const entry: RunningTask = { handle, done: Promise.resolve() };
+    entry.done = (async () => {
+      const send = (batch: Parameters<MasterLink['sendOutput']>[1]) => this.options.link.sendOutput(this.agentId!, batch);
+      const output = pumpOutput(handle.taskId, handle.logs(), send, () => this.stopping).catch((err: Error) =>
+        this.options.logger.error({ task: handle.taskId, err: err.message }, 'task output lost'),
+      );
+      const exit = await handle.wait();
+      await output;
+      await this.report(exitReport(handle.taskId, exit, entry.killReason, handle.limits));
+      await handle.destroy().catch(() => undefined);
+      this.tasks.delete(handle.taskId);
+    })();
+    this.tasks.set(handle.taskId, entry);
+  }
+
+  private async kill(order: KillOrder): Promise<void> {
+    const task = this.tasks.get(order.taskId);
+    if (!task || task.killReason) return;
+    task.killReason = order.reason;
+    await task.handle.kill(order.graceMs).catch((err: Error) =>
+      this.options.logger.error({ task: order.taskId, err: err.message }, 'kill failed'),
+    );
+  }
+
+  private async report(report: StatusReport): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.options.link.reportStatus(this.agentId!, report);
+        return;
+      } catch (err) {
+        const status = (err as { status?: number }).status;
+        if (status === 404 || (this.stopping && attempt >= 3)) return; // the master no longer knows the task
+        await sleep(Math.min(5000, 100 * 2 ** attempt));
+      }
+    }
+  }
+
+  private idFile(): string {
+    return path.join(this.options.workDir, 'agent-id');
+  }
+
+  private async readAgentId(): Promise<string | undefined> {
+    try {
+      return (await readFile(this.idFile(), 'utf8')).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** How a task's exit is reported: the kill reason wins, then the OOM killer, then the exit code. */
+export function exitReport(taskId: string, exit: TaskExit, killReason: string | undefined, limits: string): StatusReport {
+  if (exit.oomKilled) {
+    return { taskId, state: 'failed', exitCode: exit.exitCode, reason: `killed by the OOM killer: memory limit exceeded (${limits})`, limits };
+  }
+  if (killReason !== undefined || exit.killed) {
+    return { taskId, state: 'killed', exitCode: exit.exitCode, reason: killReason ?? 'killed', limits };
+  }
+  if (exit.exitCode === 0) return { taskId, state: 'finished', exitCode: 0, reason: 'exited with code 0', limits };
+  const reason = exit.exitCode === null ? `terminated by signal ${exit.signal ?? 'unknown'}` : `exited with code ${exit.exitCode}`;
+  return { taskId, state: 'failed', exitCode: exit.exitCode, reason, limits };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,30 @@
+// The embedded agent's link: the same messages as over HTTP, handed to the master in-process.
+import type { Master } from '../master/master.ts';
+import type { MasterLink, OutputBatch, Registration, RegistrationResult, StatusReport, Order } from '../protocol.ts';
+
+export class LocalMasterLink implements MasterLink {
+  private readonly abort = new AbortController();
+
+  constructor(private readonly master: Master) {}
+
+  register(registration: Registration): Promise<RegistrationResult> {
+    return this.master.register(registration, true);
+  }
+
+  pollOrders(agentId: string, runningTaskIds: string[], waitMs: number): Promise<Order[]> {
+    return this.master.pollOrders(agentId, runningTaskIds, waitMs, this.abort.signal);
+  }
+
+  reportStatus(agentId: string, report: StatusReport): Promise<void> {
+    return this.master.reportStatus(agentId, report);
+  }
+
+  sendOutput(agentId: string, batch: OutputBatch): Promise<void> {
+    return this.master.appendOutput(agentId, batch);
+  }
+
+  /** Ends a pending poll at once (on shutdown). */
+  close(): void {
+    this.abort.abort();
+  }
+}

@@ -1,0 +1,61 @@
+// Moves a task's output from its driver to the master in batches: at most every 100 ms or 64 KiB,
+// retried until the master has it, numbered so that a retried batch is never stored twice.
+import type { Readable } from 'node:stream';
+import type { OutputChunk } from '../drivers/driver.ts';
+import type { OutputBatch } from '../protocol.ts';
+
+const FLUSH_INTERVAL_MS = 100;
+const FLUSH_BYTES = 64 * 1024;
+
+export type SendBatch = (batch: OutputBatch) => Promise<void>;
+
+/** Resolves when the stream has ended and every chunk was accepted by the master. */
+export async function pumpOutput(taskId: string, output: Readable, send: SendBatch, isStopping: () => boolean): Promise<void> {
+  let sent = 0;
+  let pending: OutputChunk[] = [];
+  let pendingBytes = 0;
+  let lastFlush = Date.now();
+
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const batch: OutputBatch = { taskId, from: sent, chunks: pending };
+    pending = [];
+    pendingBytes = 0;
+    await sendWithRetry(batch, send, isStopping);
+    sent += batch.chunks.length;
+    lastFlush = Date.now();
+  };
+
+  // A timer flushes quiet output; the loop below flushes busy output by size.
+  let flushing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    if (Date.now() - lastFlush >= FLUSH_INTERVAL_MS) flushing = flushing.then(flush);
+  }, FLUSH_INTERVAL_MS);
+  try {
+    for await (const chunk of output as AsyncIterable<OutputChunk>) {
+      pending.push(chunk);
+      pendingBytes += chunk.data.length;
+      if (pendingBytes >= FLUSH_BYTES) {
+        flushing = flushing.then(flush);
+        await flushing;
+      }
+    }
+    clearInterval(timer);
+    flushing = flushing.then(flush);
+    await flushing;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function sendWithRetry(batch: OutputBatch, send: SendBatch, isStopping: () => boolean): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await send(batch);
+      return;
+    } catch (err) {
+      if (isStopping() && attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// The Driver interface: how an agent runs one task. `exec` (processes + cgroups) and, in a later issue,
+// `docker` (dockerode) implement it; the agent picks one per task (a task with an image means docker).
+// Modelled on Woodpecker's pipeline/backend/types/backend.go and Nomad's task drivers.
+import type { Readable } from 'node:stream';
+import type { Allocation, TaskSpec } from '../types.ts';
+
+export interface TaskLaunch {
+  taskId: string;
+  spec: TaskSpec;
+  allocation: Allocation;
+  /** The task's own directory; it is the working directory and holds nothing of any other task. */
+  sandboxDir: string;
+  /** The environment the task sees: spec.env plus GANTRY_TASK_ID, PORT0..n, PORTS, HOST. */
+  env: Record<string, string>;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+
+/** One piece of a task's output, in the order it was produced on its stream. */
+export interface OutputChunk {
+  stream: OutputStream;
+  data: Buffer;
+}
+
+export interface TaskExit {
+  /** The process's exit code, or null when it died from a signal. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when the kernel killed it for exceeding its memory limit. */
+  oomKilled: boolean;
+  /** True when kill() was called before the task ended. */
+  killed: boolean;
+}
+
+export interface TaskHandle {
+  readonly taskId: string;
+  /** What the driver could enforce of the limits, said in the task record ("cgroup v1: memory 64 MiB, cpu 0.5 (quota)"). */
+  readonly limits: string;
+  /**
+   * The task's output as an object-mode stream of OutputChunk, from the start, that ends after the task
+   * has exited and all its output was read. Each call returns a new stream.
+   */
+  logs(): Readable;
+  /** Resolves once when the task has exited (any number of callers get the same exit). */
+  wait(): Promise<TaskExit>;
+  /** SIGTERM to the whole process group, then SIGKILL to the group after graceMs. Resolves on exit. */
+  kill(graceMs: number): Promise<TaskExit>;
+  /** Frees what the driver holds for the task (cgroups, ...). Idempotent: a second call is a no-op. */
+  destroy(): Promise<void>;
+}
+
+export interface Driver {
+  readonly name: string;
+  /** Whether the driver can run here (e.g. docker needs an engine). */
+  available(): Promise<boolean>;
+  start(launch: TaskLaunch): Promise<TaskHandle>;
+  /** After an agent restart: handles for the tasks still running from the sandboxes under `sandboxRoot`. */
+  recover(sandboxRoot: string): Promise<TaskHandle[]>;
+}

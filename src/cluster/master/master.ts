@@ -1,0 +1,368 @@
+// The master: the pool's agents, the task lifecycle, and the placement loop that moves queued tasks
+// onto agents. Its durable state is the store; ClusterState is the in-memory view placement reads,
+// rebuilt from the store at start.
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Store, TaskQuery } from '../../store/index.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { Conflict, NotFound, Unsatisfiable } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import { ClusterState } from '../placement/cluster-state.ts';
+import type { OutputBatch, Order, Registration, RegistrationResult, StatusReport } from '../protocol.ts';
+import {
+  TERMINAL_STATES,
+  type AgentRecord,
+  type RankerName,
+  type Resources,
+  type TaskRecord,
+  type TaskSpec,
+  type TaskState,
+} from '../types.ts';
+import { AgentMailbox } from './agent-mailbox.ts';
+import type { TaskLogStore } from './task-logs.ts';
+
+export interface MasterOptions {
+  store: Store;
+  logs: TaskLogStore;
+  clock: Clock;
+  rng: () => number;
+  logger: Logger;
+  defaultStrategy: RankerName;
+  heartbeatTimeoutMs: number;
+  /** Longest a poll for orders waits; agents poll at least this often, which is their heartbeat. */
+  pollWaitMs?: number;
+}
+
+export interface AgentWithUsage extends AgentRecord {
+  free: Resources | null;
+  activeTasks: number;
+}
+
+export interface TaskEvent {
+  task: TaskRecord;
+}
+
+export class Master {
+  readonly events = new EventEmitter();
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly state: ClusterState;
+  private readonly mailbox = new AgentMailbox();
+  /** Queued tasks in submission order; the durable copy is in the store. */
+  private readonly queue = new Map<string, TaskRecord>();
+  /** When each agent was last heard from (the store copy is written at most once per poll). */
+  private readonly lastSeen = new Map<string, number>();
+  private placing = false;
+  private placeAgain = false;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  readonly pollWaitMs: number;
+
+  constructor(private readonly options: MasterOptions) {
+    this.store = options.store;
+    this.clock = options.clock;
+    this.log = options.logger;
+    this.state = new ClusterState({ rng: options.rng, defaultStrategy: options.defaultStrategy });
+    this.pollWaitMs = options.pollWaitMs ?? Math.min(20_000, Math.floor(options.heartbeatTimeoutMs / 3));
+    this.events.setMaxListeners(0);
+  }
+
+  /** Rebuilds the in-memory pool from the store and starts the heartbeat checker. */
+  async start(): Promise<void> {
+    const now = this.clock.now().getTime();
+    for (const agent of await this.store.agents.list(['ready'])) {
+      this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
+      // Give agents that were up before a master restart a full timeout to poll again.
+      this.lastSeen.set(agent.id, now);
+    }
+    for (const task of await this.store.tasks.list({ states: ['staging', 'running'], order: 'oldest' })) {
+      if (task.agentId && task.allocation && this.state.agentView(task.agentId)) {
+        this.state.commit(task.id, task.agentId, task.spec.group, task.allocation);
+      }
+    }
+    for (const task of await this.store.tasks.list({ states: ['queued'], order: 'oldest' })) {
+      this.queue.set(task.id, task);
+    }
+    const interval = Math.max(250, Math.floor(this.options.heartbeatTimeoutMs / 4));
+    this.heartbeatTimer = setInterval(() => void this.checkHeartbeats().catch((err) => this.log.error({ err }, 'heartbeat check failed')), interval);
+    this.heartbeatTimer.unref();
+    this.schedulePlacement();
+  }
+
+  stop(): void {
+    clearInterval(this.heartbeatTimer);
+    this.mailbox.notifyAll();
+  }
+
+  // ---- tasks -------------------------------------------------------------------------------------
+
+  /** Records a task as queued and lets the placement loop find it an agent. */
+  async submit(spec: TaskSpec): Promise<TaskRecord> {
+    const impossible = this.state.agents().length > 0 ? this.state.fitsAnyAgentTotal(spec) : null;
+    if (impossible) throw new Unsatisfiable(`task can never be placed: ${impossible}`);
+    const now = this.clock.now();
+    const task: TaskRecord = {
+      id: newId('t', now.getTime()),
+      spec,
+      state: 'queued',
+      agentId: null,
+      allocation: null,
+      exitCode: null,
+      reason: null,
+      waitingReason: null,
+      limits: null,
+      killRequested: false,
+      createdAt: now.toISOString(),
+      stagedAt: null,
+      startedAt: null,
+      finishedAt: null,
+      version: 1,
+    };
+    await this.store.tasks.insert(task);
+    this.queue.set(task.id, task);
+    this.log.info({ task: task.id, owner: spec.owner, name: spec.name }, 'task queued');
+    this.emitTask(task);
+    this.schedulePlacement();
+    return task;
+  }
+
+  getTask(id: string): Promise<TaskRecord> {
+    return this.store.tasks.get(id);
+  }
+
+  listTasks(query: TaskQuery): Promise<TaskRecord[]> {
+    return this.store.tasks.list(query);
+  }
+
+  /** Kills a task: a queued one at once, an active one through its agent. Killing a finished task is a conflict. */
+  async kill(id: string, reason = 'killed by user'): Promise<TaskRecord> {
+    const task = await this.store.tasks.get(id);
+    if (TERMINAL_STATES.has(task.state)) throw new Conflict(`task ${id} has already ended (${task.state})`);
+    if (task.state === 'queued' && (await this.store.tasks.killQueued(id, reason, this.now()))) {
+      this.queue.delete(id);
+      return this.afterChange(id);
+    }
+    if (await this.store.tasks.requestKill(id)) {
+      const updated = await this.afterChange(id);
+      if (updated.agentId) this.mailbox.notify(updated.agentId);
+      return updated;
+    }
+    // It changed state between the read and the write: report what it is now.
+    return this.store.tasks.get(id);
+  }
+
+  /** Queued tasks in placement order, each with why it waits. */
+  queued(): TaskRecord[] {
+    return [...this.queue.values()];
+  }
+
+  // ---- agents ------------------------------------------------------------------------------------
+
+  async register(registration: Registration, embedded: boolean): Promise<RegistrationResult> {
+    const now = this.now();
+    const known = registration.agentId ? await this.store.agents.find(registration.agentId) : null;
+    const agent: AgentRecord = {
+      id: known?.id ?? newId('a'),
+      hostname: registration.hostname,
+      resources: registration.resources,
+      attributes: registration.attributes,
+      state: 'ready',
+      embedded,
+      drivers: registration.drivers,
+      registeredAt: known?.registeredAt ?? now,
+      lastHeartbeatAt: now,
+      version: (known?.version ?? 0) + 1,
+    };
+    await this.store.agents.upsert(agent);
+    this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
+    this.lastSeen.set(agent.id, this.clock.now().getTime());
+    await this.reconcileAgentTasks(agent.id, registration.runningTaskIds);
+    this.log.info({ agent: agent.id, hostname: agent.hostname, embedded }, known ? 'agent re-registered' : 'agent registered');
+    this.schedulePlacement();
+    return { agentId: agent.id, pollWaitMs: this.pollWaitMs };
+  }
+
+  /**
+   * After a (re-)registration: tasks the master thinks run on the agent but the agent does not have
+   * are lost; the resources of the ones it does have are accounted again.
+   */
+  private async reconcileAgentTasks(agentId: string, runningTaskIds: string[]): Promise<void> {
+    const running = new Set(runningTaskIds);
+    for (const task of await this.store.tasks.list({ agentId, states: ['staging', 'running'] })) {
+      if (task.state === 'running' && !running.has(task.id)) {
+        await this.finishTask(task, { state: 'lost', exitCode: null, reason: 'the agent restarted and no longer runs the task' });
+      } else if (task.allocation && !this.state.hasTask(task.id)) {
+        this.state.commit(task.id, agentId, task.spec.group, task.allocation);
+      }
+    }
+  }
+
+  /** Every agent with what is still free on it (null when it is not in the pool now) and its task count. */
+  async listAgentsWithUsage(): Promise<AgentWithUsage[]> {
+    const agents = await this.store.agents.list();
+    return agents.map((agent) => ({
+      ...agent,
+      free: this.state.agentView(agent.id)?.free ?? null,
+      activeTasks: this.state.taskCount(agent.id),
+    }));
+  }
+
+  /** An agent's poll: marks it alive, then returns its orders, waiting up to waitMs for some. */
+  async pollOrders(agentId: string, runningTaskIds: string[], waitMs: number, signal?: AbortSignal): Promise<Order[]> {
+    await this.heardFrom(agentId);
+    const wait = Math.max(0, Math.min(waitMs, this.pollWaitMs));
+    let orders = await this.ordersFor(agentId, runningTaskIds);
+    if (orders.length === 0 && wait > 0) {
+      await this.mailbox.wait(agentId, wait, signal);
+      orders = await this.ordersFor(agentId, runningTaskIds);
+    }
+    return orders;
+  }
+
+  private async ordersFor(agentId: string, runningTaskIds: string[]): Promise<Order[]> {
+    const running = new Set(runningTaskIds);
+    const orders: Order[] = [];
+    const tasks = await this.store.tasks.list({ agentId, states: ['staging', 'running'], order: 'oldest' });
+    for (const task of tasks) {
+      running.delete(task.id);
+      if (task.killRequested) {
+        orders.push({ type: 'kill', taskId: task.id, graceMs: task.spec.killGraceMs, reason: 'killed by user' });
+      } else if (task.state === 'staging' && task.allocation) {
+        orders.push({ type: 'launch', taskId: task.id, spec: task.spec, allocation: task.allocation });
+      }
+    }
+    // The agent runs tasks the master considers ended (lost while the agent was unreachable): stop them.
+    for (const taskId of running) orders.push({ type: 'kill', taskId, graceMs: 0, reason: 'the task was already declared ended by the master' });
+    return orders;
+  }
+
+  private async heardFrom(agentId: string): Promise<void> {
+    const agent = await this.store.agents.find(agentId);
+    if (!agent || agent.state === 'gone') throw new NotFound(`agent ${agentId} is not registered; register again`);
+    this.lastSeen.set(agentId, this.clock.now().getTime());
+    await this.store.agents.touchHeartbeat(agentId, this.now());
+    if (agent.state === 'unreachable') {
+      await this.store.agents.setState(agentId, 'ready');
+      this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
+      this.log.warn({ agent: agentId }, 'agent reachable again');
+      this.schedulePlacement();
+    }
+  }
+
+  /** Agents silent for longer than the heartbeat timeout become unreachable and their tasks lost. */
+  async checkHeartbeats(): Promise<void> {
+    const deadline = this.clock.now().getTime() - this.options.heartbeatTimeoutMs;
+    for (const [agentId, seen] of this.lastSeen) {
+      if (seen >= deadline) continue;
+      this.lastSeen.delete(agentId);
+      await this.store.agents.setState(agentId, 'unreachable');
+      this.state.removeAgent(agentId);
+      const seconds = Math.round(this.options.heartbeatTimeoutMs / 1000);
+      this.log.warn({ agent: agentId }, `agent unreachable: no heartbeat for ${seconds}s`);
+      for (const task of await this.store.tasks.list({ agentId, states: ['staging', 'running'] })) {
+        await this.finishTask(task, { state: 'lost', exitCode: null, reason: `agent ${agentId} unreachable (no heartbeat for ${seconds}s)` });
+      }
+    }
+  }
+
+  /** A status update from the agent running the task. Stale or repeated reports change nothing. */
+  async reportStatus(agentId: string, report: StatusReport): Promise<void> {
+    await this.heardFrom(agentId);
+    const task = await this.store.tasks.find(report.taskId);
+    if (!task || task.agentId !== agentId) throw new NotFound(`task ${report.taskId} is not assigned to agent ${agentId}`);
+    if (report.state === 'running') {
+      if (await this.store.tasks.markRunning(task.id, agentId, report.limits ?? null, this.now())) {
+        this.log.info({ task: task.id, agent: agentId }, 'task running');
+        await this.afterChange(task.id);
+      }
+      return;
+    }
+    const reason = report.reason ?? defaultReason(report.state, report.exitCode ?? null);
+    await this.finishTask(task, { state: report.state, exitCode: report.exitCode ?? null, reason }, report.limits);
+  }
+
+  async appendOutput(agentId: string, batch: OutputBatch): Promise<void> {
+    const task = await this.store.tasks.find(batch.taskId);
+    if (!task || task.agentId !== agentId) throw new NotFound(`task ${batch.taskId} is not assigned to agent ${agentId}`);
+    await this.options.logs.append(batch.taskId, batch.from, batch.chunks);
+  }
+
+  private async finishTask(
+    task: TaskRecord,
+    finish: { state: Exclude<TaskState, 'queued' | 'staging' | 'running'>; exitCode: number | null; reason: string },
+    limits?: string,
+  ): Promise<void> {
+    if (!task.agentId) return;
+    if (!(await this.store.tasks.finish(task.id, task.agentId, finish, this.now(), limits))) return;
+    this.state.release(task.id);
+    this.options.logs.forget(task.id);
+    this.log.info({ task: task.id, state: finish.state, exitCode: finish.exitCode }, `task ${finish.state}: ${finish.reason}`);
+    await this.afterChange(task.id);
+    this.schedulePlacement();
+  }
+
+  // ---- placement ---------------------------------------------------------------------------------
+
+  /** Runs the placement loop soon; calls while it runs make it run once more afterwards. */
+  schedulePlacement(): void {
+    if (this.placing) {
+      this.placeAgain = true;
+      return;
+    }
+    this.placing = true;
+    setImmediate(() => {
+      void this.placeQueued()
+        .catch((err) => this.log.error({ err }, 'placement loop failed'))
+        .finally(() => {
+          this.placing = false;
+          if (this.placeAgain) {
+            this.placeAgain = false;
+            this.schedulePlacement();
+          }
+        });
+    });
+  }
+
+  private async placeQueued(): Promise<void> {
+    for (const task of [...this.queue.values()]) {
+      const result = this.state.place(task.spec);
+      if (!result.ok) {
+        if (task.waitingReason !== result.reason) {
+          task.waitingReason = result.reason;
+          await this.store.tasks.setWaitingReason(task.id, result.reason);
+          this.emitTask(task);
+        }
+        continue;
+      }
+      const agentId = result.agent.id;
+      this.queue.delete(task.id);
+      if (!(await this.store.tasks.stage({ id: task.id, agentId, allocation: result.allocation }, this.now()))) continue;
+      this.state.commit(task.id, agentId, task.spec.group, result.allocation);
+      this.log.info({ task: task.id, agent: agentId }, 'task staged');
+      await this.afterChange(task.id);
+      this.mailbox.notify(agentId);
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------
+
+  private async afterChange(taskId: string): Promise<TaskRecord> {
+    const task = await this.store.tasks.get(taskId);
+    this.emitTask(task);
+    if (TERMINAL_STATES.has(task.state)) this.options.logs.notify(taskId);
+    return task;
+  }
+
+  private emitTask(task: TaskRecord): void {
+    this.events.emit('task', { task } satisfies TaskEvent);
+  }
+
+  private now(): string {
+    return this.clock.now().toISOString();
+  }
+}
+
+function defaultReason(state: 'finished' | 'failed' | 'killed', exitCode: number | null): string {
+  if (state === 'killed') return 'killed';
+  return exitCode === null ? state : `exited with code ${exitCode}`;
+}

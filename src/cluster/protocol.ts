@@ -1,0 +1,65 @@
+// What agents and the master say to each other. The remote agent sends these over HTTP
+// (/api/v1/agent/...); the embedded agent hands them to the master directly. Same messages, same code.
+import type { OutputChunk } from './drivers/driver.ts';
+import type { Allocation, Attributes, Resources, TaskSpec } from './types.ts';
+
+export interface Registration {
+  /** The id the agent had before (kept in its data directory), to re-register after a restart. */
+  agentId?: string | undefined;
+  hostname: string;
+  resources: Resources;
+  attributes: Attributes;
+  drivers: string[];
+  /** Tasks the agent is running right now (after a restart: the ones its drivers recovered). */
+  runningTaskIds: string[];
+}
+
+export interface RegistrationResult {
+  agentId: string;
+  /** Credential for this agent's further calls (remote agents only; the embedded agent needs none). */
+  agentToken?: string;
+  /** How long a poll for orders may wait; also the heartbeat interval. */
+  pollWaitMs: number;
+}
+
+export interface LaunchOrder {
+  type: 'launch';
+  taskId: string;
+  spec: TaskSpec;
+  allocation: Allocation;
+}
+
+export interface KillOrder {
+  type: 'kill';
+  taskId: string;
+  graceMs: number;
+  reason: string;
+}
+
+export type Order = LaunchOrder | KillOrder;
+
+export interface StatusReport {
+  taskId: string;
+  state: 'running' | 'finished' | 'failed' | 'killed';
+  exitCode?: number | null;
+  reason?: string;
+  limits?: string;
+}
+
+export interface OutputBatch {
+  taskId: string;
+  /** Number of chunks of this task's output sent before this batch. */
+  from: number;
+  chunks: OutputChunk[];
+}
+
+/** How an agent reaches its master. */
+export interface MasterLink {
+  register(registration: Registration): Promise<RegistrationResult>;
+  /** Heartbeat and order delivery in one: waits up to waitMs for orders. */
+  pollOrders(agentId: string, runningTaskIds: string[], waitMs: number): Promise<Order[]>;
+  reportStatus(agentId: string, report: StatusReport): Promise<void>;
+  sendOutput(agentId: string, batch: OutputBatch): Promise<void>;
+  /** Ends a pending poll at once (on shutdown); other calls keep working. */
+  close(): void;
+}

@@ -1,0 +1,73 @@
+// Validates what a client submits into a complete TaskSpec, with defaults, before anything is stored.
+import { z } from 'zod';
+import { Invalid } from '../shared/errors.ts';
+import { parseConstraint, parseConstraintArray } from './resources/parse.ts';
+import { RANKERS, type Constraint, type TaskSpec } from './types.ts';
+
+export const TASK_DEFAULTS = { cpus: 0.1, mem: 64, disk: 0, gpus: 0, killGraceMs: 10_000, group: 'default' } as const;
+
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const submitSchema = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    owner: z.string().min(1).max(200).optional(),
+    group: z.string().min(1).max(200).optional(),
+    cmd: z.string().min(1).optional(),
+    args: z.array(z.string()).min(1).optional(),
+    env: z
+      .record(z.string().regex(envName, 'environment variable names are letters, digits and _'), z.string())
+      .optional(),
+    cpus: z.number().positive().max(4096).optional(),
+    mem: z.number().positive().max(16 * 1024 * 1024).optional(),
+    disk: z.number().min(0).optional(),
+    gpus: z.number().int().min(0).optional(),
+    ports: z.array(z.number().int().min(0).max(65535)).max(100).optional(),
+    resources: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/), z.number().positive()).optional(),
+    constraints: z.array(z.union([z.string(), z.array(z.string()).min(2).max(3)])).optional(),
+    strategy: z.enum(RANKERS).optional(),
+    killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
+    image: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type TaskSubmission = z.input<typeof submitSchema>;
+
+/** Turns a submission into a TaskSpec, or throws Invalid naming every problem. */
+export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
+  const parsed = submitSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
+    throw new Invalid(`invalid task: ${problems.join('; ')}`);
+  }
+  const s = parsed.data;
+  if ((s.cmd === undefined) === (s.args === undefined)) {
+    throw new Invalid('invalid task: give exactly one of "cmd" (a shell command line) or "args" (an argv)');
+  }
+  const ports = s.ports ?? [];
+  const fixed = ports.filter((p) => p !== 0);
+  if (new Set(fixed).size !== fixed.length) throw new Invalid('invalid task: the same port is asked for twice');
+  const constraints: Constraint[] = (s.constraints ?? []).map((c) =>
+    typeof c === 'string' ? parseConstraint(c) : parseConstraintArray(c),
+  );
+  const command = s.cmd ?? (s.args ?? []).join(' ');
+  const spec: TaskSpec = {
+    name: s.name ?? (command.length > 60 ? `${command.slice(0, 57)}...` : command),
+    owner: s.owner ?? defaultOwner,
+    group: s.group ?? TASK_DEFAULTS.group,
+    env: s.env ?? {},
+    cpus: s.cpus ?? TASK_DEFAULTS.cpus,
+    mem: s.mem ?? TASK_DEFAULTS.mem,
+    disk: s.disk ?? TASK_DEFAULTS.disk,
+    gpus: s.gpus ?? TASK_DEFAULTS.gpus,
+    ports,
+    resources: s.resources ?? {},
+    constraints,
+    killGraceMs: s.killGraceMs ?? TASK_DEFAULTS.killGraceMs,
+  };
+  if (s.cmd !== undefined) spec.cmd = s.cmd;
+  if (s.args !== undefined) spec.args = s.args;
+  if (s.strategy !== undefined) spec.strategy = s.strategy;
+  if (s.image !== undefined) spec.image = s.image;
+  return spec;
+}

@@ -1,0 +1,142 @@
+// The cluster's vocabulary: resources, attributes, constraints, task specs and records, agents.
+// Everything other folders need from the pool is re-exported by src/cluster/index.ts.
+
+/** An inclusive range of integers, e.g. ports [31000, 32000]. */
+export type Range = readonly [number, number];
+
+/**
+ * A set of resources in the Mesos model. `cpus`, `mem` (MiB), `disk` (MiB) and `gpus` are scalars;
+ * `ports` is a range resource; anything else is custom (`bugs(debug_role):{a,b,c}` is the set resource
+ * `bugs`). Roles are kept for display and compatibility; placement does not reserve by role.
+ */
+export interface Resources {
+  scalars: Record<string, number>;
+  ranges: Record<string, Range[]>;
+  sets: Record<string, string[]>;
+  /** resource name → role, for resources declared with a role (`name(role):value`). */
+  roles?: Record<string, string>;
+}
+
+/** An agent attribute in the Mesos syntax: `rack:abc` (text), `level:10` (scalar), `keys:[1000-1500]`. */
+export type AttributeValue =
+  | { kind: 'text'; value: string }
+  | { kind: 'scalar'; value: number }
+  | { kind: 'ranges'; ranges: Range[] }
+  | { kind: 'set'; items: string[] };
+
+export type Attributes = Record<string, AttributeValue>;
+
+export const CONSTRAINT_OPERATORS = ['UNIQUE', 'CLUSTER', 'GROUP_BY', 'LIKE', 'UNLIKE', 'MAX_PER', 'IS'] as const;
+export type ConstraintOperator = (typeof CONSTRAINT_OPERATORS)[number];
+
+/**
+ * A Marathon constraint `[field, OPERATOR, value?]`. `field` is `hostname` or an attribute name.
+ * Constraints that count tasks (UNIQUE, CLUSTER without value, GROUP_BY, MAX_PER) count the active
+ * tasks of the same `group` (see TaskSpec.group).
+ */
+export interface Constraint {
+  field: string;
+  operator: ConstraintOperator;
+  value?: string;
+}
+
+export const RANKERS = ['binpack', 'spread', 'random'] as const;
+export type RankerName = (typeof RANKERS)[number];
+
+/** What a client asks the pool to run. Validated by cluster/task-spec.ts before it reaches the store. */
+export interface TaskSpec {
+  /** Human name shown in listings; defaults to the command. */
+  name: string;
+  /** Who submitted the task and decides its retries: `job:NAME:RUN`, `ci:RUN:STEP`, `app:ID:INSTANCE`, `user:NAME`. */
+  owner: string;
+  /** Tasks sharing a group are counted together by constraints (Marathon: the instances of one app). */
+  group: string;
+  /** A shell command line run by `/bin/sh -c` (Marathon `cmd`). Exactly one of cmd and args is set. */
+  cmd?: string;
+  /** An argv executed directly without a shell (Marathon `args`). */
+  args?: string[];
+  env: Record<string, string>;
+  cpus: number;
+  /** MiB */
+  mem: number;
+  /** MiB */
+  disk: number;
+  gpus: number;
+  /** Host ports wanted: 0 = any free port from the agent's `ports` ranges, otherwise that exact port. */
+  ports: number[];
+  /** Custom resources: for a scalar the amount, for a range or set resource the number of items. */
+  resources: Record<string, number>;
+  constraints: Constraint[];
+  /** Placement strategy for this task; the server default applies when absent. */
+  strategy?: RankerName;
+  /** SIGTERM → SIGKILL grace period. */
+  killGraceMs: number;
+  /** Container image; tasks with an image run on the docker driver (a later issue). */
+  image?: string;
+}
+
+/** The part of an agent's resources given to one task. */
+export interface Allocation {
+  cpus: number;
+  mem: number;
+  disk: number;
+  gpus: number;
+  ports: number[];
+  /** Custom resources actually granted, by kind. */
+  scalars: Record<string, number>;
+  ranges: Record<string, number[]>;
+  sets: Record<string, string[]>;
+}
+
+export const TASK_STATES = ['queued', 'staging', 'running', 'finished', 'failed', 'killed', 'lost'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['finished', 'failed', 'killed', 'lost']);
+export const ACTIVE_STATES: ReadonlySet<TaskState> = new Set(['staging', 'running']);
+
+export interface TaskRecord {
+  id: string;
+  spec: TaskSpec;
+  state: TaskState;
+  agentId: string | null;
+  allocation: Allocation | null;
+  exitCode: number | null;
+  /** Why the task ended the way it did ("exited with 1", "killed by user", "memory limit 64 MiB exceeded"). */
+  reason: string | null;
+  /** While queued: why no agent takes it ("3 agents: 2 lacked mem (need 512, max free 256), 1 failed hostname:UNIQUE"). */
+  waitingReason: string | null;
+  /** What the driver could enforce ("cgroup v1: memory 64 MiB, cpu 0.5"; "not enforced: not running as root"). */
+  limits: string | null;
+  killRequested: boolean;
+  createdAt: string;
+  stagedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  version: number;
+}
+
+export const AGENT_STATES = ['ready', 'unreachable', 'gone'] as const;
+export type AgentState = (typeof AGENT_STATES)[number];
+
+export interface AgentRecord {
+  id: string;
+  hostname: string;
+  /** Total resources the agent offers to the pool. */
+  resources: Resources;
+  attributes: Attributes;
+  state: AgentState;
+  /** True for the agent running inside the server process. */
+  embedded: boolean;
+  drivers: string[];
+  registeredAt: string;
+  lastHeartbeatAt: string;
+  version: number;
+}
+
+/** A live view of an agent as placement sees it: what it has, what is still free. */
+export interface AgentView {
+  id: string;
+  hostname: string;
+  attributes: Attributes;
+  total: Resources;
+  free: Resources;
+}

@@ -1,0 +1,123 @@
+// The server's configuration: defaults < config file < GANTRY_* environment < command-line flags,
+// validated once at start with messages that name the setting and where it came from.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { RANKERS } from '../cluster/types.ts';
+import { Invalid } from '../shared/errors.ts';
+import { parseListenAddress, type ListenAddress } from './listen-address.ts';
+
+const durationMs = z.number().int().positive();
+
+const serverConfigSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./data'),
+    listen: z.string().default('127.0.0.1:7070'),
+    registryListen: z.string().default('127.0.0.1:5000'),
+    databaseUrl: z.string().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Run the embedded local agent in the server process. */
+    localAgent: z.boolean().default(true),
+    agent: z
+      .object({
+        hostname: z.string().optional(),
+        /** Mesos resources string; absent → detected from the machine. */
+        resources: z.string().optional(),
+        attributes: z.string().default(''),
+      })
+      .strict()
+      .default({ attributes: '' }),
+    placement: z
+      .object({ strategy: z.enum(RANKERS).default('binpack') })
+      .strict()
+      .default({ strategy: 'binpack' }),
+    /** An agent not heard from for this long is marked unreachable. */
+    heartbeatTimeoutMs: durationMs.default(30_000),
+    /** Given non-interactively instead of generating one at first start. */
+    adminToken: z.string().min(16).optional(),
+    joinToken: z.string().min(16).optional(),
+  })
+  .strict();
+
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;
+
+export interface ServerConfig extends Omit<z.output<typeof serverConfigSchema>, 'listen' | 'registryListen'> {
+  listen: ListenAddress;
+  registryListen: ListenAddress;
+}
+
+/** Environment variables the server reads, and the setting each one feeds. */
+const ENVIRONMENT: ReadonlyArray<readonly [string, (value: string) => Partial<ServerConfigInput>]> = [
+  ['GANTRY_DATA_DIR', (v) => ({ dataDir: v })],
+  ['GANTRY_LISTEN', (v) => ({ listen: v })],
+  ['GANTRY_REGISTRY_LISTEN', (v) => ({ registryListen: v })],
+  ['GANTRY_DATABASE_URL', (v) => ({ databaseUrl: v })],
+  ['GANTRY_LOG_LEVEL', (v) => ({ logLevel: v as ServerConfigInput['logLevel'] })],
+  ['GANTRY_ADMIN_TOKEN', (v) => ({ adminToken: v })],
+  ['GANTRY_JOIN_TOKEN', (v) => ({ joinToken: v })],
+];
+
+export interface ConfigSources {
+  /** Path of a YAML or JSON config file (`--config` or GANTRY_CONFIG). */
+  file?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  /** Settings given as flags; undefined entries are ignored. */
+  flags: ServerConfigInput;
+}
+
+export function loadServerConfig(sources: ConfigSources): ServerConfig {
+  const fromFile = readConfigFile(sources.file ?? sources.env.GANTRY_CONFIG);
+  const fromEnv: ServerConfigInput = {};
+  for (const [name, toSetting] of ENVIRONMENT) {
+    const value = sources.env[name];
+    if (value !== undefined && value !== '') Object.assign(fromEnv, toSetting(value));
+  }
+  const merged = mergeDefined(mergeDefined(fromFile, fromEnv), sources.flags);
+  const parsed = serverConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new Invalid(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const config = parsed.data;
+  return {
+    ...config,
+    dataDir: path.resolve(config.dataDir),
+    listen: parseListenAddress(config.listen, 'listen address'),
+    registryListen: parseListenAddress(config.registryListen, 'registry listen address'),
+  };
+}
+
+function readConfigFile(file: string | undefined): ServerConfigInput {
+  if (!file) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Invalid(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const value: unknown = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+    if (value === null || value === undefined) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) throw new Error('the top level must be a mapping');
+    return value as ServerConfigInput;
+  } catch (err) {
+    throw new Invalid(`config file ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Overlays `over` on `base`, skipping undefined values and merging nested objects. */
+function mergeDefined<T extends object>(base: T, over: T): T {
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] =
+      isPlainObject(value) && isPlainObject(current) ? mergeDefined(current, value) : value;
+  }
+  return out as T;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

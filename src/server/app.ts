@@ -1,0 +1,46 @@
+// Assembles the platform API: error mapping, body parsing, authentication, and each folder's routes.
+import Koa from 'koa';
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Logger } from 'pino';
+import type { Master } from '../cluster/master/master.ts';
+import type { TaskLogStore } from '../cluster/master/task-logs.ts';
+import type { Store } from '../store/index.ts';
+import { requireAdmin } from './auth.ts';
+import { errorMiddleware } from './errors.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { taskRoutes } from './routes/tasks.ts';
+
+export interface AppParts {
+  store: Store;
+  master: Master;
+  logs: TaskLogStore;
+  logger: Logger;
+  version: string;
+}
+
+export function createApp(parts: AppParts): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.use(errorMiddleware(parts.logger));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16mb', encoding: 'utf-8' }));
+
+  const open = new Router();
+  open.get('/api/v1/health', (ctx) => {
+    ctx.body = { status: 'ok', version: parts.version };
+  });
+  app.use(open.routes());
+
+  // Agents authenticate with their own tokens; these routes check them themselves.
+  app.use(agentRoutes(parts.master, parts.store).routes());
+
+  // Everything else on the platform API needs an admin token.
+  const tasks = taskRoutes(parts.master, parts.logs);
+  const admin = requireAdmin(parts.store);
+  app.use(async (ctx, next) => {
+    if (ctx.path.startsWith('/api/')) return admin(ctx, next);
+    return next();
+  });
+  app.use(tasks.routes());
+  return app;
+}

@@ -1,0 +1,106 @@
+// /api/v1/agents (people: list agents, mint join tokens) and /api/v1/agent/... (agents themselves:
+// register, poll for orders, report status and output).
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { Master } from '../../cluster/master/master.ts';
+import type { Registration } from '../../cluster/protocol.ts';
+import { newSecret } from '../../shared/ids.ts';
+import type { Store } from '../../store/index.ts';
+import { requireAdmin, requireAgent, requireJoinToken } from '../auth.ts';
+import { parseInput } from '../parse.ts';
+
+const range = z.tuple([z.number().int().min(0), z.number().int().min(0)]);
+const resourcesSchema = z
+  .object({
+    scalars: z.record(z.string(), z.number().min(0)),
+    ranges: z.record(z.string(), z.array(range)),
+    sets: z.record(z.string(), z.array(z.string())),
+    roles: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+const attributeSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('text'), value: z.string() }),
+  z.object({ kind: z.literal('scalar'), value: z.number() }),
+  z.object({ kind: z.literal('ranges'), ranges: z.array(range) }),
+  z.object({ kind: z.literal('set'), items: z.array(z.string()) }),
+]);
+const registrationSchema = z
+  .object({
+    agentId: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+    hostname: z.string().min(1).max(255),
+    resources: resourcesSchema,
+    attributes: z.record(z.string(), attributeSchema),
+    drivers: z.array(z.string()),
+    runningTaskIds: z.array(z.string()),
+  })
+  .strict();
+const pollSchema = z.object({ runningTaskIds: z.array(z.string()), waitMs: z.number().int().min(0).max(60_000) }).strict();
+const statusSchema = z
+  .object({
+    taskId: z.string(),
+    state: z.enum(['running', 'finished', 'failed', 'killed']),
+    exitCode: z.number().int().nullable().optional(),
+    reason: z.string().max(4000).optional(),
+    limits: z.string().max(1000).optional(),
+  })
+  .strict();
+const outputSchema = z
+  .object({
+    taskId: z.string(),
+    from: z.number().int().min(0),
+    chunks: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), data: z.base64() }).strict()),
+  })
+  .strict();
+
+export function agentRoutes(master: Master, store: Store): Router {
+  const router = new Router();
+  const admin = requireAdmin(store);
+  const join = requireJoinToken(store);
+  const agent = requireAgent(store);
+
+  router.get('/api/v1/agents', admin, async (ctx) => {
+    ctx.body = { agents: await master.listAgentsWithUsage() };
+  });
+
+  router.post('/api/v1/agents/join-tokens', admin, async (ctx) => {
+    const secret = newSecret('gjt');
+    await store.tokens.create('join', 'join token', secret);
+    ctx.status = 201;
+    ctx.body = { token: secret };
+  });
+
+  router.post('/api/v1/agent/register', join, async (ctx) => {
+    const registration = parseInput(registrationSchema, ctx.request.body) as Registration;
+    const result = await master.register(registration, false);
+    // A fresh credential per registration; the previous ones of this agent stop working.
+    const agentToken = newSecret('gat');
+    await store.tokens.deleteForAgent(result.agentId);
+    await store.tokens.create('agent', `agent ${registration.hostname}`, agentToken, result.agentId);
+    ctx.body = { ...result, agentToken };
+  });
+
+  router.post('/api/v1/agent/:agentId/poll', agent, async (ctx) => {
+    const body = parseInput(pollSchema, ctx.request.body);
+    const abort = new AbortController();
+    ctx.req.on('close', () => abort.abort());
+    ctx.body = { orders: await master.pollOrders(ctx.params.agentId!, body.runningTaskIds, body.waitMs, abort.signal) };
+  });
+
+  router.post('/api/v1/agent/:agentId/status', agent, async (ctx) => {
+    const report = parseInput(statusSchema, ctx.request.body);
+    await master.reportStatus(ctx.params.agentId!, report);
+    ctx.status = 204;
+  });
+
+  router.post('/api/v1/agent/:agentId/output', agent, async (ctx) => {
+    const batch = parseInput(outputSchema, ctx.request.body);
+    await master.appendOutput(ctx.params.agentId!, {
+      taskId: batch.taskId,
+      from: batch.from,
+      chunks: batch.chunks.map((c) => ({ stream: c.stream, data: Buffer.from(c.data, 'base64') })),
+    });
+    ctx.status = 204;
+  });
+
+  return router;
+}

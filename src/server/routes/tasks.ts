@@ -1,0 +1,105 @@
+// /api/v1/tasks and /api/v1/queue: submit, list, show, kill, and logs (with follow).
+import { Readable } from 'node:stream';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { Master } from '../../cluster/master/master.ts';
+import type { TaskLogStore } from '../../cluster/master/task-logs.ts';
+import { parseTaskSpec } from '../../cluster/task-spec.ts';
+import { TASK_STATES, TERMINAL_STATES, type TaskRecord } from '../../cluster/types.ts';
+import type { OutputChunk } from '../../cluster/drivers/driver.ts';
+import { parseInput } from '../parse.ts';
+import type { TokenRecord } from '../../store/index.ts';
+
+const listQuery = z.object({
+  state: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',') : undefined))
+    .pipe(z.array(z.enum(TASK_STATES)).optional()),
+  owner: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(200),
+});
+
+const logsQuery = z.object({
+  follow: z.enum(['true', 'false', '1', '0']).optional(),
+  format: z.enum(['raw', 'ndjson']).default('raw'),
+  stream: z.enum(['stdout', 'stderr', 'both']).default('both'),
+});
+
+export function taskRoutes(master: Master, logs: TaskLogStore): Router {
+  const router = new Router();
+
+  router.post('/api/v1/tasks', async (ctx) => {
+    const identity = ctx.state.identity as TokenRecord;
+    const spec = parseTaskSpec(ctx.request.body, `user:${identity.name}`);
+    ctx.status = 201;
+    ctx.body = await master.submit(spec);
+  });
+
+  router.get('/api/v1/tasks', async (ctx) => {
+    const q = parseInput(listQuery, ctx.query, 'query');
+    const tasks = await master.listTasks({ states: q.state, owner: q.owner, limit: q.limit });
+    ctx.body = { tasks };
+  });
+
+  router.get('/api/v1/tasks/:id', async (ctx) => {
+    ctx.body = await master.getTask(ctx.params.id!);
+  });
+
+  router.post('/api/v1/tasks/:id/kill', async (ctx) => {
+    ctx.status = 202;
+    ctx.body = await master.kill(ctx.params.id!);
+  });
+
+  router.get('/api/v1/tasks/:id/logs', async (ctx) => {
+    const q = parseInput(logsQuery, ctx.query, 'query');
+    const task = await master.getTask(ctx.params.id!);
+    const follow = q.follow === 'true' || q.follow === '1';
+    streamLogs(ctx, task, master, logs, { follow, format: q.format, stream: q.stream });
+  });
+
+  router.get('/api/v1/queue', (ctx) => {
+    ctx.body = {
+      tasks: master.queued().map((t) => ({ id: t.id, name: t.spec.name, owner: t.spec.owner, createdAt: t.createdAt, waitingReason: t.waitingReason })),
+    };
+  });
+
+  return router;
+}
+
+function streamLogs(
+  ctx: Context,
+  task: TaskRecord,
+  master: Master,
+  logs: TaskLogStore,
+  options: { follow: boolean; format: 'raw' | 'ndjson'; stream: 'stdout' | 'stderr' | 'both' },
+): void {
+  const abort = new AbortController();
+  ctx.req.on('close', () => abort.abort());
+  const wanted = (chunk: OutputChunk): boolean => options.stream === 'both' || chunk.stream === options.stream;
+  const isComplete = async (): Promise<boolean> => TERMINAL_STATES.has((await master.getTask(task.id)).state);
+
+  async function* body(): AsyncGenerator<Buffer | string> {
+    for await (const chunk of logs.read(task.id, { follow: options.follow, isComplete, signal: abort.signal })) {
+      if (!wanted(chunk)) continue;
+      if (options.format === 'raw') yield chunk.data;
+      else yield JSON.stringify(encodeChunk(chunk)) + '\n';
+    }
+    if (options.format === 'ndjson' && !abort.signal.aborted) {
+      const final = await master.getTask(task.id);
+      yield JSON.stringify({ end: true, state: final.state, exitCode: final.exitCode, reason: final.reason }) + '\n';
+    }
+  }
+
+  ctx.type = options.format === 'raw' ? 'text/plain; charset=utf-8' : 'application/x-ndjson';
+  ctx.set('cache-control', 'no-cache');
+  ctx.set('x-content-type-options', 'nosniff');
+  ctx.body = Readable.from(body());
+}
+
+function encodeChunk(chunk: OutputChunk): Record<string, string> {
+  const text = chunk.data.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(chunk.data) ? { stream: chunk.stream, text } : { stream: chunk.stream, base64: chunk.data.toString('base64') };
+}
+

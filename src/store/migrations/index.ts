@@ -1,0 +1,29 @@
+// Versioned migrations as imported modules (no file-glob loader), so they run the same from src/
+// under tsx and from a build. Append new migrations to the list; never edit a released one.
+import type { Knex } from 'knex';
+import * as initial from './001-initial.ts';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['001-initial', initial]];
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  async getMigrations() {
+    return MIGRATIONS.map(([name]) => name);
+  },
+  getMigrationName(name) {
+    return name;
+  },
+  async getMigration(name) {
+    const found = MIGRATIONS.find(([n]) => n === name);
+    if (!found) throw new Error(`unknown migration ${name}`);
+    return found[1];
+  },
+};
+
+export async function migrateToLatest(knex: Knex): Promise<void> {
+  await knex.migrate.latest({ migrationSource, tableName: 'gantry_migrations' });
+}

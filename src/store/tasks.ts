@@ -1,0 +1,181 @@
+// The tasks table. Every state change is a compare-and-set on the current state (and agent), so a
+// late or repeated report can never move a task backwards or resurrect a finished one.
+import type { Knex } from 'knex';
+import type { Allocation, TaskRecord, TaskSpec, TaskState } from '../cluster/types.ts';
+import { NotFound } from '../shared/errors.ts';
+import { fromJson, toBool, toJson } from './json.ts';
+
+export interface TaskQuery {
+  states?: readonly TaskState[];
+  owner?: string;
+  agentId?: string;
+  /** Newest first when listing for people; the queue reads oldest first. */
+  order?: 'newest' | 'oldest';
+  limit?: number;
+}
+
+export interface Staging {
+  id: string;
+  agentId: string;
+  allocation: Allocation;
+}
+
+export interface Finish {
+  state: Extract<TaskState, 'finished' | 'failed' | 'killed' | 'lost'>;
+  exitCode: number | null;
+  reason: string;
+}
+
+const ACTIVE: readonly TaskState[] = ['staging', 'running'];
+
+export class TaskRepository {
+  constructor(private readonly knex: Knex) {}
+
+  async insert(record: TaskRecord): Promise<void> {
+    await this.knex('tasks').insert(toRow(record));
+  }
+
+  /** Bulk insert in one transaction (chunks keep each statement under SQLite's variable limit). */
+  async insertMany(records: readonly TaskRecord[]): Promise<void> {
+    await this.knex.batchInsert('tasks', records.map(toRow), 200);
+  }
+
+  async get(id: string): Promise<TaskRecord> {
+    const row = await this.knex('tasks').where({ id }).first();
+    if (!row) throw new NotFound(`no task with id "${id}"`);
+    return fromRow(row);
+  }
+
+  async find(id: string): Promise<TaskRecord | null> {
+    const row = await this.knex('tasks').where({ id }).first();
+    return row ? fromRow(row) : null;
+  }
+
+  async list(query: TaskQuery = {}): Promise<TaskRecord[]> {
+    const q = this.knex('tasks').orderBy('seq', query.order === 'oldest' ? 'asc' : 'desc');
+    if (query.states) q.whereIn('state', query.states);
+    if (query.owner) q.where({ owner: query.owner });
+    if (query.agentId) q.where({ agent_id: query.agentId });
+    if (query.limit) q.limit(query.limit);
+    return (await q).map(fromRow);
+  }
+
+  /** queued → staging on an agent. False when the task was no longer queued (killed meanwhile). */
+  async stage(item: Staging, now: string): Promise<boolean> {
+    return (await this.stageWith(this.knex, item, now)) === 1;
+  }
+
+  /** Many placements in one transaction; returns the ids that were actually staged. */
+  async stageMany(items: readonly Staging[], now: string): Promise<string[]> {
+    const staged: string[] = [];
+    await this.knex.transaction(async (trx) => {
+      for (const item of items) {
+        if ((await this.stageWith(trx, item, now)) === 1) staged.push(item.id);
+      }
+    });
+    return staged;
+  }
+
+  private stageWith(db: Knex | Knex.Transaction, item: Staging, now: string): Promise<number> {
+    return db('tasks')
+      .where({ id: item.id, state: 'queued' })
+      .update({
+        state: 'staging',
+        agent_id: item.agentId,
+        allocation: toJson(item.allocation),
+        waiting_reason: null,
+        staged_at: now,
+        version: db.raw('version + 1'),
+      });
+  }
+
+  /** Records why a queued task waits; a no-op when the reason did not change (no write per loop). */
+  async setWaitingReason(id: string, reason: string): Promise<void> {
+    await this.knex('tasks')
+      .where({ id, state: 'queued' })
+      .where((q) => q.whereNull('waiting_reason').orWhereNot('waiting_reason', reason))
+      .update({ waiting_reason: reason });
+  }
+
+  /** staging → running, reported by the agent the task was staged on. */
+  async markRunning(id: string, agentId: string, limits: string | null, now: string): Promise<boolean> {
+    const n = await this.knex('tasks')
+      .where({ id, agent_id: agentId, state: 'staging' })
+      .update({ state: 'running', started_at: now, limits, version: this.knex.raw('version + 1') });
+    return n === 1;
+  }
+
+  /** staging/running → a terminal state, reported by the task's agent (or decided by the master). */
+  async finish(id: string, agentId: string, finish: Finish, now: string, limits?: string | null): Promise<boolean> {
+    const update: Record<string, unknown> = {
+      state: finish.state,
+      exit_code: finish.exitCode,
+      reason: finish.reason,
+      finished_at: now,
+      version: this.knex.raw('version + 1'),
+    };
+    if (limits !== undefined) update.limits = limits;
+    const n = await this.knex('tasks').where({ id, agent_id: agentId }).whereIn('state', ACTIVE).update(update);
+    return n === 1;
+  }
+
+  /** queued → killed, for a task that never reached an agent. */
+  async killQueued(id: string, reason: string, now: string): Promise<boolean> {
+    const n = await this.knex('tasks')
+      .where({ id, state: 'queued' })
+      .update({ state: 'killed', reason, waiting_reason: null, finished_at: now, version: this.knex.raw('version + 1') });
+    return n === 1;
+  }
+
+  /** Marks an active task to be killed by its agent. */
+  async requestKill(id: string): Promise<boolean> {
+    const n = await this.knex('tasks')
+      .where({ id })
+      .whereIn('state', ACTIVE)
+      .update({ kill_requested: true, version: this.knex.raw('version + 1') });
+    return n === 1;
+  }
+}
+
+function toRow(record: TaskRecord): Record<string, unknown> {
+  return {
+    id: record.id,
+    name: record.spec.name,
+    owner: record.spec.owner,
+    group_name: record.spec.group,
+    spec: toJson(record.spec),
+    state: record.state,
+    agent_id: record.agentId,
+    allocation: record.allocation ? toJson(record.allocation) : null,
+    exit_code: record.exitCode,
+    reason: record.reason,
+    waiting_reason: record.waitingReason,
+    limits: record.limits,
+    kill_requested: record.killRequested,
+    created_at: record.createdAt,
+    staged_at: record.stagedAt,
+    started_at: record.startedAt,
+    finished_at: record.finishedAt,
+    version: record.version,
+  };
+}
+
+function fromRow(row: Record<string, unknown>): TaskRecord {
+  return {
+    id: String(row.id),
+    spec: fromJson<TaskSpec>(row.spec),
+    state: row.state as TaskState,
+    agentId: (row.agent_id as string | null) ?? null,
+    allocation: row.allocation == null ? null : fromJson<Allocation>(row.allocation),
+    exitCode: row.exit_code == null ? null : Number(row.exit_code),
+    reason: (row.reason as string | null) ?? null,
+    waitingReason: (row.waiting_reason as string | null) ?? null,
+    limits: (row.limits as string | null) ?? null,
+    killRequested: toBool(row.kill_requested),
+    createdAt: String(row.created_at),
+    stagedAt: (row.staged_at as string | null) ?? null,
+    startedAt: (row.started_at as string | null) ?? null,
+    finishedAt: (row.finished_at as string | null) ?? null,
+    version: Number(row.version),
+  };
+}

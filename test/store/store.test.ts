@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import type { TaskRecord } from '../../src/cluster/types.ts';
+import { openStore, type Store } from '../../src/store/index.ts';
+import { testDatabases } from '../helpers/databases.ts';
+
+function queuedTask(id: string, createdAt = '2026-11-24T10:00:00.000Z'): TaskRecord {
+  return {
+    id,
+    spec: {
+      name: `echo ${id}`,
+      owner: 'user:admin',
+      group: 'default',
+      args: ['echo', id],
+      env: {},
+      cpus: 0.5,
+      mem: 128,
+      disk: 0,
+      gpus: 0,
+      ports: [0],
+      resources: {},
+      constraints: [{ field: 'hostname', operator: 'UNIQUE' }],
+      killGraceMs: 1000,
+    },
+    state: 'queued',
+    agentId: null,
+    allocation: null,
+    exitCode: null,
+    reason: null,
+    waitingReason: null,
+    limits: null,
+    killRequested: false,
+    createdAt,
+    stagedAt: null,
+    startedAt: null,
+    finishedAt: null,
+    version: 1,
+  };
+}
+
+const allocation = { cpus: 0.5, mem: 128, disk: 0, gpus: 0, ports: [31000], scalars: {}, ranges: {}, sets: {} };
+const now = '2026-11-24T10:00:01.000Z';
+
+for (const database of testDatabases()) {
+  describe(`store on ${database.name}`, function () {
+    this.timeout(30_000);
+    let store: Store;
+
+    before(async () => {
+      store = await openStore(await database.prepare());
+    });
+    after(async () => {
+      await store?.close();
+    });
+
+    it('runs its migrations again without error (versioned, idempotent)', async () => {
+      const again = await openStore({ dataDir: '/nonexistent-not-used', databaseUrl: store.kind === 'postgres' ? process.env.GANTRY_TEST_DATABASE_URL : `sqlite://${(store.knex.client.config.connection as { filename: string }).filename}` });
+      const rows = await again.knex('gantry_migrations').select('name');
+      assert.deepEqual(rows.map((r: { name: string }) => r.name), ['001-initial']);
+      await again.close();
+    });
+
+    it('keeps a task round-trip exact, including its spec', async () => {
+      const task = queuedTask('t-roundtrip');
+      await store.tasks.insert(task);
+      assert.deepEqual(await store.tasks.get('t-roundtrip'), task);
+    });
+
+    it('stages a queued task once: a second claim fails', async () => {
+      await store.tasks.insert(queuedTask('t-claim'));
+      assert.equal(await store.tasks.stage({ id: 't-claim', agentId: 'a-1', allocation }, now), true);
+      assert.equal(await store.tasks.stage({ id: 't-claim', agentId: 'a-2', allocation }, now), false);
+      const task = await store.tasks.get('t-claim');
+      assert.equal(task.state, 'staging');
+      assert.equal(task.agentId, 'a-1');
+      assert.deepEqual(task.allocation, allocation);
+    });
+
+    it('moves through the lifecycle only forwards and only for the task\'s agent', async () => {
+      await store.tasks.insert(queuedTask('t-life'));
+      await store.tasks.stage({ id: 't-life', agentId: 'a-1', allocation }, now);
+      assert.equal(await store.tasks.markRunning('t-life', 'a-other', null, now), false, 'another agent cannot report it');
+      assert.equal(await store.tasks.markRunning('t-life', 'a-1', 'cgroup v1: memory 128 MiB', now), true);
+      assert.equal(await store.tasks.finish('t-life', 'a-1', { state: 'failed', exitCode: 3, reason: 'exited with code 3' }, now), true);
+      assert.equal(await store.tasks.finish('t-life', 'a-1', { state: 'finished', exitCode: 0, reason: 'late' }, now), false, 'a finished task stays finished');
+      assert.equal(await store.tasks.markRunning('t-life', 'a-1', null, now), false);
+      const task = await store.tasks.get('t-life');
+      assert.equal(task.state, 'failed');
+      assert.equal(task.exitCode, 3);
+      assert.equal(task.limits, 'cgroup v1: memory 128 MiB');
+    });
+
+    it('kills a queued task and never stages it afterwards', async () => {
+      await store.tasks.insert(queuedTask('t-kill'));
+      assert.equal(await store.tasks.killQueued('t-kill', 'killed by user', now), true);
+      assert.equal(await store.tasks.stage({ id: 't-kill', agentId: 'a-1', allocation }, now), false);
+      assert.equal((await store.tasks.get('t-kill')).state, 'killed');
+    });
+
+    it('stages many in one transaction and reports which were staged', async () => {
+      await store.tasks.insertMany([queuedTask('t-m1'), queuedTask('t-m2'), queuedTask('t-m3')]);
+      await store.tasks.killQueued('t-m2', 'killed', now);
+      const staged = await store.tasks.stageMany(
+        ['t-m1', 't-m2', 't-m3'].map((id) => ({ id, agentId: 'a-1', allocation })),
+        now,
+      );
+      assert.deepEqual(staged, ['t-m1', 't-m3']);
+    });
+
+    it('lists queued tasks oldest first and filters by state and owner', async () => {
+      const queued = await store.tasks.list({ states: ['queued'], order: 'oldest' });
+      assert.deepEqual(queued.map((t) => t.id), ['t-roundtrip']);
+      const mine = await store.tasks.list({ owner: 'user:admin', limit: 2 });
+      assert.equal(mine.length, 2);
+    });
+
+    it('reports a missing task as NotFound', async () => {
+      await assert.rejects(store.tasks.get('t-missing'), { code: 'not_found' });
+    });
+
+    it('stores tokens hashed and finds them by secret', async () => {
+      await store.tokens.create('admin', 'admin', 'secret-value-1234567890');
+      const found = await store.tokens.findBySecret('secret-value-1234567890');
+      assert.equal(found?.kind, 'admin');
+      assert.equal(await store.tokens.findBySecret('wrong-secret'), null);
+      const raw = await store.knex('tokens').select('hash');
+      assert.ok(raw.every((r: { hash: string }) => !r.hash.includes('secret-value')), 'no secret in the table');
+    });
+
+    it('upserts agents and reads them back', async () => {
+      const agent = {
+        id: 'a-1',
+        hostname: 'node-1',
+        resources: { scalars: { cpus: 4, mem: 4096 }, ranges: { ports: [[31000, 32000] as const] }, sets: { bugs: ['a', 'b'] } },
+        attributes: { rack: { kind: 'text' as const, value: 'r1' } },
+        state: 'ready' as const,
+        embedded: false,
+        drivers: ['exec'],
+        registeredAt: now,
+        lastHeartbeatAt: now,
+        version: 1,
+      };
+      await store.agents.upsert(agent);
+      await store.agents.upsert({ ...agent, hostname: 'node-1b', version: 2 });
+      const [read] = await store.agents.list();
+      assert.equal(read?.hostname, 'node-1b');
+      assert.deepEqual(read?.resources, { scalars: { cpus: 4, mem: 4096 }, ranges: { ports: [[31000, 32000]] }, sets: { bugs: ['a', 'b'] } });
+      assert.equal(read?.embedded, false);
+    });
+  });
+}
