@@ -1,0 +1,46 @@
+// Keeps the dependency rules of ARCHITECTURE.md true: cluster/ knows nothing of batch, CI or the
+// registry; the registry never imports cluster/; batch and CI use only cluster/index.ts; nothing below
+// server/ and cli/ imports them.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { REPO } from '../helpers/processes.ts';
+
+const SRC = path.join(REPO, 'src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? sourceFiles(full) : name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const found = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'/g)].map((m) => m[1]!);
+  return found.map((spec) => path.relative(SRC, path.resolve(path.dirname(file), spec)));
+}
+
+const top = (rel: string): string => rel.split(path.sep)[0]!;
+
+describe('architecture: import rules', () => {
+  const files = sourceFiles(SRC).map((f) => ({ rel: path.relative(SRC, f), imports: importsOf(f) }));
+
+  it('finds the sources', () => {
+    assert.ok(files.length > 20);
+  });
+
+  const rules: Array<[string, (from: string) => boolean, (target: string) => boolean]> = [
+    ['cluster/ imports nothing of batch, ci, registry, server or cli', (f) => top(f) === 'cluster', (t) => ['batch', 'ci', 'registry', 'server', 'cli'].includes(top(t))],
+    ['registry/ never imports cluster/', (f) => top(f) === 'registry', (t) => top(t) === 'cluster'],
+    ['batch/ and ci/ use only cluster/index.ts', (f) => ['batch', 'ci'].includes(top(f)), (t) => top(t) === 'cluster' && t !== path.join('cluster', 'index.ts')],
+    ['store, config and shared import no domain folder', (f) => ['store', 'config', 'shared'].includes(top(f)), (t) => ['batch', 'ci', 'registry', 'server', 'cli', 'main.ts'].includes(top(t))],
+    ['only cli/ and main.ts import server/', (f) => !['cli', 'server', 'main.ts'].includes(top(f)), (t) => top(t) === 'server'],
+  ];
+  for (const [rule, appliesTo, forbidden] of rules) {
+    it(rule, () => {
+      const violations = files.filter((f) => appliesTo(f.rel)).flatMap((f) => f.imports.filter(forbidden).map((t) => `${f.rel} → ${t}`));
+      assert.deepEqual(violations, []);
+    });
+  }
+});

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadServerConfig } from '../../src/config/server-config.ts';
+import { parseListenAddress } from '../../src/config/listen-address.ts';
+import { tempDir } from '../helpers/processes.ts';
+
+describe('server configuration', () => {
+  it('has embedded defaults: ./data, 127.0.0.1:7070, registry on 127.0.0.1:5000, SQLite, a local agent', () => {
+    const config = loadServerConfig({ env: {}, flags: {} });
+    assert.equal(config.dataDir, path.resolve('./data'));
+    assert.deepEqual(config.listen, { host: '127.0.0.1', port: 7070 });
+    assert.deepEqual(config.registryListen, { host: '127.0.0.1', port: 5000 });
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.localAgent, true);
+    assert.equal(config.placement.strategy, 'binpack');
+  });
+
+  it('layers file < GANTRY_* environment < flags', () => {
+    const dir = tempDir('config');
+    const file = path.join(dir, 'gantry.yml');
+    writeFileSync(file, 'listen: 127.0.0.1:1111\ndataDir: /from-file\nplacement:\n  strategy: spread\nagent:\n  attributes: rack:r1\n');
+    const fileOnly = loadServerConfig({ file, env: {}, flags: {} });
+    assert.equal(fileOnly.listen.port, 1111);
+    assert.equal(fileOnly.placement.strategy, 'spread');
+    assert.equal(fileOnly.agent.attributes, 'rack:r1');
+    const withEnv = loadServerConfig({ file, env: { GANTRY_LISTEN: '127.0.0.1:2222', GANTRY_DATA_DIR: '/from-env' }, flags: {} });
+    assert.equal(withEnv.listen.port, 2222);
+    assert.equal(withEnv.dataDir, '/from-env');
+    const withFlags = loadServerConfig({ file, env: { GANTRY_LISTEN: '127.0.0.1:2222' }, flags: { listen: '127.0.0.1:3333', agent: { hostname: 'n1' } } });
+    assert.equal(withFlags.listen.port, 3333);
+    assert.equal(withFlags.agent.hostname, 'n1');
+    assert.equal(withFlags.agent.attributes, 'rack:r1', 'nested settings merge rather than replace');
+  });
+
+  it('reads the config file from GANTRY_CONFIG', () => {
+    const dir = tempDir('config');
+    const file = path.join(dir, 'gantry.json');
+    writeFileSync(file, JSON.stringify({ heartbeatTimeoutMs: 5000 }));
+    assert.equal(loadServerConfig({ env: { GANTRY_CONFIG: file }, flags: {} }).heartbeatTimeoutMs, 5000);
+  });
+
+  const bad: Array<[string, () => unknown, RegExp]> = [
+    ['a listen address without a port', () => loadServerConfig({ env: {}, flags: { listen: 'localhost' } }), /listen address must be HOST:PORT/],
+    ['a port out of range', () => loadServerConfig({ env: { GANTRY_LISTEN: '127.0.0.1:70000' }, flags: {} }), /port must be 0..65535/],
+    ['an unknown strategy', () => loadServerConfig({ env: {}, flags: { placement: { strategy: 'fastest' as 'spread' } } }), /placement.strategy/],
+    ['an unknown setting in the file', () => {
+      const file = path.join(tempDir('config'), 'bad.yml');
+      writeFileSync(file, 'listen: 127.0.0.1:1\nlisten_port: 3\n');
+      return loadServerConfig({ file, env: {}, flags: {} });
+    }, /listen_port/],
+    ['a file that does not parse', () => {
+      const file = path.join(tempDir('config'), 'bad.yml');
+      writeFileSync(file, 'listen: [\n');
+      return loadServerConfig({ file, env: {}, flags: {} });
+    }, /config file .*bad\.yml/],
+    ['a missing file', () => loadServerConfig({ file: '/nonexistent/gantry.yml', env: {}, flags: {} }), /cannot read config file/],
+    ['a short admin token', () => loadServerConfig({ env: { GANTRY_ADMIN_TOKEN: 'short' }, flags: {} }), /adminToken/],
+  ];
+  for (const [what, load, message] of bad) {
+    it(`rejects ${what} with a clear message`, () => {
+      assert.throws(load, (err: Error) => {
+        assert.match(err.message, message);
+        return true;
+      });
+    });
+  }
+
+  it('parses listen addresses', () => {
+    assert.deepEqual(parseListenAddress('[::1]:80', 'x'), { host: '::1', port: 80 });
+    assert.deepEqual(parseListenAddress(':8080', 'x'), { host: '0.0.0.0', port: 8080 });
+  });
+});

@@ -1,0 +1,136 @@
+// Starts real Gantry processes (server, agents, CLI) on loopback ports, as a user would, and cleans
+// them up after the test.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const GANTRY = path.join(REPO, 'bin', 'gantry');
+export const ADMIN_TOKEN = 'gat_test-admin-token-0123456789abcdef';
+export const JOIN_TOKEN = 'gjt_test-join-token-0123456789abcdef';
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `gantry-${prefix}-`));
+}
+
+export interface Started {
+  child: ChildProcess;
+  /** Everything the process printed so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Starts `gantry ARGS` and resolves once a line of its stdout matches `ready`. */
+export function startGantry(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 20_000): Promise<Started & { match: RegExpMatchArray }> {
+  const child = spawn(GANTRY, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const stop = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+    }).then(() => void running.delete(child));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gantry ${args[0]} not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const check = (): void => {
+      const match = ready.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve({ child, output: () => out, stop, match });
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gantry ${args[0]} exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** When each stdout chunk arrived, ms after the command started. */
+  stdoutTimes: Array<{ at: number; text: string }>;
+  durationMs: number;
+}
+
+/** Runs `gantry ARGS` to completion. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
+  const started = Date.now();
+  const child = spawn(GANTRY, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  const result: CliResult = { code: null, stdout: '', stderr: '', stdoutTimes: [], durationMs: 0 };
+  child.stdout.on('data', (d: Buffer) => {
+    result.stdout += d.toString();
+    result.stdoutTimes.push({ at: Date.now() - started, text: d.toString() });
+  });
+  child.stderr.on('data', (d: Buffer) => (result.stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`gantry ${args.join(' ')} did not finish in ${timeoutMs} ms: ${result.stdout} ${result.stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      running.delete(child);
+      result.code = code;
+      result.durationMs = Date.now() - started;
+      resolve(result);
+    });
+  });
+}
+
+/** Kills whatever a failed test left running. */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A tiny API client for tests. */
+export function api(url: string, token = ADMIN_TOKEN) {
+  async function call<T = any>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const response = await fetch(url + route, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // raw text (logs)
+    }
+    return { status: response.status, body: parsed as T };
+  }
+  return {
+    get: <T = any>(route: string) => call<T>('GET', route),
+    post: <T = any>(route: string, body: unknown = {}) => call<T>('POST', route, body),
+  };
+}
