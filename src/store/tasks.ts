@@ -127,12 +127,12 @@ export class TaskRepository {
     return n === 1;
   }
 
-  /** Marks an active task to be killed by its agent. */
-  async requestKill(id: string): Promise<boolean> {
+  /** Marks an active task to be killed by its agent; `reason` becomes the task's reason once it ends. */
+  async requestKill(id: string, reason: string): Promise<boolean> {
     const n = await this.knex('tasks')
       .where({ id })
       .whereIn('state', ACTIVE)
-      .update({ kill_requested: true, version: this.knex.raw('version + 1') });
+      .update({ kill_requested: true, reason, version: this.knex.raw('version + 1') });
     return n === 1;
   }
 }

@@ -167,7 +167,7 @@ describe('cluster: server + embedded agent + two remote agents', function () {
 
   it('a memory limit kills a task that allocates past it, and says so', async function () {
     // `tail` keeps a line in memory until its end: 300 MiB without a newline needs 300 MiB.
-    const result = await runCli(['run', '--mem', '32', '--sh', 'head -c 300000000 /dev/zero | tail -c 1 > /dev/null; echo survived'], env);
+    const result = await runCli(['run', '--mem', '32', '--sh', 'head -c 300000000 /dev/zero | tail -n 1 > /dev/null && echo survived'], env);
     const id = /gantry: task (\S+) /.exec(result.stderr)?.[1];
     const list = JSON.parse((await runCli(['tasks', '--json', '--limit', '1'], env)).stdout) as TaskRecord[];
     const record = list[0]!;
@@ -182,7 +182,7 @@ describe('cluster: server + embedded agent + two remote agents', function () {
     assert.match(record.reason ?? '', /OOM killer: memory limit exceeded/);
     assert.match(record.limits ?? '', /memory 32 MiB/);
 
-    const small = await runCli(['run', '--mem', '32', '--sh', 'head -c 1000000 /dev/zero | tail -c 1 > /dev/null; echo survived'], env);
+    const small = await runCli(['run', '--mem', '32', '--sh', 'head -c 1000000 /dev/zero | tail -n 1 > /dev/null && echo survived'], env);
     assert.equal(small.code, 0, 'within the limit the same command succeeds');
     assert.equal(small.stdout, 'survived\n');
   });

@@ -32,7 +32,8 @@ export class Agent {
   private agentId: string | undefined;
   private pollWaitMs = 20_000;
   private readonly tasks = new Map<string, RunningTask>();
-  private readonly starting = new Set<string>();
+  /** Tasks being started → the kill reason if a kill order came in meanwhile. */
+  private readonly starting = new Map<string, string | undefined>();
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
 
@@ -114,7 +115,7 @@ export class Agent {
 
   private async launch(order: LaunchOrder): Promise<void> {
     if (this.tasks.has(order.taskId) || this.starting.has(order.taskId) || this.stopping) return;
-    this.starting.add(order.taskId);
+    this.starting.set(order.taskId, undefined);
     try {
       const driver = this.pickDriver(order);
       const sandboxDir = path.join(this.sandboxRoot, order.taskId);
@@ -123,9 +124,14 @@ export class Agent {
       this.track(handle);
       await this.report({ taskId: order.taskId, state: 'running', limits: handle.limits });
     } catch (err) {
-      await this.report({ taskId: order.taskId, state: 'failed', exitCode: null, reason: `failed to start: ${(err as Error).message}` });
-    } finally {
       this.starting.delete(order.taskId);
+      await this.report({ taskId: order.taskId, state: 'failed', exitCode: null, reason: `failed to start: ${(err as Error).message}` });
+      return;
+    }
+    const killedWhileStarting = this.starting.get(order.taskId);
+    this.starting.delete(order.taskId);
+    if (killedWhileStarting !== undefined) {
+      await this.kill({ type: 'kill', taskId: order.taskId, graceMs: order.spec.killGraceMs, reason: killedWhileStarting });
     }
   }
 
@@ -154,8 +160,17 @@ export class Agent {
   }
 
   private async kill(order: KillOrder): Promise<void> {
+    if (this.starting.has(order.taskId)) {
+      this.starting.set(order.taskId, order.reason);
+      return;
+    }
     const task = this.tasks.get(order.taskId);
-    if (!task || task.killReason) return;
+    if (!task) {
+      // Killed before its launch reached us: it never ran, say so.
+      await this.report({ taskId: order.taskId, state: 'killed', exitCode: null, reason: order.reason });
+      return;
+    }
+    if (task.killReason) return;
     task.killReason = order.reason;
     await task.handle.kill(order.graceMs).catch((err: Error) =>
       this.options.logger.error({ task: order.taskId, err: err.message }, 'kill failed'),

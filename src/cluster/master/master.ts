@@ -142,7 +142,7 @@ export class Master {
       this.queue.delete(id);
       return this.afterChange(id);
     }
-    if (await this.store.tasks.requestKill(id)) {
+    if (await this.store.tasks.requestKill(id, reason)) {
       const updated = await this.afterChange(id);
       if (updated.agentId) this.mailbox.notify(updated.agentId);
       return updated;
@@ -226,7 +226,7 @@ export class Master {
     for (const task of tasks) {
       running.delete(task.id);
       if (task.killRequested) {
-        orders.push({ type: 'kill', taskId: task.id, graceMs: task.spec.killGraceMs, reason: 'killed by user' });
+        orders.push({ type: 'kill', taskId: task.id, graceMs: task.spec.killGraceMs, reason: task.reason ?? 'killed' });
       } else if (task.state === 'staging' && task.allocation) {
         orders.push({ type: 'launch', taskId: task.id, spec: task.spec, allocation: task.allocation });
       }

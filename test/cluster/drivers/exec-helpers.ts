@@ -1,0 +1,94 @@
+// Shared by the exec driver tests: task specs, temporary sandboxes, output collection, liveness.
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { OutputChunk, TaskLaunch } from '../../../src/cluster/drivers/driver.ts';
+import type { TaskSpec } from '../../../src/cluster/types.ts';
+
+export function spec(overrides: Partial<TaskSpec>): TaskSpec {
+  return {
+    name: 'test',
+    owner: 'user:test',
+    group: 'test',
+    env: {},
+    cpus: 0,
+    mem: 0,
+    disk: 0,
+    gpus: 0,
+    ports: [],
+    resources: {},
+    constraints: [],
+    killGraceMs: 1000,
+    ...overrides,
+  };
+}
+
+let counter = 0;
+
+/** A launch for a fresh task id in `root`; `env` defaults to just PATH (what the agent would pass on). */
+export function launch(root: string, overrides: Partial<TaskSpec>, env?: Record<string, string>): TaskLaunch {
+  const taskId = `t${process.pid}-${++counter}`;
+  return {
+    taskId,
+    spec: spec(overrides),
+    allocation: { cpus: 0, mem: 0, disk: 0, gpus: 0, ports: [], scalars: {}, ranges: {}, sets: {} },
+    sandboxDir: path.join(root, taskId),
+    env: env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  };
+}
+
+export async function tempRoot(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gantry-exec-'));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface TimedChunk extends OutputChunk {
+  at: number;
+}
+
+/** Reads a logs() stream to its end, with the time each chunk arrived. */
+export function collect(stream: Readable): Promise<TimedChunk[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: TimedChunk[] = [];
+    stream.on('data', (c: OutputChunk) => chunks.push({ ...c, at: Date.now() }));
+    stream.on('end', () => resolve(chunks));
+    stream.on('error', reject);
+  });
+}
+
+export function text(chunks: readonly OutputChunk[], stream: 'stdout' | 'stderr'): string {
+  return Buffer.concat(chunks.filter((c) => c.stream === stream).map((c) => c.data)).toString('utf8');
+}
+
+/**
+ * process.kill(pid, 0), except that a zombie counts as gone: it has exited and can run nothing more, but
+ * orphans are reaped by pid 1, which on some hosts (this one) does so only every few seconds.
+ */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until `file` exists with a number in it (a pid a task wrote). */
+export async function readPid(file: string, timeoutMs = 5000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const content = await readFile(file, 'utf8').catch(() => '');
+    if (/^\d+\s*$/.test(content)) return Number(content.trim());
+    if (Date.now() > deadline) throw new Error(`no pid in ${file}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export const isRoot = process.getuid?.() === 0;
