@@ -1,40 +1,26 @@
 import assert from 'node:assert/strict';
-import type { TaskRecord } from '../../src/cluster/types.ts';
+import { newQueuedTask } from '../../src/cluster/new-task.ts';
+import type { TaskRecord, TaskSpec } from '../../src/cluster/types.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { testDatabases } from '../helpers/databases.ts';
 
 function queuedTask(id: string, createdAt = '2026-11-24T10:00:00.000Z'): TaskRecord {
-  return {
-    id,
-    spec: {
-      name: `echo ${id}`,
-      owner: 'user:admin',
-      group: 'default',
-      args: ['echo', id],
-      env: {},
-      cpus: 0.5,
-      mem: 128,
-      disk: 0,
-      gpus: 0,
-      ports: [0],
-      resources: {},
-      constraints: [{ field: 'hostname', operator: 'UNIQUE' }],
-      killGraceMs: 1000,
-    },
-    state: 'queued',
-    agentId: null,
-    allocation: null,
-    exitCode: null,
-    reason: null,
-    waitingReason: null,
-    limits: null,
-    killRequested: false,
-    createdAt,
-    stagedAt: null,
-    startedAt: null,
-    finishedAt: null,
-    version: 1,
+  const spec: TaskSpec = {
+    name: `echo ${id}`,
+    owner: 'user:admin',
+    group: 'default',
+    args: ['echo', id],
+    env: {},
+    cpus: 0.5,
+    mem: 128,
+    disk: 0,
+    gpus: 0,
+    ports: [0],
+    resources: {},
+    constraints: [{ field: 'hostname', operator: 'UNIQUE' }],
+    killGraceMs: 1000,
   };
+  return newQueuedTask(spec, new Date(createdAt), id);
 }
 
 const allocation = { cpus: 0.5, mem: 128, disk: 0, gpus: 0, ports: [31000], scalars: {}, ranges: {}, sets: {} };

@@ -18,6 +18,7 @@ import {
   type TaskSpec,
   type TaskState,
 } from '../types.ts';
+import { newQueuedTask } from '../new-task.ts';
 import { AgentMailbox } from './agent-mailbox.ts';
 import type { TaskLogStore } from './task-logs.ts';
 
@@ -100,24 +101,7 @@ export class Master {
   async submit(spec: TaskSpec): Promise<TaskRecord> {
     const impossible = this.state.agents().length > 0 ? this.state.fitsAnyAgentTotal(spec) : null;
     if (impossible) throw new Unsatisfiable(`task can never be placed: ${impossible}`);
-    const now = this.clock.now();
-    const task: TaskRecord = {
-      id: newId('t', now.getTime()),
-      spec,
-      state: 'queued',
-      agentId: null,
-      allocation: null,
-      exitCode: null,
-      reason: null,
-      waitingReason: null,
-      limits: null,
-      killRequested: false,
-      createdAt: now.toISOString(),
-      stagedAt: null,
-      startedAt: null,
-      finishedAt: null,
-      version: 1,
-    };
+    const task = newQueuedTask(spec, this.clock.now());
     await this.store.tasks.insert(task);
     this.queue.set(task.id, task);
     this.log.info({ task: task.id, owner: spec.owner, name: spec.name }, 'task queued');
