@@ -45,7 +45,11 @@ export function connectDatabase(options: DatabaseOptions): Knex {
           if (err) return done(err, conn);
           conn.run('PRAGMA synchronous = NORMAL', (err2) => {
             if (err2) return done(err2, conn);
-            conn.run('PRAGMA busy_timeout = 5000', (err3) => done(err3, conn));
+            conn.run('PRAGMA busy_timeout = 5000', (err3) => {
+              if (err3) return done(err3, conn);
+              // 64 MiB of page cache instead of 2 MiB: the task table's hot pages stay in memory.
+              conn.run('PRAGMA cache_size = -65536', (err4) => done(err4, conn));
+            });
           });
         });
       },

@@ -27,6 +27,7 @@ export interface Finish {
 }
 
 const ACTIVE: readonly TaskState[] = ['staging', 'running'];
+const STAGE_BATCH = 200;
 
 export class TaskRepository {
   constructor(private readonly knex: Knex) {}
@@ -65,12 +66,33 @@ export class TaskRepository {
     return (await this.stageWith(this.knex, item, now)) === 1;
   }
 
-  /** Many placements in one transaction; returns the ids that were actually staged. */
+  /**
+   * Many placements at once; returns the ids that were actually staged (still queued). One UPDATE per
+   * 200 tasks, still a compare-and-set on `state = 'queued'`: a statement per task costs ~200 µs on
+   * SQLite, this ~26 µs a task (bench/README.md).
+   */
   async stageMany(items: readonly Staging[], now: string): Promise<string[]> {
     const staged: string[] = [];
     await this.knex.transaction(async (trx) => {
-      for (const item of items) {
-        if ((await this.stageWith(trx, item, now)) === 1) staged.push(item.id);
+      for (let i = 0; i < items.length; i += STAGE_BATCH) {
+        const batch = items.slice(i, i + STAGE_BATCH);
+        const agentCase = batch.map(() => 'WHEN ? THEN ?').join(' ');
+        const ids = batch.map(() => '?').join(', ');
+        // `state || ''` keeps SQLite from driving this update through the state index, which holds every
+        // queued task under one key: measured 90 µs a task at 100,000 queued instead of 30 µs.
+        const rows: Array<{ id: string }> = await trx.raw(
+          `UPDATE tasks SET state = 'staging', agent_id = CASE id ${agentCase} END, allocation = CASE id ${agentCase} END,
+             waiting_reason = NULL, staged_at = ?, version = version + 1
+           WHERE id IN (${ids}) AND state || '' = 'queued' RETURNING id`,
+          [
+            ...batch.flatMap((item) => [item.id, item.agentId]),
+            ...batch.flatMap((item) => [item.id, toJson(item.allocation)]),
+            now,
+            ...batch.map((item) => item.id),
+          ],
+        ).then((result: unknown) => (Array.isArray(result) ? result : (result as { rows: Array<{ id: string }> }).rows));
+        const done = new Set(rows.map((row) => row.id));
+        for (const item of batch) if (done.has(item.id)) staged.push(item.id);
       }
     });
     return staged;

@@ -86,10 +86,15 @@ for (const database of testDatabases()) {
       await store.tasks.insertMany([queuedTask('t-m1'), queuedTask('t-m2'), queuedTask('t-m3')]);
       await store.tasks.killQueued('t-m2', 'killed', now);
       const staged = await store.tasks.stageMany(
-        ['t-m1', 't-m2', 't-m3'].map((id) => ({ id, agentId: 'a-1', allocation })),
+        ['t-m1', 't-m2', 't-m3'].map((id, i) => ({ id, agentId: `a-${i}`, allocation: { ...allocation, ports: [31000 + i] } })),
         now,
       );
       assert.deepEqual(staged, ['t-m1', 't-m3']);
+      const m3 = await store.tasks.get('t-m3');
+      assert.equal(m3.state, 'staging');
+      assert.equal(m3.agentId, 'a-2', 'each task gets its own agent');
+      assert.deepEqual(m3.allocation?.ports, [31002]);
+      assert.equal((await store.tasks.get('t-m2')).agentId, null, 'the killed one is untouched');
     });
 
     it('lists queued tasks oldest first and filters by state and owner', async () => {

@@ -3,7 +3,7 @@
 // rebuilt from the store at start.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Store, TaskQuery } from '../../store/index.ts';
+import type { Staging, Store, TaskQuery } from '../../store/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { Conflict, NotFound, Unsatisfiable } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
@@ -54,6 +54,8 @@ export class Master {
   private readonly queue = new Map<string, TaskRecord>();
   /** When each agent was last heard from (the store copy is written at most once per poll). */
   private readonly lastSeen = new Map<string, number>();
+  /** Queued task → the pool generation at which it last failed to fit. */
+  private readonly failedAtGeneration = new Map<string, number>();
   private placing = false;
   private placeAgain = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -124,6 +126,7 @@ export class Master {
     if (TERMINAL_STATES.has(task.state)) throw new Conflict(`task ${id} has already ended (${task.state})`);
     if (task.state === 'queued' && (await this.store.tasks.killQueued(id, reason, this.now()))) {
       this.queue.delete(id);
+      this.failedAtGeneration.delete(id);
       return this.afterChange(id);
     }
     if (await this.store.tasks.requestKill(id, reason)) {
@@ -307,24 +310,46 @@ export class Master {
     });
   }
 
+  /**
+   * One pass over the queue, oldest first: decide and commit in memory, then record every placement
+   * in the store at once. A task that did not fit is looked at again only once the pool changed.
+   */
   private async placeQueued(): Promise<void> {
-    for (const task of [...this.queue.values()]) {
+    const placed: Staging[] = [];
+    for (const task of this.queue.values()) {
+      if (this.failedAtGeneration.get(task.id) === this.state.generation) continue;
       const result = this.state.place(task.spec);
-      if (!result.ok) {
-        if (task.waitingReason !== result.reason) {
-          task.waitingReason = result.reason;
-          await this.store.tasks.setWaitingReason(task.id, result.reason);
-          this.emitTask(task);
-        }
+      if (result.ok) {
+        this.failedAtGeneration.delete(task.id);
+        this.state.commit(task.id, result.agent.id, task.spec.group, result.allocation);
+        placed.push({ id: task.id, agentId: result.agent.id, allocation: result.allocation });
         continue;
       }
-      const agentId = result.agent.id;
-      this.queue.delete(task.id);
-      if (!(await this.store.tasks.stage({ id: task.id, agentId, allocation: result.allocation }, this.now()))) continue;
-      this.state.commit(task.id, agentId, task.spec.group, result.allocation);
-      this.log.info({ task: task.id, agent: agentId }, 'task staged');
-      await this.afterChange(task.id);
-      this.mailbox.notify(agentId);
+      this.failedAtGeneration.set(task.id, this.state.generation);
+      if (task.waitingReason !== result.reason) {
+        task.waitingReason = result.reason;
+        await this.store.tasks.setWaitingReason(task.id, result.reason);
+        this.emitTask(task);
+      }
+    }
+    if (placed.length === 0) return;
+    let staged: Set<string>;
+    try {
+      staged = new Set(await this.store.tasks.stageMany(placed, this.now()));
+    } catch (err) {
+      for (const item of placed) this.state.release(item.id);
+      throw err;
+    }
+    for (const item of placed) {
+      this.queue.delete(item.id);
+      // Not staged: it was killed while we decided; give its resources back.
+      if (!staged.has(item.id)) {
+        this.state.release(item.id);
+        continue;
+      }
+      this.log.info({ task: item.id, agent: item.agentId }, 'task staged');
+      await this.afterChange(item.id);
+      this.mailbox.notify(item.agentId);
     }
   }
 
