@@ -66,6 +66,24 @@ describe('agent loss and server restart', function () {
     assert.deepEqual(after.map((t) => [t.id, t.state]), before.map((t) => [t.id, t.state]));
   });
 
+  it('after a restart, places nothing on an agent that has not come back', async () => {
+    let url = (server as Started & { match: RegExpMatchArray }).match[1]!;
+    const agent = await startGantry(
+      ['agent', '--master', url, '--join-token', JOIN_TOKEN, '--hostname', 'gone-for-good', '--data-dir', path.join(dir, 'gone'), '--log-level', 'warn'],
+      {},
+      /joined/,
+    );
+    await server!.stop();
+    agent.child.kill('SIGKILL');
+    url = await startServer();
+    const client = api(url);
+    const { body: task } = await client.post<TaskRecord>('/api/v1/tasks', { args: ['true'] });
+    const waiting = await waitFor('a waiting reason', async () => (await client.get<TaskRecord>(`/api/v1/tasks/${task.id}`)).body.waitingReason);
+    assert.equal(waiting, 'no agents registered');
+    assert.equal((await client.get<TaskRecord>(`/api/v1/tasks/${task.id}`)).body.state, 'queued');
+    await client.post(`/api/v1/tasks/${task.id}/kill`);
+  });
+
   it('prints a generated admin token once; it works and is not printed again', async () => {
     const dataDir = path.join(dir, 'fresh');
     const args = ['server', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--no-local-agent', '--log-level', 'warn'];

@@ -73,13 +73,12 @@ export class Master {
   /** Rebuilds the in-memory pool from the store and starts the heartbeat checker. */
   async start(): Promise<void> {
     const now = this.clock.now().getTime();
-    for (const agent of await this.store.agents.list(['ready'])) {
-      this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
-      // Give agents that were up before a master restart a full timeout to poll again.
-      this.lastSeen.set(agent.id, now);
-    }
+    // Agents that were up before a master restart get a full timeout to poll again, but nothing is
+    // placed on one until it does: it may be gone for good.
+    for (const agent of await this.store.agents.list(['ready'])) this.lastSeen.set(agent.id, now);
     for (const task of await this.store.tasks.list({ states: ['staging', 'running'], order: 'oldest' })) {
-      if (task.agentId && task.allocation && this.state.agentView(task.agentId)) {
+      // Counted now, taken from the agent's free resources once it polls again.
+      if (task.agentId && task.allocation) {
         this.state.commit(task.id, task.agentId, task.spec.group, task.allocation);
       }
     }
@@ -230,8 +229,10 @@ export class Master {
     await this.store.agents.touchHeartbeat(agentId, this.now());
     if (agent.state === 'unreachable') {
       await this.store.agents.setState(agentId, 'ready');
-      this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
       this.log.warn({ agent: agentId }, 'agent reachable again');
+    }
+    if (!this.state.agentView(agentId)) {
+      this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
       this.schedulePlacement();
     }
   }
