@@ -20,6 +20,7 @@ import { bootstrapTokens, type NewSecrets } from './server/bootstrap-tokens.ts';
 import { systemClock } from './shared/clock.ts';
 import { VERSION } from './shared/version.ts';
 import { openStore, type Store } from './store/index.ts';
+import { Unavailable } from './shared/errors.ts';
 
 export interface RunningServer {
   url: string;
@@ -53,10 +54,18 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.listen.port, config.listen.host, () => resolve());
+    });
+  } catch (err) {
+    master.stop();
+    await store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new Unavailable(`cannot listen on ${formatListenAddress(config.listen)}: ${why}`);
+  }
   const address = server.address() as AddressInfo;
   const url = `http://${formatListenAddress({ host: address.address, port: address.port })}`;
   logger.info({ url, dataDir: config.dataDir, store: store.kind }, 'platform API listening');

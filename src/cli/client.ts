@@ -59,7 +59,7 @@ export class ApiClient {
       });
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      const cause = errorCode(err) ?? (err as { cause?: Error }).cause?.message ?? (err as Error).message;
       throw new CliError(`cannot reach the Gantry server at ${this.url} (${cause}); is it running? (set GANTRY_URL)`);
     }
   }
@@ -75,4 +75,10 @@ export class ApiClient {
     if (response.status === 401 && !this.token) message += ' (set GANTRY_TOKEN to the admin token)';
     return new CliError(message);
   }
+}
+
+/** The system error code behind a failed fetch (undici wraps it, sometimes in an AggregateError). */
+function errorCode(err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: string; errors?: Array<{ code?: string }> } }).cause;
+  return cause?.code ?? cause?.errors?.[0]?.code;
 }

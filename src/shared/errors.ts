@@ -52,3 +52,10 @@ export class Unsatisfiable extends GantryError {
     super('unsatisfiable', 422, message, details);
   }
 }
+
+/** Something the operation needs is not available right now (a port in use, a server down). */
+export class Unavailable extends GantryError {
+  constructor(message: string) {
+    super('unavailable', 503, message);
+  }
+}
