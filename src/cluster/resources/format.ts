@@ -38,16 +38,7 @@ function formatAttributeValue(v: AttributeValue): string {
  * number (`10`, `1.5`), ranges as `[1000-1500]`, a set sorted as `{a,b}`.
  */
 export function attributeText(v: AttributeValue): string {
-  switch (v.kind) {
-    case 'text':
-      return v.value;
-    case 'scalar':
-      return formatNumber(v.value);
-    case 'ranges':
-      return formatRanges(v.ranges);
-    case 'set':
-      return `{${[...v.items].sort().join(',')}}`;
-  }
+  return v.kind === 'set' ? `{${[...v.items].sort().join(',')}}` : formatAttributeValue(v);
 }
 
 /** Amounts as people write them: no float noise from repeated subtraction (0.30000000000000004 → 0.3). */

@@ -6,23 +6,10 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { OutputChunk, TaskLaunch } from '../../../src/cluster/drivers/driver.ts';
 import type { TaskSpec } from '../../../src/cluster/types.ts';
+import { minimalSpec } from '../../helpers/task-spec.ts';
 
 export function spec(overrides: Partial<TaskSpec>): TaskSpec {
-  return {
-    name: 'test',
-    owner: 'user:test',
-    group: 'test',
-    env: {},
-    cpus: 0,
-    mem: 0,
-    disk: 0,
-    gpus: 0,
-    ports: [],
-    resources: {},
-    constraints: [],
-    killGraceMs: 1000,
-    ...overrides,
-  };
+  return minimalSpec(overrides);
 }
 
 let counter = 0;

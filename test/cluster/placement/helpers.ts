@@ -7,6 +7,7 @@ import { seededRng } from '../../../src/cluster/placement/seeded-rng.ts';
 import type { PlacementContext } from '../../../src/cluster/placement/types.ts';
 import { parseConstraint, parseAttributes, parseResources } from '../../../src/cluster/resources/parse.ts';
 import type { AgentView, TaskSpec } from '../../../src/cluster/types.ts';
+import { minimalSpec } from '../../helpers/task-spec.ts';
 
 /** An agent with `total` resources, `free` (default: all of it), attributes, hostname = id unless given. */
 export function agent(id: string, total: string, attributes = '', options: { free?: string; hostname?: string } = {}): AgentView {
@@ -23,22 +24,7 @@ export function agent(id: string, total: string, attributes = '', options: { fre
 /** A task spec asking for nothing but what `overrides` say (constraints as CLI strings). */
 export function spec(overrides: Partial<Omit<TaskSpec, 'constraints'>> & { constraints?: string[] } = {}): TaskSpec {
   const { constraints = [], ...rest } = overrides;
-  return {
-    name: 'test',
-    owner: 'user:test',
-    group: 'g',
-    cmd: 'true',
-    env: {},
-    cpus: 0,
-    mem: 0,
-    disk: 0,
-    gpus: 0,
-    ports: [],
-    resources: {},
-    killGraceMs: 1000,
-    constraints: constraints.map(parseConstraint),
-    ...rest,
-  };
+  return minimalSpec({ group: 'g', cmd: 'true', constraints: constraints.map(parseConstraint), ...rest });
 }
 
 /** A context over `agents` where group `g` (or the group given) already has one task on each agent of `placed`. */
