@@ -18,7 +18,7 @@ export interface ClusterClient {
 
 export function clusterClient(master: Master): ClusterClient {
   return {
-    submit: (owner, submission) => master.submit(parseTaskSpec({ ...submission, owner }, owner)),
+    submit: async (owner, submission) => master.submit(parseTaskSpec({ ...submission, owner }, owner)),
     kill: (taskId, reason) => master.kill(taskId, reason),
     get: (taskId) => master.getTask(taskId),
     watch(ownerPrefix, listener) {

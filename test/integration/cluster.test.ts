@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TaskRecord } from '../../src/cluster/types.ts';
-import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, runCli, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
+import { spawn } from 'node:child_process';
+import { ADMIN_TOKEN, GANTRY, JOIN_TOKEN, api, killAll, runCli, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
 
 /** Alive and not a zombie (a reparented child may linger as a zombie where PID 1 does not reap). */
 function isAlive(pid: number): boolean {
@@ -185,6 +186,20 @@ describe('cluster: server + embedded agent + two remote agents', function () {
     const small = await runCli(['run', '--mem', '32', '--sh', 'head -c 1000000 /dev/zero | tail -n 1 > /dev/null && echo survived'], env);
     assert.equal(small.code, 0, 'within the limit the same command succeeds');
     assert.equal(small.stdout, 'survived\n');
+  });
+
+  it('`gantry run` says why a task waits, and Ctrl-C kills it', async () => {
+    const child = spawn(GANTRY, ['run', '--constraint', 'zone:IS:north', '--', 'true'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor('the waiting reason', async () => stderr.includes('waiting for an agent'));
+    assert.match(stderr, /gantry: (t-\S+) waiting for an agent: 3 agents: 3 failed zone:IS:north/);
+    const id = /gantry: (t-\S+) waiting/.exec(stderr)![1]!;
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 137);
+    const killed = await task(id);
+    assert.equal(killed.state, 'killed');
   });
 
   it('shows a remote agent\'s task output with `gantry logs`', async () => {

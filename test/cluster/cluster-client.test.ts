@@ -1,0 +1,59 @@
+// The surface batch, CI and apps use: submit with an owner, watch its status events, kill.
+// In-process server with the real embedded agent and exec driver.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { clusterClient, type ClusterClient } from '../../src/cluster/index.ts';
+import type { TaskRecord, TaskState } from '../../src/cluster/types.ts';
+import { loadServerConfig } from '../../src/config/server-config.ts';
+import { startServer, type RunningServer } from '../../src/main.ts';
+import { pino } from 'pino';
+import { tempDir, waitFor } from '../helpers/processes.ts';
+
+describe('cluster client (TaskSource contract)', function () {
+  this.timeout(30_000);
+  let server: RunningServer;
+  let cluster: ClusterClient;
+
+  before(async () => {
+    const config = loadServerConfig({
+      env: {},
+      flags: { dataDir: path.join(tempDir('client'), 'data'), listen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:2;mem:512' } },
+    });
+    server = await startServer(config, pino({ level: 'silent' }));
+    cluster = clusterClient(server.master);
+  });
+  after(async () => server?.close());
+
+  it('reports every state of an owner\'s task, in order, and nothing of other owners', async () => {
+    const seen: Array<[string, TaskState]> = [];
+    const stop = cluster.watch('job:nightly:', (task) => seen.push([task.spec.owner, task.state]));
+    const other = cluster.watch('ci:', () => assert.fail('a ci watcher saw a job task'));
+    try {
+      const task = await cluster.submit('job:nightly:1', { cmd: 'exit 4' });
+      assert.equal(task.spec.owner, 'job:nightly:1');
+      await waitFor('failed', async () => seen.some(([, state]) => state === 'failed'));
+      const states = seen.map(([, state]) => state).filter((s, i, all) => s !== all[i - 1]);
+      assert.deepEqual(states, ['queued', 'staging', 'running', 'failed']);
+      const final = await cluster.get(task.id);
+      assert.equal(final.exitCode, 4);
+    } finally {
+      stop();
+      other();
+    }
+  });
+
+  it('kills a running task with the owner\'s reason', async () => {
+    const task = await cluster.submit('app:web:0', { args: ['sleep', '30'], killGraceMs: 200 });
+    await waitFor('running', async () => (await cluster.get(task.id)).state === 'running');
+    await cluster.kill(task.id, 'replaced by a newer version');
+    const ended = await waitFor('killed', async () => {
+      const now: TaskRecord = await cluster.get(task.id);
+      return now.state === 'killed' ? now : undefined;
+    });
+    assert.equal(ended.reason, 'replaced by a newer version');
+  });
+
+  it('rejects an invalid submission before anything is stored', async () => {
+    await assert.rejects(cluster.submit('job:x:1', { cmd: 'true', constraints: ['rack:NEAR:r1'] }), /NEAR/);
+  });
+});
