@@ -41,7 +41,7 @@ describe('cluster: server + embedded agent + two remote agents', function () {
       agents.push(
         await startGantry(
           ['agent', '--master', url, '--join-token', JOIN_TOKEN, '--hostname', name, '--attributes', attributes,
-            '--resources', `cpus:2;mem:1024;disk:1024;ports:${ports}`, '--data-dir', path.join(dir, name), '--log-level', 'warn'],
+            '--resources', `cpus:2;mem:1024;disk:1024;ports:${ports}${name === 'node-b' ? ';bugs(debug_role):{a,b,c}' : ''}`, '--data-dir', path.join(dir, name), '--log-level', 'warn'],
           {},
           /joined/,
         ),
@@ -102,6 +102,24 @@ describe('cluster: server + embedded agent + two remote agents', function () {
     const first = result.stdoutTimes.find((t) => t.text.includes('first'));
     assert.ok(first, 'first line arrived');
     assert.ok(result.durationMs - first.at >= 2000, `"first" arrived ${first.at} ms after start, the run took ${result.durationMs} ms`);
+  });
+
+  it('places a custom set resource on the agent that has it and tells the task which items it got', async () => {
+    const result = await runCli(['run', '--resource', 'bugs=2', '--sh', 'echo $HOST $GANTRY_RESOURCE_BUGS $PORT0'], env);
+    assert.equal(result.code, 0, result.stderr);
+    const [host, bugs, port] = result.stdout.trim().split(' ');
+    assert.equal(host, 'node-b');
+    assert.equal(bugs?.split(',').length, 2);
+    assert.ok(bugs!.split(',').every((b) => ['a', 'b', 'c'].includes(b)));
+    assert.equal(port, undefined, 'no port asked, none given');
+    const tooMany = await client.post('/api/v1/tasks', { args: ['true'], resources: { bugs: 4 } });
+    assert.equal(tooMany.status, 422);
+    assert.match(tooMany.body.message, /bugs/);
+  });
+
+  it('gives a task the host port it asks for', async () => {
+    const result = await runCli(['run', '--port', '31015', '--sh', 'echo $HOST $PORT0 $PORTS'], env);
+    assert.equal(result.stdout, 'node-b 31015 31015\n');
   });
 
   it('hostname:UNIQUE: six tasks, three run (one per agent) and three wait with the reason', async () => {
