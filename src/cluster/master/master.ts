@@ -20,6 +20,7 @@ import {
 } from '../types.ts';
 import { newQueuedTask } from '../new-task.ts';
 import { AgentMailbox } from './agent-mailbox.ts';
+import { deriveOrders } from './orders.ts';
 import type { TaskLogStore } from './task-logs.ts';
 
 export interface MasterOptions {
@@ -206,20 +207,8 @@ export class Master {
   }
 
   private async ordersFor(agentId: string, runningTaskIds: string[]): Promise<Order[]> {
-    const running = new Set(runningTaskIds);
-    const orders: Order[] = [];
-    const tasks = await this.store.tasks.list({ agentId, states: ['staging', 'running'], order: 'oldest' });
-    for (const task of tasks) {
-      running.delete(task.id);
-      if (task.killRequested) {
-        orders.push({ type: 'kill', taskId: task.id, graceMs: task.spec.killGraceMs, reason: task.reason ?? 'killed' });
-      } else if (task.state === 'staging' && task.allocation) {
-        orders.push({ type: 'launch', taskId: task.id, spec: task.spec, allocation: task.allocation });
-      }
-    }
-    // The agent runs tasks the master considers ended (lost while the agent was unreachable): stop them.
-    for (const taskId of running) orders.push({ type: 'kill', taskId, graceMs: 0, reason: 'the task was already declared ended by the master' });
-    return orders;
+    const assigned = await this.store.tasks.list({ agentId, states: ['staging', 'running'], order: 'oldest' });
+    return deriveOrders(assigned, runningTaskIds);
   }
 
   private async heardFrom(agentId: string): Promise<void> {

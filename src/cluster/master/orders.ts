@@ -1,0 +1,23 @@
+// What an agent must do, derived from what the store says of its tasks and what the agent says it
+// runs. Derived on every poll rather than queued, so an order lost in transit is simply sent again.
+import type { Order } from '../protocol.ts';
+import type { TaskRecord } from '../types.ts';
+
+/** `assigned`: the agent's staging and running tasks, oldest first. */
+export function deriveOrders(assigned: readonly TaskRecord[], runningOnAgent: readonly string[]): Order[] {
+  const unexplained = new Set(runningOnAgent);
+  const orders: Order[] = [];
+  for (const task of assigned) {
+    unexplained.delete(task.id);
+    if (task.killRequested) {
+      orders.push({ type: 'kill', taskId: task.id, graceMs: task.spec.killGraceMs, reason: task.reason ?? 'killed' });
+    } else if (task.state === 'staging' && task.allocation) {
+      orders.push({ type: 'launch', taskId: task.id, spec: task.spec, allocation: task.allocation });
+    }
+  }
+  // The agent runs tasks the master considers ended (lost while the agent was unreachable): stop them.
+  for (const taskId of unexplained) {
+    orders.push({ type: 'kill', taskId, graceMs: 0, reason: 'the master had already declared the task ended' });
+  }
+  return orders;
+}

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { deriveOrders } from '../../../src/cluster/master/orders.ts';
+import { newQueuedTask } from '../../../src/cluster/new-task.ts';
+import type { TaskRecord, TaskState } from '../../../src/cluster/types.ts';
+import { minimalSpec } from '../../helpers/task-spec.ts';
+
+const allocation = { cpus: 0.1, mem: 64, disk: 0, gpus: 0, ports: [], scalars: {}, ranges: {}, sets: {} };
+
+function task(id: string, state: TaskState, killRequested = false): TaskRecord {
+  const record = newQueuedTask(minimalSpec({ cmd: 'true', killGraceMs: 2500 }), new Date('2026-11-24T00:00:00Z'), id);
+  return { ...record, state, agentId: 'a-1', allocation, killRequested, reason: killRequested ? 'killed by user' : null };
+}
+
+describe('orders an agent gets on its poll', () => {
+  const table: Array<[string, TaskRecord[], string[], string[]]> = [
+    ['nothing assigned, nothing running', [], [], []],
+    ['a staged task is launched', [task('t-1', 'staging')], [], ['launch t-1']],
+    ['a staged task the agent already runs is launched again (the agent ignores repeats)', [task('t-1', 'staging')], ['t-1'], ['launch t-1']],
+    ['a running task needs nothing', [task('t-1', 'running')], ['t-1'], []],
+    ['a kill wins over a launch', [task('t-1', 'staging', true)], [], ['kill t-1 2500ms killed by user']],
+    ['a running task to kill', [task('t-1', 'running', true)], ['t-1'], ['kill t-1 2500ms killed by user']],
+    ['a task the master declared ended is killed at once', [], ['t-9'], ['kill t-9 0ms the master had already declared the task ended']],
+    ['oldest first, then the unexplained', [task('t-1', 'staging'), task('t-2', 'staging')], ['t-9'], ['launch t-1', 'launch t-2', 'kill t-9 0ms the master had already declared the task ended']],
+  ];
+  for (const [what, assigned, running, expected] of table) {
+    it(what, () => {
+      const orders = deriveOrders(assigned, running).map((o) => (o.type === 'launch' ? `launch ${o.taskId}` : `kill ${o.taskId} ${o.graceMs}ms ${o.reason}`));
+      assert.deepEqual(orders, expected);
+    });
+  }
+});
