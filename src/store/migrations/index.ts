@@ -2,13 +2,17 @@
 // under tsx and from a build. Append new migrations to the list; never edit a released one.
 import type { Knex } from 'knex';
 import * as initial from './001-initial.ts';
+import * as registry from './002-registry.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
 }
 
-const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['001-initial', initial]];
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
+  ['001-initial', initial],
+  ['002-registry', registry],
+];
 
 export const migrationSource: Knex.MigrationSource<string> = {
   async getMigrations() {

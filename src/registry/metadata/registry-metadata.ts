@@ -1,0 +1,227 @@
+// RegistryMetadata: everything the registry knows besides the blob bytes, in the platform's store.
+// Writes that must agree with each other (a manifest, its references, its tag) happen in one
+// transaction; the protocol layer never touches tables.
+import type { Knex } from 'knex';
+import { ManifestUnknown, MissingReferences, RepositoryUnknown } from './errors.ts';
+import type { Actor, ManifestInput, ManifestRecord, Page, TagRecord, UploadRecord } from './records.ts';
+
+type Db = Knex | Knex.Transaction;
+
+export class RegistryMetadata {
+  constructor(private readonly knex: Knex) {}
+
+  // ---- repositories ------------------------------------------------------------------------------
+
+  /** The repository's id, creating it on first push. */
+  async ensureRepository(name: string, at: string, db: Db = this.knex): Promise<number> {
+    await db('registry_repositories').insert({ name, created_at: at }).onConflict('name').ignore();
+    return this.repositoryId(name, db);
+  }
+
+  async repositoryExists(name: string): Promise<boolean> {
+    return (await this.findRepositoryId(name)) !== null;
+  }
+
+  /** Repository names in lexical order after `last`, at most `n` (the `_catalog` page). */
+  async listRepositories(n: number, last?: string): Promise<Page<string>> {
+    const q = this.knex('registry_repositories').select('name').orderBy('name').limit(n + 1);
+    if (last !== undefined) q.where('name', '>', last);
+    return page((await q).map((r: { name: string }) => r.name), n);
+  }
+
+  private async findRepositoryId(name: string, db: Db = this.knex): Promise<number | null> {
+    const row = await db('registry_repositories').where({ name }).first('id');
+    return row ? Number(row.id) : null;
+  }
+
+  private async repositoryId(name: string, db: Db = this.knex): Promise<number> {
+    const id = await this.findRepositoryId(name, db);
+    if (id === null) throw new RepositoryUnknown(name);
+    return id;
+  }
+
+  // ---- blobs -------------------------------------------------------------------------------------
+
+  /** Makes a stored blob readable in the repository (after a push or a mount). Idempotent. */
+  async linkBlob(repository: string, digest: string, size: number, actor: Actor): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      const id = await this.ensureRepository(repository, actor.at, trx);
+      await trx('registry_repository_blobs')
+        .insert({ repository_id: id, digest, size, pushed_at: actor.at, pushed_by: actor.by })
+        .onConflict(['repository_id', 'digest'])
+        .ignore();
+    });
+  }
+
+  /** The blob's size when the repository may read it, else null. */
+  async blobSize(repository: string, digest: string): Promise<number | null> {
+    const row = await this.knex('registry_repository_blobs as b')
+      .join('registry_repositories as r', 'r.id', 'b.repository_id')
+      .where({ 'r.name': repository, 'b.digest': digest })
+      .first('b.size');
+    return row ? Number(row.size) : null;
+  }
+
+  async unlinkBlob(repository: string, digest: string): Promise<boolean> {
+    const id = await this.findRepositoryId(repository);
+    if (id === null) return false;
+    return (await this.knex('registry_repository_blobs').where({ repository_id: id, digest }).delete()) > 0;
+  }
+
+  // ---- manifests and tags ------------------------------------------------------------------------
+
+  /**
+   * Records a pushed manifest, what it references, and optionally points a tag at it, all or nothing.
+   * Throws MissingReferences when it names blobs or manifests the repository does not have.
+   */
+  async putManifest(repository: string, manifest: ManifestInput, tag: string | null, actor: Actor): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      const id = await this.ensureRepository(repository, actor.at, trx);
+      await this.checkReferences(trx, id, manifest);
+      await trx('registry_manifests')
+        .insert({
+          repository_id: id,
+          digest: manifest.digest,
+          media_type: manifest.mediaType,
+          size: manifest.size,
+          artifact_type: manifest.artifactType ?? null,
+          subject_digest: manifest.subjectDigest ?? null,
+          annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+          pushed_at: actor.at,
+          pushed_by: actor.by,
+        })
+        .onConflict(['repository_id', 'digest'])
+        .ignore();
+      const references = dedupe(manifest.references).map((r) => ({ repository_id: id, manifest_digest: manifest.digest, target_digest: r.digest, kind: r.kind }));
+      for (let i = 0; i < references.length; i += 100) {
+        await trx('registry_manifest_references').insert(references.slice(i, i + 100)).onConflict(['repository_id', 'manifest_digest', 'target_digest']).ignore();
+      }
+      if (tag !== null) {
+        await trx('registry_tags')
+          .insert({ repository_id: id, name: tag, manifest_digest: manifest.digest, pushed_at: actor.at, pushed_by: actor.by })
+          .onConflict(['repository_id', 'name'])
+          .merge(['manifest_digest', 'pushed_at', 'pushed_by']);
+      }
+    });
+  }
+
+  private async checkReferences(trx: Knex.Transaction, repositoryId: number, manifest: ManifestInput): Promise<void> {
+    const blobs = manifest.references.filter((r) => r.kind === 'blob').map((r) => r.digest);
+    const manifests = manifest.references.filter((r) => r.kind === 'manifest').map((r) => r.digest);
+    const present = new Set<string>();
+    for (let i = 0; i < blobs.length; i += 500) {
+      const rows = await trx('registry_repository_blobs').where({ repository_id: repositoryId }).whereIn('digest', blobs.slice(i, i + 500)).select('digest');
+      for (const row of rows) present.add(row.digest);
+    }
+    for (let i = 0; i < manifests.length; i += 500) {
+      const rows = await trx('registry_manifests').where({ repository_id: repositoryId }).whereIn('digest', manifests.slice(i, i + 500)).select('digest');
+      for (const row of rows) present.add(row.digest);
+    }
+    const missing = [...new Set([...blobs, ...manifests])].filter((d) => !present.has(d));
+    if (missing.length > 0) throw new MissingReferences(missing);
+  }
+
+  /** A manifest by tag or digest. */
+  async getManifest(repository: string, reference: string): Promise<ManifestRecord> {
+    const id = await this.repositoryId(repository);
+    const digest = reference.includes(':') ? reference : await this.tagTarget(id, reference);
+    const row = digest ? await this.knex('registry_manifests').where({ repository_id: id, digest }).first() : undefined;
+    if (!row) throw new ManifestUnknown(repository, reference);
+    return toManifest(repository, row);
+  }
+
+  private async tagTarget(repositoryId: number, tag: string): Promise<string | null> {
+    const row = await this.knex('registry_tags').where({ repository_id: repositoryId, name: tag }).first('manifest_digest');
+    return row ? String(row.manifest_digest) : null;
+  }
+
+  /** Records a pull (for retention by last pull); never fails a pull. */
+  async markPulled(repository: string, digest: string, at: string): Promise<void> {
+    const id = await this.findRepositoryId(repository);
+    if (id !== null) await this.knex('registry_manifests').where({ repository_id: id, digest }).update({ last_pulled_at: at });
+  }
+
+  /** Deletes a manifest, the tags pointing at it and its references. False when it was not there. */
+  async deleteManifest(repository: string, digest: string): Promise<boolean> {
+    const id = await this.repositoryId(repository);
+    return this.knex.transaction(async (trx) => {
+      await trx('registry_tags').where({ repository_id: id, manifest_digest: digest }).delete();
+      await trx('registry_manifest_references').where({ repository_id: id, manifest_digest: digest }).delete();
+      return (await trx('registry_manifests').where({ repository_id: id, digest }).delete()) > 0;
+    });
+  }
+
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    const id = await this.repositoryId(repository);
+    return (await this.knex('registry_tags').where({ repository_id: id, name: tag }).delete()) > 0;
+  }
+
+  /** Tag names in lexical order after `last`, at most `n`. */
+  async listTags(repository: string, n: number, last?: string): Promise<Page<string>> {
+    const id = await this.repositoryId(repository);
+    const q = this.knex('registry_tags').where({ repository_id: id }).select('name').orderBy('name').limit(n + 1);
+    if (last !== undefined) q.where('name', '>', last);
+    return page((await q).map((r: { name: string }) => r.name), n);
+  }
+
+  async tags(repository: string): Promise<TagRecord[]> {
+    const id = await this.repositoryId(repository);
+    const rows = await this.knex('registry_tags').where({ repository_id: id }).orderBy('name');
+    return rows.map((r: Record<string, unknown>) => ({ name: String(r.name), digest: String(r.manifest_digest), pushedAt: String(r.pushed_at), pushedBy: (r.pushed_by as string | null) ?? null }));
+  }
+
+  /** Manifests whose subject is `digest`, optionally only those of one artifact type. */
+  async referrers(repository: string, digest: string, artifactType?: string): Promise<ManifestRecord[]> {
+    const id = await this.repositoryId(repository);
+    const q = this.knex('registry_manifests').where({ repository_id: id, subject_digest: digest }).orderBy('digest');
+    if (artifactType !== undefined) q.where({ artifact_type: artifactType });
+    return (await q).map((row: Record<string, unknown>) => toManifest(repository, row));
+  }
+
+  // ---- upload sessions ---------------------------------------------------------------------------
+
+  async createUpload(repository: string, uploadId: string, actor: Actor): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      const id = await this.ensureRepository(repository, actor.at, trx);
+      await trx('registry_uploads').insert({ id: uploadId, repository_id: id, started_at: actor.at, started_by: actor.by });
+    });
+  }
+
+  /** The upload session when it belongs to the repository, else null (OCI BLOB_UPLOAD_UNKNOWN). */
+  async findUpload(repository: string, uploadId: string): Promise<UploadRecord | null> {
+    const row = await this.knex('registry_uploads as u')
+      .join('registry_repositories as r', 'r.id', 'u.repository_id')
+      .where({ 'u.id': uploadId, 'r.name': repository })
+      .first('u.id', 'u.started_at', 'u.started_by');
+    return row ? { id: String(row.id), repository, startedAt: String(row.started_at), startedBy: (row.started_by as string | null) ?? null } : null;
+  }
+
+  async deleteUpload(uploadId: string): Promise<void> {
+    await this.knex('registry_uploads').where({ id: uploadId }).delete();
+  }
+}
+
+function page<T>(rows: T[], n: number): Page<T> {
+  return { items: rows.slice(0, n), more: rows.length > n };
+}
+
+function dedupe<T extends { digest: string }>(items: readonly T[]): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(item.digest)) seen.set(item.digest, item);
+  return [...seen.values()];
+}
+
+function toManifest(repository: string, row: Record<string, unknown>): ManifestRecord {
+  return {
+    repository,
+    digest: String(row.digest),
+    mediaType: String(row.media_type),
+    size: Number(row.size),
+    artifactType: (row.artifact_type as string | null) ?? null,
+    subjectDigest: (row.subject_digest as string | null) ?? null,
+    annotations: row.annotations ? (JSON.parse(String(row.annotations)) as Record<string, string>) : null,
+    pushedAt: String(row.pushed_at),
+    pushedBy: (row.pushed_by as string | null) ?? null,
+    lastPulledAt: (row.last_pulled_at as string | null) ?? null,
+  };
+}
