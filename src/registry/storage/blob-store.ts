@@ -1,0 +1,251 @@
+// BlobStore: the registry's blob bytes on the filesystem, content-addressed and flat (see layout.ts).
+// Every write streams into one temporary file under <root>/uploads while its digest is computed; the
+// blob becomes visible only after digest and size are verified and the file is fsynced, by a hard
+// link (or rename) to its content address. A crash at any point leaves at most a temporary file, never
+// a partial blob. Protocol code talks to this class and never builds a path.
+import { link, mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { type Digest, newHash, parseDigest } from './digest.ts';
+import { Invalid } from '../../shared/errors.ts';
+import { BlobUnknown, DigestInvalid, RangeNotSatisfiable, SizeInvalid } from './errors.ts';
+import { errorCode, fsyncDir, isMissing } from './fs-util.ts';
+import { writeHashed } from './hashed-write.ts';
+import { StorageLayout } from './layout.ts';
+import { checkCapacity, type Capacity, type StatFs, type StorageReserves } from './storage-guard.ts';
+import { newUploadId, UploadArea, type UploadInfo } from './uploads.ts';
+import { measureUsage, type StorageUsage } from './usage.ts';
+
+export interface ExpectedBlob {
+  digest: string;
+  /** When given, the content must be exactly this long (OCI SIZE_INVALID otherwise). */
+  size?: number;
+}
+
+export interface StoredBlob {
+  digest: string;
+  size: number;
+  /** False when the blob was already there (the same content pushed before or concurrently). */
+  created: boolean;
+}
+
+/** Inclusive byte positions, as in an HTTP Range header. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface BlobRead {
+  stream: Readable;
+  /** The blob's full size (for Content-Range). */
+  size: number;
+  start: number;
+  /** Inclusive; -1 for an empty blob read whole. */
+  end: number;
+}
+
+export interface BlobStoreOptions {
+  /** Upload ids (and temporary file names); must match [A-Za-z0-9_-]+. */
+  newId?: () => string;
+  statfs?: StatFs;
+}
+
+export class BlobStore {
+  private readonly layout: StorageLayout;
+  private readonly uploads: UploadArea;
+  private readonly newId: () => string;
+
+  constructor(
+    root: string,
+    private readonly options: BlobStoreOptions = {},
+  ) {
+    this.layout = new StorageLayout(root);
+    this.newId = options.newId ?? newUploadId;
+    this.uploads = new UploadArea(this.layout, this.newId);
+  }
+
+  get root(): string {
+    return this.layout.root;
+  }
+
+  /** Stores a whole blob from a stream, verified against the expected digest (and size). */
+  async put(source: Readable, expected: ExpectedBlob): Promise<StoredBlob> {
+    const digest = parseDigest(expected.digest);
+    if (expected.size !== undefined && !(Number.isSafeInteger(expected.size) && expected.size >= 0)) {
+      throw new Invalid(`invalid expected size ${expected.size}: expected a whole number of bytes`);
+    }
+    await mkdir(this.layout.uploadsDir, { recursive: true });
+    const temp = this.layout.uploadPath(`put-${this.newId()}`);
+    let handle: FileHandle | null = await open(temp, 'wx');
+    try {
+      const hash = newHash(digest.algorithm);
+      const size = await writeHashed(handle, 0, source, hash);
+      const actual = `${digest.algorithm}:${hash.digest('hex')}`;
+      verify(digest, expected.size, actual, size);
+      await handle.sync();
+      await handle.close();
+      handle = null;
+      return { digest: digest.value, size, created: await this.publish(temp, digest) };
+    } finally {
+      await handle?.close().catch(() => undefined);
+      await rm(temp, { force: true });
+    }
+  }
+
+  // ---- resumable uploads (OCI chunked and streamed flows) ------------------------------------------
+
+  startUpload(): Promise<string> {
+    return this.uploads.start();
+  }
+
+  /** Appends to an upload; returns its new size. With `offset`, RangeInvalid unless it is the current size. */
+  appendUpload(uploadId: string, source: Readable, options: { offset?: number } = {}): Promise<number> {
+    return this.uploads.append(uploadId, source, options.offset);
+  }
+
+  uploadSize(uploadId: string): Promise<number> {
+    return this.uploads.size(uploadId);
+  }
+
+  /**
+   * Appends the final chunk, if any, verifies the whole upload against the digest and publishes it.
+   * On a mismatch the upload is cancelled (nothing stored) and DigestInvalid thrown.
+   */
+  async finishUpload(uploadId: string, expectedDigest: string, finalChunk?: Readable): Promise<StoredBlob> {
+    const digest = parseDigest(expectedDigest);
+    return this.uploads.complete(uploadId, digest.algorithm, finalChunk, async (sealed) => {
+      try {
+        verify(digest, undefined, sealed.digest, sealed.size);
+      } catch (err) {
+        await rm(sealed.file, { force: true });
+        throw err;
+      }
+      const created = await this.publish(sealed.file, digest);
+      return { digest: digest.value, size: sealed.size, created };
+    });
+  }
+
+  cancelUpload(uploadId: string): Promise<boolean> {
+    return this.uploads.cancel(uploadId);
+  }
+
+  /** Uploads in progress, oldest first, including temporary files a crash left behind (for GC). */
+  listUploads(): Promise<UploadInfo[]> {
+    return this.uploads.list();
+  }
+
+  // ---- reading and deleting ---------------------------------------------------------------------------
+
+  async stat(digest: string): Promise<{ size: number } | null> {
+    try {
+      return { size: (await stat(this.layout.blobPath(parseDigest(digest)))).size };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async has(digest: string): Promise<boolean> {
+    return (await this.stat(digest)) !== null;
+  }
+
+  async get(digest: string, range?: ByteRange): Promise<Readable> {
+    return (await this.open(digest, range)).stream;
+  }
+
+  /**
+   * Opens a blob for reading, whole or a range (end past the blob is cut to its last byte, as HTTP
+   * does). BlobUnknown when absent, RangeNotSatisfiable when the range starts past the end.
+   */
+  async open(digest: string, range?: ByteRange): Promise<BlobRead> {
+    const file = this.layout.blobPath(parseDigest(digest));
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'r');
+    } catch (err) {
+      throw isMissing(err) ? new BlobUnknown(digest) : err;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (!range) return { stream: handle.createReadStream(), size, start: 0, end: size - 1 };
+      const { start } = range;
+      const valid = Number.isSafeInteger(start) && Number.isSafeInteger(range.end) && start >= 0 && range.end >= start;
+      if (!valid || start >= size) throw new RangeNotSatisfiable(start, range.end, size);
+      const end = Math.min(range.end, size - 1);
+      return { stream: handle.createReadStream({ start, end }), size, start, end };
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  /** Removes a blob's file; false when there was none. Fan-out directories stay (they are shared). */
+  async delete(digest: string): Promise<boolean> {
+    try {
+      await unlink(this.layout.blobPath(parseDigest(digest)));
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+  }
+
+  // ---- capacity ------------------------------------------------------------------------------------
+
+  /** Bytes and inodes the store occupies (walks the tree). */
+  usage(): Promise<StorageUsage> {
+    return measureUsage(this.layout.root);
+  }
+
+  /** InsufficientStorage (507) unless a write of `incomingBytes` leaves the reserves free. */
+  checkCapacity(reserves: StorageReserves, incomingBytes = 0): Promise<Capacity> {
+    return checkCapacity(this.layout.root, reserves, incomingBytes, this.options.statfs);
+  }
+
+  /**
+   * Makes a verified, fsynced temporary file the blob. A hard link never replaces an existing file, so
+   * a concurrent put of the same content is harmless: the first link wins and the other finds EEXIST.
+   * Filesystems without hard links get a rename (same content, so replacing is harmless too).
+   */
+  private async publish(temp: string, digest: Digest): Promise<boolean> {
+    const target = this.layout.blobPath(digest);
+    const dir = path.dirname(target);
+    await mkdir(dir, { recursive: true });
+    let created: boolean;
+    try {
+      await link(temp, target);
+      created = true;
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'EEXIST') {
+        created = false;
+      } else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+        created = !(await exists(target));
+        await rename(temp, target);
+      } else {
+        throw err;
+      }
+    }
+    await rm(temp, { force: true });
+    // The name must be durable before anyone records the blob as stored (the metadata store).
+    if (created) await fsyncDir(dir);
+    return created;
+  }
+}
+
+function verify(expected: Digest, expectedSize: number | undefined, actual: string, size: number): void {
+  if (expectedSize !== undefined && size !== expectedSize) throw new SizeInvalid(expectedSize, size);
+  if (actual !== expected.value) {
+    throw new DigestInvalid(`the content's digest is ${actual}, not ${expected.value}`, { expected: expected.value, actual });
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (err) {
+    if (isMissing(err)) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,17 @@
+// The registry's blob storage: what the protocol layer and the server's composition root import.
+export { BlobStore, type BlobRead, type BlobStoreOptions, type ByteRange, type ExpectedBlob, type StoredBlob } from './blob-store.ts';
+export { type Digest, type DigestAlgorithm, digestOf, digestOfStream, isDigest, parseDigest } from './digest.ts';
+export {
+  BlobUnknown,
+  DigestInvalid,
+  InsufficientStorage,
+  RangeInvalid,
+  RangeNotSatisfiable,
+  SizeInvalid,
+  UploadIdInvalid,
+  UploadUnknown,
+  type StorageResource,
+} from './errors.ts';
+export { type Capacity, checkCapacity, INODES_PER_WRITE, readCapacity, type StatFs, type StorageReserves } from './storage-guard.ts';
+export type { UploadInfo } from './uploads.ts';
+export type { StorageUsage } from './usage.ts';
