@@ -15,6 +15,7 @@ import { TaskLogStore } from './cluster/master/task-logs.ts';
 import { parseAttributes, parseResources } from './cluster/resources/parse.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { formatListenAddress } from './config/listen-address.ts';
+import { createRegistry } from './registry/index.ts';
 import { createApp } from './server/app.ts';
 import { bootstrapTokens, type NewSecrets } from './server/bootstrap-tokens.ts';
 import { systemClock } from './shared/clock.ts';
@@ -24,6 +25,7 @@ import { Unavailable } from './shared/errors.ts';
 
 export interface RunningServer {
   url: string;
+  registryUrl: string;
   store: Store;
   master: Master;
   localAgent: Agent | undefined;
@@ -55,20 +57,34 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.listen.port, config.listen.host, () => resolve());
-    });
+    await listen(server, config.listen);
   } catch (err) {
     master.stop();
     await store.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new Unavailable(`cannot listen on ${formatListenAddress(config.listen)}: ${why}`);
+    throw err;
   }
-  const address = server.address() as AddressInfo;
-  const url = `http://${formatListenAddress({ host: address.address, port: address.port })}`;
+  const url = urlOf(server);
   logger.info({ url, dataDir: config.dataDir, store: store.kind }, 'platform API listening');
+
+  const registryApp = createRegistry({
+    root: path.join(config.dataDir, 'registry'),
+    knex: store.knex,
+    isAdminToken: async (secret) => (await store.tokens.findBySecret(secret))?.kind === 'admin',
+    reserves: config.registry,
+    logger: logger.child({ component: 'registry' }),
+  });
+  const registryServer = http.createServer(registryApp.callback());
+  registryServer.requestTimeout = 0;
+  try {
+    await listen(registryServer, config.registryListen);
+  } catch (err) {
+    server.close();
+    master.stop();
+    await store.close();
+    throw err;
+  }
+  const registryUrl = urlOf(registryServer);
+  logger.info({ url: registryUrl }, 'registry listening');
 
   let localAgent: Agent | undefined;
   if (config.localAgent) {
@@ -89,6 +105,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
 
   return {
     url,
+    registryUrl,
     store,
     master,
     localAgent,
@@ -96,9 +113,30 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     async close() {
       await localAgent?.stop();
       master.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const listener of [server, registryServer]) {
+        listener.closeAllConnections();
+        await new Promise<void>((resolve) => listener.close(() => resolve()));
+      }
       await store.close();
     },
   };
+}
+
+/** Listens on the address, turning the usual failures into one clear sentence. */
+async function listen(server: http.Server, address: ServerConfig['listen']): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => resolve());
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new Unavailable(`cannot listen on ${formatListenAddress(address)}: ${why}`);
+  }
+}
+
+function urlOf(server: http.Server): string {
+  const address = server.address() as AddressInfo;
+  return `http://${formatListenAddress({ host: address.address, port: address.port })}`;
 }

@@ -32,6 +32,14 @@ const serverConfigSchema = z
       .object({ strategy: z.enum(RANKERS).default('binpack') })
       .strict()
       .default({ strategy: 'binpack' }),
+    registry: z
+      .object({
+        /** Uploads and manifests are refused (507) when accepting them would leave less than this free. */
+        minFreeBytes: z.number().int().min(0).default(256 * 1024 * 1024),
+        minFreeInodes: z.number().int().min(0).default(1000),
+      })
+      .strict()
+      .default({ minFreeBytes: 256 * 1024 * 1024, minFreeInodes: 1000 }),
     /** An agent not heard from for this long is marked unreachable. */
     heartbeatTimeoutMs: durationMs.default(30_000),
     /** Given non-interactively instead of generating one at first start. */

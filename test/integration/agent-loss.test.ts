@@ -13,7 +13,7 @@ describe('agent loss and server restart', function () {
 
   const startServer = async (): Promise<string> => {
     server = await startGantry(
-      ['server', '--data-dir', path.join(dir, 'server'), '--listen', '127.0.0.1:0', '--no-local-agent', '--heartbeat-timeout', '2s', '--log-level', 'warn'],
+      ['server', '--data-dir', path.join(dir, 'server'), '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0', '--no-local-agent', '--heartbeat-timeout', '2s', '--log-level', 'warn'],
       tokens,
       /listening on (http:\/\/\S+)/,
     );
@@ -86,7 +86,7 @@ describe('agent loss and server restart', function () {
 
   it('prints a generated admin token once; it works and is not printed again', async () => {
     const dataDir = path.join(dir, 'fresh');
-    const args = ['server', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--no-local-agent', '--log-level', 'warn'];
+    const args = ['server', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0', '--no-local-agent', '--log-level', 'warn'];
     const first = await startGantry(args, {}, /Join token.*: (\S+)/);
     try {
       const url = /listening on (http:\/\/\S+)/.exec(first.output())![1]!;

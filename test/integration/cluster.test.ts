@@ -28,7 +28,7 @@ describe('cluster: server + embedded agent + two remote agents', function () {
 
   before(async () => {
     const started = await startGantry(
-      ['server', '--data-dir', path.join(dir, 'server'), '--listen', '127.0.0.1:0', '--agent-hostname', 'node-a',
+      ['server', '--data-dir', path.join(dir, 'server'), '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0', '--agent-hostname', 'node-a',
         '--agent-attributes', 'rack:r1;zone:west', '--agent-resources', 'cpus:2;mem:1024;disk:1024;ports:[31000-31009]', '--log-level', 'warn'],
       { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN },
       /listening on (http:\/\/\S+)/,

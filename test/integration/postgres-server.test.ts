@@ -20,7 +20,7 @@ describe('server on PostgreSQL', function () {
 
   it('runs a task and keeps its record in PostgreSQL', async () => {
     const started = await startGantry(
-      ['server', '--data-dir', path.join(tempDir('pg'), 'server'), '--listen', '127.0.0.1:0', '--log-level', 'warn'],
+      ['server', '--data-dir', path.join(tempDir('pg'), 'server'), '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0', '--log-level', 'warn'],
       { GANTRY_DATABASE_URL: url!, GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN },
       /listening on (http:\/\/\S+) .*store: (\w+)/,
     );

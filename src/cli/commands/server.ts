@@ -57,6 +57,7 @@ export function registerServerCommand(program: Command): void {
       const server = await startServer(config);
       const out = (line: string): boolean => process.stdout.write(line + '\n');
       out(`Gantry ${VERSION} listening on ${server.url} (data: ${config.dataDir}, store: ${server.store.kind})`);
+      out(`Registry listening on ${server.registryUrl} (push with an admin token as the password)`);
       if (server.newSecrets.adminToken) {
         out(`Admin token (shown once, stored hashed): ${server.newSecrets.adminToken}`);
         out(`  export GANTRY_URL=${server.url} GANTRY_TOKEN=${server.newSecrets.adminToken}`);

@@ -1,0 +1,4 @@
+// The registry's OCI Distribution API: what the server's composition root imports.
+export { createRegistryApp } from './app.ts';
+export type { RegistryAppOptions } from './context.ts';
+export { toRegistryError } from './errors.ts';
