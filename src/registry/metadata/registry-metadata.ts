@@ -10,6 +10,14 @@ type Db = Knex | Knex.Transaction;
 export class RegistryMetadata {
   constructor(private readonly knex: Knex) {}
 
+  /**
+   * A column in byte order on every database (SQLite's default; PostgreSQL's default collation is the
+   * locale's), so `n`/`last` paging gives the same pages on both, as distribution's Go sort does.
+   */
+  private byteOrder(column: string): string {
+    return this.knex.client.config.client === 'pg' ? `${column} COLLATE "C"` : column;
+  }
+
   // ---- repositories ------------------------------------------------------------------------------
 
   /** The repository's id, creating it on first push. */
@@ -24,8 +32,8 @@ export class RegistryMetadata {
 
   /** Repository names in lexical order after `last`, at most `n` (the `_catalog` page). */
   async listRepositories(n: number, last?: string): Promise<Page<string>> {
-    const q = this.knex('registry_repositories').select('name').orderBy('name').limit(n + 1);
-    if (last !== undefined) q.where('name', '>', last);
+    const q = this.knex('registry_repositories').select('name').orderByRaw(this.byteOrder('name')).limit(n + 1);
+    if (last !== undefined) q.whereRaw(`${this.byteOrder('name')} > ?`, [last]);
     return page((await q).map((r: { name: string }) => r.name), n);
   }
 
@@ -159,8 +167,8 @@ export class RegistryMetadata {
   /** Tag names in lexical order after `last`, at most `n`. */
   async listTags(repository: string, n: number, last?: string): Promise<Page<string>> {
     const id = await this.repositoryId(repository);
-    const q = this.knex('registry_tags').where({ repository_id: id }).select('name').orderBy('name').limit(n + 1);
-    if (last !== undefined) q.where('name', '>', last);
+    const q = this.knex('registry_tags').where({ repository_id: id }).select('name').orderByRaw(this.byteOrder('name')).limit(n + 1);
+    if (last !== undefined) q.whereRaw(`${this.byteOrder('name')} > ?`, [last]);
     return page((await q).map((r: { name: string }) => r.name), n);
   }
 

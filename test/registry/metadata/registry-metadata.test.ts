@@ -68,8 +68,10 @@ for (const database of testDatabases()) {
 
     it('pages tags and repositories in lexical order with n and last', async () => {
       for (const tag of ['a', 'b', 'c']) await meta.putManifest('team/app', image(d(100), [d(1)]), tag, alice);
-      assert.deepEqual(await meta.listTags('team/app', 2), { items: ['a', 'b'], more: true });
-      assert.deepEqual(await meta.listTags('team/app', 2, 'b'), { items: ['c', 'v1'], more: false });
+      await meta.putManifest('team/app', image(d(100), [d(1)]), 'B', alice);
+      assert.deepEqual(await meta.listTags('team/app', 2), { items: ['B', 'a'], more: true }, 'byte order: uppercase first, on every database');
+      assert.deepEqual(await meta.listTags('team/app', 2, 'a'), { items: ['b', 'c'], more: true });
+      assert.deepEqual(await meta.listTags('team/app', 5, 'c'), { items: ['v1'], more: false });
       assert.deepEqual(await meta.listRepositories(1), { items: ['other/app'], more: true });
       assert.deepEqual(await meta.listRepositories(5, 'other/app'), { items: ['team/app'], more: false });
     });
