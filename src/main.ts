@@ -51,7 +51,14 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   });
   await master.start();
 
-  const app = createApp({ store, master, logs, logger: logger.child({ component: 'api' }), version: VERSION });
+  const registry = createRegistry({
+    root: path.join(config.dataDir, 'registry'),
+    knex: store.knex,
+    isAdminToken: async (secret) => (await store.tokens.findBySecret(secret))?.kind === 'admin',
+    reserves: config.registry,
+    logger: logger.child({ component: 'registry' }),
+  });
+  const app = createApp({ store, master, logs, registry, logger: logger.child({ component: 'api' }), version: VERSION });
   const server = http.createServer(app.callback());
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
   server.requestTimeout = 0;
@@ -66,14 +73,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const url = urlOf(server);
   logger.info({ url, dataDir: config.dataDir, store: store.kind }, 'platform API listening');
 
-  const registryApp = createRegistry({
-    root: path.join(config.dataDir, 'registry'),
-    knex: store.knex,
-    isAdminToken: async (secret) => (await store.tokens.findBySecret(secret))?.kind === 'admin',
-    reserves: config.registry,
-    logger: logger.child({ component: 'registry' }),
-  });
-  const registryServer = http.createServer(registryApp.callback());
+  const registryServer = http.createServer(registry.app.callback());
   registryServer.requestTimeout = 0;
   try {
     await listen(registryServer, config.registryListen);

@@ -6,6 +6,7 @@ import { VERSION } from '../shared/version.ts';
 import { CliError } from './client.ts';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerAgentCommands } from './commands/agents.ts';
+import { registerRegistryCommands } from './commands/registry.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerServerCommand } from './commands/server.ts';
 import { registerTaskCommands } from './commands/tasks.ts';
@@ -21,6 +22,7 @@ registerAgentCommand(program);
 registerRunCommand(program);
 registerAgentCommands(program);
 registerTaskCommands(program);
+registerRegistryCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -17,12 +17,25 @@ export interface RegistryOptions {
   logger: Logger;
 }
 
-export function createRegistry(options: RegistryOptions): Koa {
-  return createRegistryApp({
-    blobs: new BlobStore(options.root),
-    metadata: new RegistryMetadata(options.knex),
+export interface Registry {
+  /** The OCI API, for the registry's own listener. */
+  app: Koa;
+  blobs: BlobStore;
+  metadata: RegistryMetadata;
+}
+
+export function createRegistry(options: RegistryOptions): Registry {
+  const blobs = new BlobStore(options.root);
+  const metadata = new RegistryMetadata(options.knex);
+  const app = createRegistryApp({
+    blobs,
+    metadata,
     authorizer: new PlatformTokenAuthorizer(options.isAdminToken),
     reserves: options.reserves,
     logger: options.logger,
   });
+  return { app, blobs, metadata };
 }
+
+export type { BlobStore } from './storage/index.ts';
+export type { RegistryMetadata } from './metadata/registry-metadata.ts';

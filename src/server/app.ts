@@ -5,14 +5,17 @@ import Router from '@koa/router';
 import type { Logger } from 'pino';
 import type { Master } from '../cluster/master/master.ts';
 import type { TaskLogStore } from '../cluster/master/task-logs.ts';
+import type { Registry } from '../registry/index.ts';
 import type { Store } from '../store/index.ts';
 import { requireAdmin } from './auth.ts';
 import { errorMiddleware } from './errors.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { registryRoutes } from './routes/registry.ts';
 import { taskRoutes } from './routes/tasks.ts';
 
 export interface AppParts {
   store: Store;
+  registry: Pick<Registry, 'blobs' | 'metadata'>;
   master: Master;
   logs: TaskLogStore;
   logger: Logger;
@@ -42,5 +45,6 @@ export function createApp(parts: AppParts): Koa {
     return next();
   });
   app.use(tasks.routes());
+  app.use(registryRoutes(parts.registry).routes());
   return app;
 }

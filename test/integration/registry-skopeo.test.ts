@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ADMIN_TOKEN, JOIN_TOKEN, killAll, startGantry, tempDir, type Started } from '../helpers/processes.ts';
+import { ADMIN_TOKEN, JOIN_TOKEN, killAll, runCli, startGantry, tempDir, type Started } from '../helpers/processes.ts';
 import { buildOciLayout, readBlob } from '../helpers/oci-layout.ts';
 
 const run = promisify(execFile);
@@ -24,6 +24,7 @@ describe('registry with skopeo', function () {
   const dir = tempDir('skopeo');
   let server: Started | undefined;
   let registry = '';
+  let env: Record<string, string> = {};
 
   before(async function () {
     if (!hasSkopeo()) {
@@ -37,6 +38,7 @@ describe('registry with skopeo', function () {
     );
     server = started;
     registry = started.match[1]!;
+    env = { GANTRY_URL: /listening on (http:\/\/\S+)/.exec(started.output())![1]!, GANTRY_TOKEN: ADMIN_TOKEN };
   });
   after(async () => {
     await server?.stop();
@@ -57,6 +59,20 @@ describe('registry with skopeo', function () {
     assert.equal(stdout, readBlob(image.dir, image.manifestDigest).toString());
     const tags = JSON.parse((await skopeo('list-tags', '--tls-verify=false', `docker://${registry}/team/app`)).stdout) as { Tags: string[] };
     assert.deepEqual(tags.Tags, ['v1']);
+  });
+
+  it('shows repositories, tags and storage use in the CLI', async () => {
+    const repos = await runCli(['registry', 'ls', '--json'], env);
+    assert.deepEqual(JSON.parse(repos.stdout), ['team/app']);
+    const listed = JSON.parse((await runCli(['registry', 'ls', 'team/app', '--json'], env)).stdout) as Array<{ name: string; pushedBy: string }>;
+    assert.deepEqual(listed.map((t) => [t.name, t.pushedBy]), [['v1', 'admin']]);
+    const df = JSON.parse((await runCli(['registry', 'df', '--json'], env)).stdout) as { blobs: number; inodesUsed: number; freeInodes: number };
+    assert.equal(df.blobs, 5, 'config, 3 layers and the manifest: one file each');
+    assert.ok(df.inodesUsed <= 5 + 5 + 3, `${df.inodesUsed} inodes: 5 blobs, at most 5 fan-out dirs, blobs/ sha256/ uploads/`);
+    assert.ok(df.freeInodes > 0);
+    const unknown = await runCli(['registry', 'ls', 'no/such'], env);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /repository "no\/such" is not known/);
   });
 
   it('refuses an anonymous push and a push with a wrong token', async () => {

@@ -1,0 +1,152 @@
+// Starts and stops the two registries the benchmark compares, each on a free loopback port with its own
+// fresh temporary data directory:
+//   gantry        ./bin/gantry server (the node process itself is the server: bin/gantry is a node script)
+//   distribution  CNCF distribution 2.8 from Debian's docker-registry package, filesystem storage, no auth
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface RunningRegistry {
+  name: 'gantry' | 'distribution';
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** The server process: sample its /proc/PID/status. */
+  pid: number;
+  /** The directory holding the blobs (gantry: <data>/registry; distribution: its rootdirectory). */
+  blobDir: string;
+  /** Basic credentials for pushing (gantry: the admin token; distribution ignores them). */
+  authorization: string;
+  stop(): Promise<void>;
+}
+
+const DISTRIBUTION = '/usr/bin/docker-registry';
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
+/** The tools the benchmark needs; prints how to install them and exits 2 when one is missing. */
+export function checkTools(): void {
+  const missing: string[] = [];
+  if (spawnSync(DISTRIBUTION, ['--version'], { stdio: 'ignore' }).status !== 0) missing.push('docker-registry');
+  if (spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error) missing.push('wrk');
+  if (missing.length === 0) return;
+  console.error(`missing: ${missing.join(', ')} (the comparison needs CNCF distribution and wrk).`);
+  console.error(`install them with: sudo apt-get install -y ${missing.join(' ')}   (Debian/Ubuntu)`);
+  process.exit(2);
+}
+
+export function distributionVersion(): string {
+  const out = spawnSync(DISTRIBUTION, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return out.split(/\s+/).find((word) => /^v?\d+\.\d+/.test(word)) ?? out;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once `ready(line)` matches a line of the child's output; rejects if it exits first. */
+function waitForLine(child: ChildProcess, name: string, ready: (line: string) => boolean, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString();
+      const line = seen.split('\n').find(ready);
+      if (line === undefined) return;
+      clearTimeout(timer);
+      resolve(line);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code} before it was ready:\n${seen}`));
+    });
+  });
+}
+
+function stopper(child: ChildProcess, dir: string): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+}
+
+export async function startGantry(): Promise<RunningRegistry> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-gantry-'));
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin/gantry'), 'server', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--registry-listen', `127.0.0.1:${port}`, '--no-local-agent'],
+    { cwd: ROOT, env: { ...process.env, GANTRY_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const line = await waitForLine(child, 'gantry', (l) => l.startsWith('Registry listening on '));
+  const url = /http:\/\/[^\s]+/.exec(line)?.[0] ?? `http://127.0.0.1:${port}`;
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return {
+    name: 'gantry',
+    url,
+    pid: child.pid ?? 0,
+    blobDir: path.join(dataDir, 'registry'),
+    authorization: `Basic ${Buffer.from(`bench:${ADMIN_TOKEN}`).toString('base64')}`,
+    stop: stopper(child, dataDir),
+  };
+}
+
+export async function startDistribution(): Promise<RunningRegistry> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-distribution-'));
+  const rootDir = path.join(dir, 'storage');
+  const port = await freePort();
+  const config = path.join(dir, 'config.yml');
+  await writeFile(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${rootDir}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(DISTRIBUTION, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  const url = `http://127.0.0.1:${port}`;
+  const stop = stopper(child, dir);
+  // Log level warn prints nothing on start: poll GET /v2/ (200 without auth) instead.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}`);
+    const ok = await fetch(`${url}/v2/`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error('docker-registry did not answer GET /v2/ within 30 s');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { name: 'distribution', url, pid: child.pid ?? 0, blobDir: rootDir, authorization: 'Basic YmVuY2g6YmVuY2g=', stop };
+}
