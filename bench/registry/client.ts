@@ -26,10 +26,26 @@ interface Call {
   drain?: boolean;
 }
 
-export function request(reg: RunningRegistry, method: string, target: string, call: Call = {}): Promise<Answer> {
+/**
+ * One request. A server may close an idle keep-alive socket just as we reuse it (ECONNRESET on a reused
+ * socket): requests without a streamed body are retried once, as node's docs advise; a streamed body gets
+ * a fresh connection of its own (it cannot be replayed, and one connect per 1 GiB costs nothing).
+ */
+export async function request(reg: RunningRegistry, method: string, target: string, call: Call = {}): Promise<Answer> {
+  try {
+    return await attempt(reg, method, target, call);
+  } catch (err) {
+    const stale = (err as { reusedSocket?: boolean; code?: string }).reusedSocket && (err as { code?: string }).code === 'ECONNRESET';
+    if (!stale || call.body instanceof Readable) throw err;
+    return attempt(reg, method, target, call);
+  }
+}
+
+function attempt(reg: RunningRegistry, method: string, target: string, call: Call): Promise<Answer> {
   const url = new URL(target, reg.url);
+  const streamed = call.body instanceof Readable;
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: { Authorization: reg.authorization, ...call.headers } }, (res) => {
+    const req = http.request(url, { method, agent: streamed ? false : agent, headers: { Authorization: reg.authorization, ...call.headers } }, (res) => {
       const chunks: Buffer[] = [];
       let bytes = 0;
       res.on('data', (chunk: Buffer) => {
@@ -39,7 +55,7 @@ export function request(reg: RunningRegistry, method: string, target: string, ca
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), bytes }));
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
     if (call.body instanceof Readable) {
       call.body.on('error', (err) => req.destroy(err));
       call.body.pipe(req);

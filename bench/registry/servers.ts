@@ -31,8 +31,9 @@ export function checkTools(): void {
   const missing: string[] = [];
   if (spawnSync(DISTRIBUTION, ['--version'], { stdio: 'ignore' }).status !== 0) missing.push('docker-registry');
   if (spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error) missing.push('wrk');
+  if (spawnSync('ab', ['-V'], { stdio: 'ignore' }).error) missing.push('apache2-utils');
   if (missing.length === 0) return;
-  console.error(`missing: ${missing.join(', ')} (the comparison needs CNCF distribution and wrk).`);
+  console.error(`missing: ${missing.join(', ')} (the comparison needs CNCF distribution, wrk, and ab for HEAD).`);
   console.error(`install them with: sudo apt-get install -y ${missing.join(' ')}   (Debian/Ubuntu)`);
   process.exit(2);
 }

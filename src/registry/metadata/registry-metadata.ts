@@ -7,7 +7,12 @@ import type { Actor, ManifestInput, ManifestRecord, Page, TagRecord, UploadRecor
 
 type Db = Knex | Knex.Transaction;
 
+const PULL_RECORD_INTERVAL_MS = 60_000;
+
 export class RegistryMetadata {
+  /** When each manifest's pull was last written, so that busy manifests are written once a minute. */
+  private readonly pullsRecorded = new Map<string, number>();
+
   constructor(private readonly knex: Knex) {}
 
   /**
@@ -143,8 +148,17 @@ export class RegistryMetadata {
     return row ? String(row.manifest_digest) : null;
   }
 
-  /** Records a pull (for retention by last pull); never fails a pull. */
+  /**
+   * Records a pull (for retention by last pull). At most one write per manifest per minute: a write
+   * on every GET would serialise pulls behind SQLite's single writer, and retention works in days.
+   */
   async markPulled(repository: string, digest: string, at: string): Promise<void> {
+    const key = `${repository}@${digest}`;
+    const when = Date.parse(at);
+    const last = this.pullsRecorded.get(key);
+    if (last !== undefined && when - last < PULL_RECORD_INTERVAL_MS) return;
+    if (this.pullsRecorded.size >= 100_000) this.pullsRecorded.clear();
+    this.pullsRecorded.set(key, when);
     const id = await this.findRepositoryId(repository);
     if (id !== null) await this.knex('registry_manifests').where({ repository_id: id, digest }).update({ last_pulled_at: at });
   }

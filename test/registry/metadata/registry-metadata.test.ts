@@ -87,6 +87,15 @@ for (const database of testDatabases()) {
       await assert.rejects(meta.putManifest('other/app', { ...index }, 'multi', alice), MissingReferences);
     });
 
+    it('records pulls, at most once a minute per manifest', async () => {
+      await meta.markPulled('team/app', d(100), '2026-11-24T12:00:00.000Z');
+      assert.equal((await meta.getManifest('team/app', d(100))).lastPulledAt, '2026-11-24T12:00:00.000Z');
+      await meta.markPulled('team/app', d(100), '2026-11-24T12:00:30.000Z');
+      assert.equal((await meta.getManifest('team/app', d(100))).lastPulledAt, '2026-11-24T12:00:00.000Z', 'not rewritten within the minute');
+      await meta.markPulled('team/app', d(100), '2026-11-24T12:01:00.000Z');
+      assert.equal((await meta.getManifest('team/app', d(100))).lastPulledAt, '2026-11-24T12:01:00.000Z');
+    });
+
     it('finds referrers by subject, filtered by artifact type', async () => {
       await meta.putManifest('team/app', image(d(300), [d(2)], { subjectDigest: d(100), artifactType: 'application/vnd.example.sbom' }), null, alice);
       await meta.putManifest('team/app', image(d(301), [d(3)], { subjectDigest: d(100), artifactType: 'application/vnd.example.sig' }), null, alice);
