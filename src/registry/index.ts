@@ -1,10 +1,11 @@
 // The bundled registry, assembled: blob store on the filesystem, metadata in the platform's store,
-// the access policy, and the OCI API. The composition root (src/main.ts) gives it a listener.
+// the access policy (users, robots, ACLs, the Docker token flow), and the OCI API. The composition
+// root (src/main.ts) gives it a listener.
 import type { Knex } from 'knex';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { createRegistryApp } from './api/index.ts';
-import { PlatformTokenAuthorizer, type AdminTokenCheck } from './auth/platform-token-authorizer.ts';
+import { StoreAuthorizer, type AdminTokenCheck } from './auth/store-authorizer.ts';
 import { RegistryMetadata } from './metadata/registry-metadata.ts';
 import { BlobStore, type StorageReserves } from './storage/index.ts';
 
@@ -15,27 +16,42 @@ export interface RegistryOptions {
   isAdminToken: AdminTokenCheck;
   reserves: StorageReserves;
   logger: Logger;
+  /** The registry's URL as clients see it, for the token realm; by default the request's Host. */
+  externalUrl?: string;
+  clock?: () => Date;
 }
 
 export interface Registry {
-  /** The OCI API, for the registry's own listener. */
+  /** The OCI API and GET /token, for the registry's own listener. */
   app: Koa;
   blobs: BlobStore;
   metadata: RegistryMetadata;
+  /** Users, robots and ACL rules (auth.users, auth.acl), for the platform API and CLI. */
+  auth: StoreAuthorizer;
 }
 
 export function createRegistry(options: RegistryOptions): Registry {
   const blobs = new BlobStore(options.root);
   const metadata = new RegistryMetadata(options.knex);
+  const auth = new StoreAuthorizer({
+    knex: options.knex,
+    isAdminToken: options.isAdminToken,
+    ...(options.externalUrl !== undefined ? { externalUrl: options.externalUrl } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const app = createRegistryApp({
     blobs,
     metadata,
-    authorizer: new PlatformTokenAuthorizer(options.isAdminToken),
+    authorizer: auth,
+    tokenIssuer: auth,
     reserves: options.reserves,
     logger: options.logger,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
-  return { app, blobs, metadata };
+  return { app, blobs, metadata, auth };
 }
 
 export type { BlobStore } from './storage/index.ts';
 export type { RegistryMetadata } from './metadata/registry-metadata.ts';
+export type { RegistryUsers, RegistryUser, AddedUser } from './auth/users.ts';
+export type { RegistryAcl, StoredAclRule } from './auth/acl-store.ts';

@@ -1,6 +1,7 @@
 // createRegistryApp: the OCI Distribution Specification v1.1 as a Koa app for the registry's own
 // listener. Each request: route (parseV2Path) → caller (authorizer.authenticate) → right (pull / push /
-// delete on the repository) → handler. Every error is answered in the spec's JSON form.
+// delete on the repository) → handler. Every error is answered in the spec's JSON form. GET /token is
+// the Docker token endpoint, when a token issuer is given.
 import Koa from 'koa';
 import type { Context } from 'koa';
 import type { RegistryAction, RegistryIdentity } from '../auth/authorizer.ts';
@@ -10,6 +11,7 @@ import { requireAction, requiredAction, scopeActions } from './access.ts';
 import { hasBody, header, type RegistryAppOptions, type RegistryDeps } from './context.ts';
 import { renderError } from './errors.ts';
 import { pickHandler, routeRepository } from './router.ts';
+import { answerToken, requestBaseUrl, TOKEN_PATH } from './token.ts';
 
 export function createRegistryApp(options: RegistryAppOptions): Koa {
   const deps: RegistryDeps = {
@@ -27,6 +29,10 @@ export function createRegistryApp(options: RegistryAppOptions): Koa {
 
   app.use(async (ctx) => {
     ctx.set('Docker-Distribution-API-Version', 'registry/2.0');
+    if (ctx.path === TOKEN_PATH && options.tokenIssuer) {
+      await answerToken(ctx, options.tokenIssuer, deps.logger);
+      return;
+    }
     let route: V2Route | null = null;
     let action: RegistryAction | null = null;
     try {
@@ -41,7 +47,7 @@ export function createRegistryApp(options: RegistryAppOptions): Koa {
     } catch (err) {
       const repository = route ? routeRepository(route) : null;
       const scope = repository !== null && action !== null ? { repository, actions: scopeActions(action) } : undefined;
-      renderError(ctx, err, deps.logger, () => deps.authorizer.challenge(scope));
+      renderError(ctx, err, deps.logger, () => deps.authorizer.challenge(scope, requestBaseUrl(ctx)));
       // A body left unread (refused before or while reading it) must not be read as the next request on
       // this connection, nor be drained at the client's pace: close the connection after the answer.
       if (hasBody(ctx) && !ctx.req.complete) ctx.set('Connection', 'close');

@@ -3,6 +3,7 @@
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import type { RegistryAuthorizer, RegistryIdentity } from '../auth/authorizer.ts';
+import type { RegistryTokenIssuer } from '../auth/token-issuer.ts';
 import type { RegistryMetadata } from '../metadata/registry-metadata.ts';
 import type { Actor } from '../metadata/records.ts';
 import type { BlobStore, StorageReserves } from '../storage/index.ts';
@@ -11,6 +12,8 @@ export interface RegistryAppOptions {
   blobs: BlobStore;
   metadata: RegistryMetadata;
   authorizer: RegistryAuthorizer;
+  /** Answers GET /token (the Docker token flow) when given. */
+  tokenIssuer?: RegistryTokenIssuer;
   /** Free bytes and inodes that must remain after an upload or a manifest is accepted. */
   reserves: StorageReserves;
   clock?: () => Date;

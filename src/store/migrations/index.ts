@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import * as initial from './001-initial.ts';
 import * as registry from './002-registry.ts';
+import * as registryAuth from './003-registry-auth.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +13,7 @@ interface Migration {
 const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['001-initial', initial],
   ['002-registry', registry],
+  ['003-registry-auth', registryAuth],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,141 @@
+// The registry's access policy over the store: registry users and robots (Basic), the platform's admin
+// tokens (Basic password or Bearer: admin may do everything), the Docker token flow (a 401 names the
+// token endpoint; its JWTs come back as Bearer), and per-repository ACL rules (acl.ts).
+//
+// What a caller may do = what the ACL gives it now ∩ (for a bearer JWT) what its token granted.
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { RegistryError } from '../protocol/errors.ts';
+import { evaluateAcl } from './acl.ts';
+import { RegistryAcl } from './acl-store.ts';
+import { ANONYMOUS, type RegistryAction, type RegistryAuthorizer, type RegistryIdentity, type RegistryScope } from './authorizer.ts';
+import { isEmptyBasic, parseAuthorization } from './credentials.ts';
+import { formatScope, intersect, parseScopes, type AccessEntry } from './scopes.ts';
+import { loadSigningKey } from './signing-key.ts';
+import type { IssuedToken, RegistryTokenIssuer, TokenRequest } from './token-issuer.ts';
+import { RegistryTokens, TOKEN_TTL_SECONDS } from './tokens.ts';
+import { RegistryUsers } from './users.ts';
+
+/** Looks a secret up among the platform's admin tokens (the store hashes and compares). */
+export type AdminTokenCheck = (secret: string) => Promise<boolean>;
+
+export const DEFAULT_SERVICE = 'gantry-registry';
+
+export interface StoreAuthorizerOptions {
+  knex: Knex;
+  isAdminToken: AdminTokenCheck;
+  /** The token audience and the challenge's `service` (default gantry-registry). */
+  service?: string;
+  /** The registry's URL as clients see it (behind a proxy); otherwise the realm follows the request's Host. */
+  externalUrl?: string;
+  clock?: () => Date;
+  tokenTtlSeconds?: number;
+  /**
+   * How long a verified Basic user password is remembered (by a hash of the credentials), so that
+   * clients sending Basic on every request don't pay a bcrypt comparison each time. Default 10 s.
+   */
+  basicCacheMs?: number;
+}
+
+export class StoreAuthorizer implements RegistryAuthorizer, RegistryTokenIssuer {
+  readonly users: RegistryUsers;
+  readonly acl: RegistryAcl;
+  readonly service: string;
+  private readonly tokens: RegistryTokens;
+  private readonly isAdminToken: AdminTokenCheck;
+  private readonly clock: () => Date;
+  private readonly externalUrl: string | undefined;
+  private readonly basicCacheMs: number;
+  private readonly basicCache = new Map<string, { identity: RegistryIdentity; until: number }>();
+  private key: Promise<Uint8Array> | undefined;
+
+  constructor(options: StoreAuthorizerOptions) {
+    this.clock = options.clock ?? (() => new Date());
+    this.users = new RegistryUsers(options.knex, this.clock);
+    this.acl = new RegistryAcl(options.knex, this.clock);
+    this.service = options.service ?? DEFAULT_SERVICE;
+    this.isAdminToken = options.isAdminToken;
+    this.externalUrl = options.externalUrl?.replace(/\/+$/, '');
+    this.basicCacheMs = options.basicCacheMs ?? 10_000;
+    const knex = options.knex;
+    const key = (): Promise<Uint8Array> => {
+      this.key ??= loadSigningKey(knex, this.clock).catch((err: unknown) => {
+        this.key = undefined;
+        throw err;
+      });
+      return this.key;
+    };
+    this.tokens = new RegistryTokens(key, this.service, this.clock, options.tokenTtlSeconds ?? TOKEN_TTL_SECONDS);
+  }
+
+  async authenticate(authorization: string | undefined): Promise<RegistryIdentity> {
+    if (!authorization) return ANONYMOUS;
+    const credentials = parseAuthorization(authorization);
+    if (isEmptyBasic(credentials)) return ANONYMOUS;
+    if (credentials.scheme === 'bearer') {
+      // A JWT from our token endpoint, or (for simple clients) a platform admin token as is.
+      if (credentials.token.split('.').length === 3) return this.tokens.verify(credentials.token);
+      if (credentials.token !== '' && (await this.isAdminToken(credentials.token))) return { name: 'admin', kind: 'admin' };
+      throw new RegistryError('UNAUTHORIZED', 'the bearer token is not valid');
+    }
+    return this.basic(credentials.name, credentials.password);
+  }
+
+  async allowed(identity: RegistryIdentity, repository: string, actions: readonly RegistryAction[]): Promise<RegistryAction[]> {
+    let permitted = identity.kind === 'admin' ? [...actions] : intersect(actions, await this.aclActions(identity, repository));
+    if (identity.grants !== undefined) permitted = intersect(permitted, identity.grants[repository] ?? []);
+    return permitted;
+  }
+
+  challenge(scope?: RegistryScope, baseUrl?: string): string {
+    const realm = `${this.externalUrl ?? baseUrl ?? 'http://127.0.0.1:5000'}/token`;
+    const base = `Bearer realm="${realm}",service="${this.service}"`;
+    return scope ? `${base},scope="${formatScope(scope)}"` : base;
+  }
+
+  async issueToken(request: TokenRequest): Promise<IssuedToken> {
+    const identity = await this.authenticate(request.authorization);
+    if (identity.grants !== undefined) throw new RegistryError('UNAUTHORIZED', 'ask for a token with Basic credentials, not with a token');
+    const access: AccessEntry[] = [];
+    for (const scope of parseScopes(request.scopes)) {
+      const actions = await this.allowed(identity, scope.repository, scope.actions);
+      if (actions.length > 0) access.push({ type: 'repository', name: scope.repository, actions });
+    }
+    const signed = await this.tokens.sign(identity, access);
+    return { token: signed.token, expiresIn: signed.expiresIn, issuedAt: signed.issuedAt.toISOString() };
+  }
+
+  /** Basic: a platform admin token (any user name, `admin` by convention), or a registry user's or robot's password. */
+  private async basic(name: string, password: string): Promise<RegistryIdentity> {
+    if (password === '') throw new RegistryError('UNAUTHORIZED', 'a password is required');
+    const cacheKey = createHash('sha256').update(name).update('\0').update(password).digest('base64');
+    const now = this.clock().getTime();
+    const cached = this.basicCache.get(cacheKey);
+    if (cached && cached.until > now) return cached.identity;
+    if (await this.isAdminToken(password)) return { name: name || 'admin', kind: 'admin' };
+    const user = name === '' || name === 'admin' ? null : await this.users.verify(name, password);
+    if (!user) throw new RegistryError('UNAUTHORIZED', 'wrong user name or password');
+    const identity: RegistryIdentity = { name: user.name, kind: user.kind, groups: user.groups };
+    if (this.basicCacheMs > 0) {
+      if (this.basicCache.size > 1000) this.basicCache.clear();
+      this.basicCache.set(cacheKey, { identity, until: now + this.basicCacheMs });
+    }
+    return identity;
+  }
+
+  /** What the ACL gives the caller on the repository now (a token's account may have been removed since). */
+  private async aclActions(identity: RegistryIdentity, repository: string): Promise<RegistryAction[]> {
+    let groups: readonly string[] = [];
+    if (identity.kind === 'user' || identity.kind === 'robot') {
+      if (identity.name === null) return [];
+      if (identity.groups !== undefined) groups = identity.groups;
+      else {
+        const user = await this.users.get(identity.name);
+        if (!user) return [];
+        groups = user.groups;
+      }
+    }
+    const caller = identity.kind === 'anonymous' ? { name: null, groups: [] } : { name: identity.name, groups };
+    return evaluateAcl(await this.acl.list(), caller, repository);
+  }
+}
