@@ -64,11 +64,6 @@ export function errorBody(errors: RegistryError | readonly RegistryError[]): Reg
   };
 }
 
-/** The status of a response carrying several errors: the first one's (they are listed most important first). */
-export function errorStatus(errors: readonly RegistryError[]): number {
-  return errors[0]?.status ?? 500;
-}
-
 /**
  * Translates the platform's generic typed errors into registry errors where the meaning is unambiguous
  * (401 → UNAUTHORIZED, 403 → DENIED, 429 → TOOMANYREQUESTS); a RegistryError passes through. Anything

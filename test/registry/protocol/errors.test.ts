@@ -5,7 +5,6 @@ import {
   RegistryError,
   asRegistryError,
   errorBody,
-  errorStatus,
   type RegistryErrorCode,
 } from '../../../src/registry/protocol/errors.ts';
 import { digestOf, digestProblem, isDigest, parseDigest } from '../../../src/registry/protocol/digest.ts';
@@ -80,10 +79,6 @@ describe('registry protocol: errors', () => {
     assert.deepEqual(Object.keys(entry!), ['code', 'message']);
   });
 
-  it('errorStatus is the first error’s status', () => {
-    assert.equal(errorStatus([new RegistryError('UNAUTHORIZED'), new RegistryError('DENIED')]), 401);
-    assert.equal(errorStatus([]), 500);
-  });
 
   const mapped: Array<[string, unknown, RegistryErrorCode | null]> = [
     ['a RegistryError passes through', new RegistryError('BLOB_UNKNOWN'), 'BLOB_UNKNOWN'],
