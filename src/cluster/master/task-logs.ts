@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { utf8Text } from '../../shared/utf8.ts';
 import type { OutputChunk, OutputStream } from '../drivers/driver.ts';
 
 interface StoredLine {
@@ -126,8 +127,8 @@ export class TaskLogStore {
 }
 
 function encodeChunk(chunk: OutputChunk): StoredLine {
-  const text = chunk.data.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(chunk.data) ? { s: chunk.stream, d: text } : { s: chunk.stream, b: chunk.data.toString('base64') };
+  const text = utf8Text(chunk.data);
+  return text !== null ? { s: chunk.stream, d: text } : { s: chunk.stream, b: chunk.data.toString('base64') };
 }
 
 function decodeChunk(line: StoredLine): OutputChunk {

@@ -8,6 +8,7 @@ import type { TaskLogStore } from '../../cluster/master/task-logs.ts';
 import { parseTaskSpec } from '../../cluster/task-spec.ts';
 import { TASK_STATES, TERMINAL_STATES, type TaskRecord } from '../../cluster/types.ts';
 import type { OutputChunk } from '../../cluster/drivers/driver.ts';
+import { utf8Text } from '../../shared/utf8.ts';
 import { parseInput } from '../parse.ts';
 import type { TokenRecord } from '../../store/index.ts';
 
@@ -99,7 +100,7 @@ function streamLogs(
 }
 
 function encodeChunk(chunk: OutputChunk): Record<string, string> {
-  const text = chunk.data.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(chunk.data) ? { stream: chunk.stream, text } : { stream: chunk.stream, base64: chunk.data.toString('base64') };
+  const text = utf8Text(chunk.data);
+  return text !== null ? { stream: chunk.stream, text } : { stream: chunk.stream, base64: chunk.data.toString('base64') };
 }
 
