@@ -4,7 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { OutputChunk, TaskLaunch } from '../../../src/cluster/drivers/driver.ts';
+import type { OutputChunk, TaskHandle, TaskLaunch } from '../../../src/cluster/drivers/driver.ts';
+import { createExecDriver, type ExecDriver } from '../../../src/cluster/drivers/exec.ts';
 import type { TaskSpec } from '../../../src/cluster/types.ts';
 import { minimalSpec } from '../../helpers/task-spec.ts';
 
@@ -79,3 +80,30 @@ export async function readPid(file: string, timeoutMs = 5000): Promise<number> {
 }
 
 export const isRoot = process.getuid?.() === 0;
+
+/**
+ * A driver for a describe block: a fresh temporary root per test (`sandboxes.dir`), and every handle
+ * started through `start` or `track` destroyed after each test.
+ */
+export function useExecDriver(driver: ExecDriver = createExecDriver()) {
+  const handles: TaskHandle[] = [];
+  const sandboxes = { dir: '', remove: async (): Promise<void> => undefined };
+  beforeEach(async () => Object.assign(sandboxes, await tempRoot()));
+  afterEach(async () => {
+    await Promise.all(handles.splice(0).map((h) => h.destroy()));
+    await sandboxes.remove();
+  });
+  const track = (handle: TaskHandle): TaskHandle => {
+    handles.push(handle);
+    return handle;
+  };
+  return {
+    driver,
+    sandboxes,
+    track,
+    /** Starts a launch and keeps its handle for cleanup. */
+    startLaunch: async (l: TaskLaunch): Promise<TaskHandle> => track(await driver.start(l)),
+    /** Builds a launch under the test's root (see launch()) and starts it. */
+    start: async (...args: Parameters<typeof launch>): Promise<TaskHandle> => track(await driver.start(launch(...args))),
+  };
+}

@@ -5,10 +5,9 @@ import { existsSync } from 'node:fs';
 import { readFile, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setUpTaskCgroup } from '../../../src/cluster/drivers/cgroups.ts';
-import type { TaskHandle } from '../../../src/cluster/drivers/driver.ts';
 import { createExecDriver } from '../../../src/cluster/drivers/exec.ts';
 import type { ExecTaskRecord } from '../../../src/cluster/drivers/task-record.ts';
-import { collect, isRoot, launch, tempRoot, text } from './exec-helpers.ts';
+import { collect, isRoot, launch, text, useExecDriver } from './exec-helpers.ts';
 
 const NOT_ROOT = 'not enforced: not running as root';
 
@@ -27,20 +26,7 @@ async function taskRecord(sandboxDir: string): Promise<ExecTaskRecord> {
 
 describe(`exec driver limits (${isRoot ? 'as root: cgroups' : 'not root: not enforced'})`, function () {
   this.timeout(60_000);
-  const driver = createExecDriver();
-  let root: Awaited<ReturnType<typeof tempRoot>>;
-  const handles: TaskHandle[] = [];
-  const start = async (l: ReturnType<typeof launch>) => {
-    const handle = await driver.start(l);
-    handles.push(handle);
-    return handle;
-  };
-
-  beforeEach(async () => (root = await tempRoot()));
-  afterEach(async () => {
-    await Promise.all(handles.splice(0).map((h) => h.destroy()));
-    await root.remove();
-  });
+  const { startLaunch: start, track, sandboxes: root } = useExecDriver();
 
   it('says what it enforces in the limits string', async () => {
     const both = await start(launch(root.dir, { cmd: 'true', mem: 64, cpus: 0.5 }));
@@ -130,8 +116,7 @@ describe(`exec driver limits (${isRoot ? 'as root: cgroups' : 'not root: not enf
     const cgroupRoot = `/gantry-test-${process.pid}`;
     const custom = createExecDriver({ cgroupRoot });
     const l = launch(root.dir, { cmd: 'true', mem: 16 });
-    const handle = await custom.start(l);
-    handles.push(handle);
+    const handle = track(await custom.start(l));
     await handle.wait();
     if (!isRoot) {
       assert.equal(handle.limits, NOT_ROOT);

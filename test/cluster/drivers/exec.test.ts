@@ -1,26 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { commandArgv, createExecDriver, execEnvironment } from '../../../src/cluster/drivers/exec.ts';
-import type { TaskHandle } from '../../../src/cluster/drivers/driver.ts';
-import { collect, isAlive, launch, readPid, tempRoot, text } from './exec-helpers.ts';
+import { commandArgv, execEnvironment } from '../../../src/cluster/drivers/exec.ts';
+import { collect, isAlive, launch, readPid, text, useExecDriver } from './exec-helpers.ts';
 
 describe('exec driver', function () {
   this.timeout(30_000);
-  const driver = createExecDriver();
-  let root: Awaited<ReturnType<typeof tempRoot>>;
-  const handles: TaskHandle[] = [];
-  const start = async (...args: Parameters<typeof launch>) => {
-    const handle = await driver.start(launch(...args));
-    handles.push(handle);
-    return handle;
-  };
-
-  beforeEach(async () => (root = await tempRoot()));
-  afterEach(async () => {
-    await Promise.all(handles.splice(0).map((h) => h.destroy()));
-    await root.remove();
-  });
+  const { driver, start, track, sandboxes: root } = useExecDriver();
 
   it('is available on Linux and is called exec', async () => {
     assert.equal(driver.name, 'exec');
@@ -39,8 +25,7 @@ describe('exec driver', function () {
     process.env.GANTRY_TEST_AGENT_ONLY = 'agent secret';
     try {
       const l = launch(path.join(root.dir, 'deeper'), { cmd: 'pwd; echo "foo=$FOO"; echo "home=$HOME"; echo "path=$PATH"; echo "agent=${GANTRY_TEST_AGENT_ONLY:-unset}"' }, { FOO: 'bar baz' });
-      const handle = await driver.start(l);
-      handles.push(handle);
+      const handle = track(await driver.start(l));
       assert.equal((await handle.wait()).exitCode, 0);
       const lines = (await readFile(path.join(l.sandboxDir, 'stdout'), 'utf8')).trim().split('\n');
       assert.deepEqual(lines, [l.sandboxDir, 'foo=bar baz', `home=${l.sandboxDir}`, `path=${process.env.PATH}`, 'agent=unset']);
@@ -100,8 +85,7 @@ describe('exec driver', function () {
         'echo started; wait',
       ].join('\n'),
     });
-    const handle = await driver.start(l);
-    handles.push(handle);
+    const handle = track(await driver.start(l));
     const child = await readPid(path.join(l.sandboxDir, 'child.pid'));
     const grandchild = await readPid(path.join(l.sandboxDir, 'grandchild.pid'));
     assert.ok(isAlive(child) && isAlive(grandchild));
@@ -144,8 +128,7 @@ describe('exec driver', function () {
 
   it('kills what the main process left behind when it exits', async () => {
     const l = launch(root.dir, { cmd: 'sleep 100 & echo $! > bg.pid; exit 0' });
-    const handle = await driver.start(l);
-    handles.push(handle);
+    const handle = track(await driver.start(l));
     assert.equal((await handle.wait()).exitCode, 0);
     assert.equal(isAlive(await readPid(path.join(l.sandboxDir, 'bg.pid'))), false);
   });
