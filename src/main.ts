@@ -57,6 +57,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     isAdminToken: async (secret) => (await store.tokens.findBySecret(secret))?.kind === 'admin',
     reserves: config.registry,
     logger: logger.child({ component: 'registry' }),
+    ...(config.registry.externalUrl !== undefined ? { externalUrl: config.registry.externalUrl } : {}),
   });
   const app = createApp({ store, master, logs, registry, logger: logger.child({ component: 'api' }), version: VERSION });
   const server = http.createServer(app.callback());

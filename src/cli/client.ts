@@ -31,6 +31,14 @@ export class ApiClient {
     return this.request<T>('POST', route, body);
   }
 
+  put<T>(route: string, body: unknown = {}): Promise<T> {
+    return this.request<T>('PUT', route, body);
+  }
+
+  delete<T = void>(route: string): Promise<T> {
+    return this.request<T>('DELETE', route);
+  }
+
   /** A streaming GET; the caller reads the body. */
   async stream(route: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const response = await this.send('GET', route, undefined, signal);
@@ -73,7 +81,8 @@ export class ApiClient {
       // not JSON: keep the status line
     }
     if (response.status === 401 && !this.token) message += ' (set GANTRY_TOKEN to the admin token)';
-    return new CliError(message);
+    // Bad input exits 2 whether the CLI or the server caught it; everything else the server refused, 1.
+    return new CliError(message, response.status === 400 ? 2 : 1);
   }
 }
 

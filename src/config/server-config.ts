@@ -37,6 +37,14 @@ const serverConfigSchema = z
         /** Uploads and manifests are refused (507) when accepting them would leave less than this free. */
         minFreeBytes: z.number().int().min(0).default(256 * 1024 * 1024),
         minFreeInodes: z.number().int().min(0).default(1000),
+        /**
+         * The registry's URL as clients reach it (behind a proxy or on another host name): the token
+         * realm in its 401 challenges. Without it the realm follows each request's Host header.
+         */
+        externalUrl: z
+          .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+          .refine((u) => !/[?#]/.test(u), 'must not carry a query or fragment')
+          .optional(),
       })
       .strict()
       .default({ minFreeBytes: 256 * 1024 * 1024, minFreeInodes: 1000 }),
@@ -60,6 +68,7 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, (value: string) => Partial<Se
   ['GANTRY_DATA_DIR', (v) => ({ dataDir: v })],
   ['GANTRY_LISTEN', (v) => ({ listen: v })],
   ['GANTRY_REGISTRY_LISTEN', (v) => ({ registryListen: v })],
+  ['GANTRY_REGISTRY_EXTERNAL_URL', (v) => ({ registry: { externalUrl: v } })],
   ['GANTRY_DATABASE_URL', (v) => ({ databaseUrl: v })],
   ['GANTRY_LOG_LEVEL', (v) => ({ logLevel: v as ServerConfigInput['logLevel'] })],
   ['GANTRY_ADMIN_TOKEN', (v) => ({ adminToken: v })],

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { createRegistryApp } from './api/index.ts';
 import { StoreAuthorizer, type AdminTokenCheck } from './auth/store-authorizer.ts';
 import { RegistryMetadata } from './metadata/registry-metadata.ts';
-import { BlobStore, type StorageReserves } from './storage/index.ts';
+import { BlobStore, prepareLayout, type StorageReserves } from './storage/index.ts';
 
 export interface RegistryOptions {
   /** Where blobs live (`<data>/registry`). */
@@ -31,6 +31,7 @@ export interface Registry {
 }
 
 export function createRegistry(options: RegistryOptions): Registry {
+  prepareLayout(options.root);
   const blobs = new BlobStore(options.root);
   const metadata = new RegistryMetadata(options.knex);
   const auth = new StoreAuthorizer({

@@ -10,12 +10,13 @@ import type { Store } from '../store/index.ts';
 import { requireAdmin } from './auth.ts';
 import { errorMiddleware } from './errors.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { registryAccessRoutes } from './routes/registry-access.ts';
 import { registryRoutes } from './routes/registry.ts';
 import { taskRoutes } from './routes/tasks.ts';
 
 export interface AppParts {
   store: Store;
-  registry: Pick<Registry, 'blobs' | 'metadata'>;
+  registry: Pick<Registry, 'blobs' | 'metadata' | 'auth'>;
   master: Master;
   logs: TaskLogStore;
   logger: Logger;
@@ -46,5 +47,6 @@ export function createApp(parts: AppParts): Koa {
   });
   app.use(tasks.routes());
   app.use(registryRoutes(parts.registry).routes());
+  app.use(registryAccessRoutes(parts.registry).routes());
   return app;
 }

@@ -40,7 +40,20 @@ describe('server configuration', () => {
     assert.equal(loadServerConfig({ env: { GANTRY_CONFIG: file }, flags: {} }).heartbeatTimeoutMs, 5000);
   });
 
+  it('takes the registry external URL from the file, GANTRY_REGISTRY_EXTERNAL_URL or a flag, keeping the reserves', () => {
+    const file = path.join(tempDir('config'), 'gantry.yml');
+    writeFileSync(file, 'registry:\n  minFreeInodes: 50\n  externalUrl: https://file.example\n');
+    assert.equal(loadServerConfig({ file, env: {}, flags: {} }).registry.externalUrl, 'https://file.example');
+    const fromEnv = loadServerConfig({ file, env: { GANTRY_REGISTRY_EXTERNAL_URL: 'https://env.example:5443' }, flags: {} });
+    assert.deepEqual([fromEnv.registry.externalUrl, fromEnv.registry.minFreeInodes], ['https://env.example:5443', 50]);
+    const fromFlag = loadServerConfig({ file, env: {}, flags: { registry: { externalUrl: 'http://flag.example' } } });
+    assert.equal(fromFlag.registry.externalUrl, 'http://flag.example');
+    assert.equal(loadServerConfig({ env: {}, flags: {} }).registry.externalUrl, undefined);
+  });
+
   const bad: Array<[string, () => unknown, RegExp]> = [
+    ['a registry external URL that is not http(s)', () => loadServerConfig({ env: { GANTRY_REGISTRY_EXTERNAL_URL: 'ftp://x.example' }, flags: {} }), /registry.externalUrl: must be an http/],
+    ['a registry external URL with a query', () => loadServerConfig({ env: { GANTRY_REGISTRY_EXTERNAL_URL: 'https://x.example/?a=1' }, flags: {} }), /registry.externalUrl: must not carry a query/],
     ['a listen address without a port', () => loadServerConfig({ env: {}, flags: { listen: 'localhost' } }), /listen address must be HOST:PORT/],
     ['a port out of range', () => loadServerConfig({ env: { GANTRY_LISTEN: '127.0.0.1:70000' }, flags: {} }), /port must be 0..65535/],
     ['an unknown strategy', () => loadServerConfig({ env: {}, flags: { placement: { strategy: 'fastest' as 'spread' } } }), /placement.strategy/],

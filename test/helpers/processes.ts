@@ -65,10 +65,11 @@ export interface CliResult {
   durationMs: number;
 }
 
-/** Runs `gantry ARGS` to completion. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
+/** Runs `gantry ARGS` to completion, with `stdin` as its standard input when given. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000, stdin?: string): Promise<CliResult> {
   const started = Date.now();
-  const child = spawn(GANTRY, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(GANTRY, args, { env: { ...process.env, ...env }, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (stdin !== undefined) child.stdin!.end(stdin);
   running.add(child);
   const result: CliResult = { code: null, stdout: '', stderr: '', stdoutTimes: [], durationMs: 0 };
   child.stdout.on('data', (d: Buffer) => {

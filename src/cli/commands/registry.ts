@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { ApiClient } from '../client.ts';
 import { age, formatTable, printJson } from '../table.ts';
+import { registerRegistryAccessCommands } from './registry-access.ts';
 
 interface Usage {
   bytesUsed: number;
@@ -20,7 +21,8 @@ interface TagListing {
 }
 
 export function registerRegistryCommands(program: Command): void {
-  const registry = program.command('registry').description('the bundled registry: repositories, tags, storage');
+  const registry = program.command('registry').description('the bundled registry: repositories, tags, storage, users and ACL');
+  registerRegistryAccessCommands(registry);
 
   registry
     .command('ls')

@@ -9,6 +9,7 @@ interface ServerFlags {
   dataDir?: string;
   listen?: string;
   registryListen?: string;
+  registryExternalUrl?: string;
   databaseUrl?: string;
   localAgent: boolean;
   agentHostname?: string;
@@ -28,6 +29,7 @@ export function registerServerCommand(program: Command): void {
     .option('--data-dir <dir>', 'where the SQLite store, logs and sandboxes live (default ./data)')
     .option('--listen <host:port>', 'platform API address (default 127.0.0.1:7070)')
     .option('--registry-listen <host:port>', 'registry address (default 127.0.0.1:5000)')
+    .option('--registry-external-url <url>', 'the registry URL clients use, for its token realm behind a proxy (env GANTRY_REGISTRY_EXTERNAL_URL)')
     .option('--database-url <url>', 'postgres://... to use PostgreSQL instead of SQLite (env GANTRY_DATABASE_URL)')
     .option('--no-local-agent', 'do not run the embedded local agent')
     .option('--agent-hostname <name>', 'hostname the local agent registers with')
@@ -44,6 +46,7 @@ export function registerServerCommand(program: Command): void {
           dataDir: flags.dataDir,
           listen: flags.listen,
           registryListen: flags.registryListen,
+          registry: flags.registryExternalUrl !== undefined ? { externalUrl: flags.registryExternalUrl } : undefined,
           databaseUrl: flags.databaseUrl,
           localAgent: flags.localAgent === false ? false : undefined,
           agent: { hostname: flags.agentHostname, resources: flags.agentResources, attributes: flags.agentAttributes },

@@ -13,5 +13,6 @@ export {
   type StorageResource,
 } from './errors.ts';
 export { type Capacity, checkCapacity, INODES_PER_WRITE, readCapacity, type StatFs, type StorageReserves } from './storage-guard.ts';
+export { prepareLayout } from './layout.ts';
 export type { UploadInfo } from './uploads.ts';
 export type { StorageUsage } from './usage.ts';
