@@ -9,13 +9,14 @@ import { pino, type Logger } from 'pino';
 import { Agent } from './cluster/agent/agent.ts';
 import { detectResources, mergeResources } from './cluster/agent/detect-resources.ts';
 import { LocalMasterLink } from './cluster/agent/local-master-link.ts';
+import type { RegistryAccess } from './cluster/protocol.ts';
 import { createExecDriver } from './cluster/drivers/exec.ts';
 import { Master } from './cluster/master/master.ts';
 import { TaskLogStore } from './cluster/master/task-logs.ts';
 import { parseAttributes, parseResources } from './cluster/resources/parse.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { formatListenAddress } from './config/listen-address.ts';
-import { createRegistry } from './registry/index.ts';
+import { createRegistry, ensurePlatformRobot } from './registry/index.ts';
 import { createApp } from './server/app.ts';
 import { bootstrapTokens, type NewSecrets } from './server/bootstrap-tokens.ts';
 import { systemClock } from './shared/clock.ts';
@@ -59,7 +60,10 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     logger: logger.child({ component: 'registry' }),
     ...(config.registry.externalUrl !== undefined ? { externalUrl: config.registry.externalUrl } : {}),
   });
-  const app = createApp({ store, master, logs, registry, logger: logger.child({ component: 'api' }), version: VERSION });
+  const robot = await ensurePlatformRobot(registry.auth.users, path.join(config.dataDir, 'secrets'));
+  // Known once the registry listens; agents cannot register before the platform API listens anyway.
+  let registryAccess: RegistryAccess | undefined;
+  const app = createApp({ store, master, logs, registry, registryAccess: () => registryAccess, logger: logger.child({ component: 'api' }), version: VERSION });
   const server = http.createServer(app.callback());
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
   server.requestTimeout = 0;
@@ -86,10 +90,11 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   }
   const registryUrl = urlOf(registryServer);
   logger.info({ url: registryUrl }, 'registry listening');
+  registryAccess = { url: config.registry.externalUrl ?? registryUrl, ...robot };
 
   let localAgent: Agent | undefined;
   if (config.localAgent) {
-    const link = new LocalMasterLink(master);
+    const link = new LocalMasterLink(master, () => registryAccess);
     const workDir = path.join(config.dataDir, 'agent');
     await mkdir(workDir, { recursive: true });
     localAgent = new Agent({

@@ -14,8 +14,18 @@ export interface Registration {
   runningTaskIds: string[];
 }
 
+/** Credentials for the bundled registry, so that agents pull task images without anyone logging in. */
+export interface RegistryAccess {
+  /** The registry's base URL as agents reach it (http://host:port). */
+  url: string;
+  username: string;
+  password: string;
+}
+
 export interface RegistrationResult {
   agentId: string;
+  /** The platform's robot account on the bundled registry (absent when the server runs none). */
+  registry?: RegistryAccess;
   /** Credential for this agent's further calls (remote agents only; the embedded agent needs none). */
   agentToken?: string;
   /** How long a poll for orders may wait; also the heartbeat interval. */

@@ -52,6 +52,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   return { app, blobs, metadata, auth };
 }
 
+export { ensurePlatformRobot, PLATFORM_GROUP, PLATFORM_ROBOT, type RegistryCredentials } from './platform-robot.ts';
 export type { BlobStore } from './storage/index.ts';
 export type { RegistryMetadata } from './metadata/registry-metadata.ts';
 export type { RegistryUsers, RegistryUser, AddedUser } from './auth/users.ts';

@@ -4,6 +4,7 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Logger } from 'pino';
 import type { Master } from '../cluster/master/master.ts';
+import type { RegistryAccess } from '../cluster/protocol.ts';
 import type { TaskLogStore } from '../cluster/master/task-logs.ts';
 import type { Registry } from '../registry/index.ts';
 import type { Store } from '../store/index.ts';
@@ -21,6 +22,8 @@ export interface AppParts {
   logs: TaskLogStore;
   logger: Logger;
   version: string;
+  /** The platform robot's registry credentials, handed to agents as they register. */
+  registryAccess?: () => RegistryAccess | undefined;
 }
 
 export function createApp(parts: AppParts): Koa {
@@ -36,7 +39,7 @@ export function createApp(parts: AppParts): Koa {
   app.use(open.routes());
 
   // Agents authenticate with their own tokens; these routes check them themselves.
-  app.use(agentRoutes(parts.master, parts.store).routes());
+  app.use(agentRoutes(parts.master, parts.store, parts.registryAccess).routes());
 
   // Everything else on the platform API needs an admin token.
   const tasks = taskRoutes(parts.master, parts.logs);

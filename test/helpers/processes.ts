@@ -72,11 +72,11 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
   if (stdin !== undefined) child.stdin!.end(stdin);
   running.add(child);
   const result: CliResult = { code: null, stdout: '', stderr: '', stdoutTimes: [], durationMs: 0 };
-  child.stdout.on('data', (d: Buffer) => {
+  child.stdout!.on('data', (d: Buffer) => {
     result.stdout += d.toString();
     result.stdoutTimes.push({ at: Date.now() - started, text: d.toString() });
   });
-  child.stderr.on('data', (d: Buffer) => (result.stderr += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (result.stderr += d.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

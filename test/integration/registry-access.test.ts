@@ -48,7 +48,7 @@ describe('registry users and ACL from the CLI', function () {
     assert.equal(await startUpload('alice/app', basic('alice', 'correct horse battery')), 202, 'the trailing newline is not part of the password');
     assert.equal(await startUpload('alice/app', basic('alice', 'correct horse battery\n')), 401);
     const listed = JSON.parse((await cli(['user', 'ls', '--json'])).stdout) as Array<Record<string, unknown>>;
-    assert.deepEqual(listed.map((u) => [u.name, u.kind, u.groups]), [['alice', 'user', ['team']]]);
+    assert.deepEqual(listed.map((u) => [u.name, u.kind, u.groups]), [['alice', 'user', ['team']], ['gantry-platform', 'robot', ['gantry-platform']]]);
     assert.ok(!JSON.stringify(listed).includes('correct horse'), 'no password in the listing');
     assert.ok(!Object.keys(listed[0]!).some((k) => /hash|password/i.test(k)));
   });
@@ -138,7 +138,7 @@ describe('registry users and ACL from the CLI', function () {
       assert.equal(removed.code, 0, removed.stderr);
     }
     assert.equal(await startUpload('carol/app', basic('carol', 'carols password')), 401);
-    assert.deepEqual((JSON.parse((await cli(['user', 'ls', '--json'])).stdout) as Array<{ name: string }>).map((u) => u.name), ['alice']);
+    assert.deepEqual((JSON.parse((await cli(['user', 'ls', '--json'])).stdout) as Array<{ name: string }>).map((u) => u.name), ['alice', 'gantry-platform']);
   });
 
   it('needs the admin token for every account and ACL route', async () => {

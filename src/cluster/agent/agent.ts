@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Driver, TaskExit, TaskHandle } from '../drivers/driver.ts';
-import type { KillOrder, LaunchOrder, MasterLink, Order, StatusReport } from '../protocol.ts';
+import type { KillOrder, LaunchOrder, MasterLink, Order, RegistryAccess, StatusReport } from '../protocol.ts';
 import type { Attributes, Resources } from '../types.ts';
 import { pumpOutput } from './output-pump.ts';
 import { taskEnvironment } from './task-environment.ts';
@@ -31,6 +31,7 @@ interface RunningTask {
 export class Agent {
   private agentId: string | undefined;
   private pollWaitMs = 20_000;
+  private registryAccess: RegistryAccess | undefined;
   private readonly tasks = new Map<string, RunningTask>();
   /** Tasks being started → the kill reason if a kill order came in meanwhile. */
   private readonly starting = new Map<string, string | undefined>();
@@ -41,6 +42,11 @@ export class Agent {
 
   get id(): string | undefined {
     return this.agentId;
+  }
+
+  /** The bundled registry's robot credentials the master gave at registration (for image pulls). */
+  get registry(): RegistryAccess | undefined {
+    return this.registryAccess;
   }
 
   private get sandboxRoot(): string {
@@ -85,6 +91,7 @@ export class Agent {
     });
     this.agentId = result.agentId;
     this.pollWaitMs = result.pollWaitMs;
+    this.registryAccess = result.registry;
     await writeFile(this.idFile(), `${result.agentId}\n`);
     this.options.logger.info({ agent: result.agentId, hostname: this.options.hostname }, 'agent registered with the master');
   }

@@ -1,14 +1,20 @@
 // The embedded agent's link: the same messages as over HTTP, handed to the master in-process.
 import type { Master } from '../master/master.ts';
-import type { MasterLink, OutputBatch, Registration, RegistrationResult, StatusReport, Order } from '../protocol.ts';
+import type { MasterLink, OutputBatch, Registration, RegistrationResult, RegistryAccess, StatusReport, Order } from '../protocol.ts';
 
 export class LocalMasterLink implements MasterLink {
   private readonly abort = new AbortController();
 
-  constructor(private readonly master: Master) {}
+  constructor(
+    private readonly master: Master,
+    /** The bundled registry's access for agents, as the HTTP registration route adds it. */
+    private readonly registryAccess: () => RegistryAccess | undefined = () => undefined,
+  ) {}
 
-  register(registration: Registration): Promise<RegistrationResult> {
-    return this.master.register(registration, true);
+  async register(registration: Registration): Promise<RegistrationResult> {
+    const result = await this.master.register(registration, true);
+    const registry = this.registryAccess();
+    return registry ? { ...result, registry } : result;
   }
 
   pollOrders(agentId: string, runningTaskIds: string[], waitMs: number): Promise<Order[]> {

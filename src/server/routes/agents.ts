@@ -3,7 +3,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { Master } from '../../cluster/master/master.ts';
-import type { Registration } from '../../cluster/protocol.ts';
+import type { Registration, RegistryAccess } from '../../cluster/protocol.ts';
 import { newSecret } from '../../shared/ids.ts';
 import type { Store } from '../../store/index.ts';
 import { requireAdmin, requireAgent, requireJoinToken } from '../auth.ts';
@@ -52,7 +52,8 @@ const outputSchema = z
   })
   .strict();
 
-export function agentRoutes(master: Master, store: Store): Router {
+/** `registryAccess` gives registering agents the platform's robot credentials for the bundled registry. */
+export function agentRoutes(master: Master, store: Store, registryAccess: () => RegistryAccess | undefined = () => undefined): Router {
   const router = new Router();
   const admin = requireAdmin(store);
   const join = requireJoinToken(store);
@@ -76,7 +77,8 @@ export function agentRoutes(master: Master, store: Store): Router {
     const agentToken = newSecret('gat');
     await store.tokens.deleteForAgent(result.agentId);
     await store.tokens.create('agent', `agent ${registration.hostname}`, agentToken, result.agentId);
-    ctx.body = { ...result, agentToken };
+    const registry = registryAccess();
+    ctx.body = { ...result, agentToken, ...(registry ? { registry } : {}) };
   });
 
   router.post('/api/v1/agent/:agentId/poll', agent, async (ctx) => {

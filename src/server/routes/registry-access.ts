@@ -4,7 +4,8 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { Registry } from '../../registry/index.ts';
-import { NotFound } from '../../shared/errors.ts';
+import { PLATFORM_ROBOT } from '../../registry/index.ts';
+import { Conflict, NotFound } from '../../shared/errors.ts';
 import { parseInput } from '../parse.ts';
 
 const newAccount = z.discriminatedUnion('kind', [
@@ -40,6 +41,9 @@ export function registryAccessRoutes(registry: Pick<Registry, 'auth'>): Router {
 
   router.delete('/api/v1/registry/users/:name', async (ctx) => {
     const name = ctx.params.name!;
+    if (name === PLATFORM_ROBOT) {
+      throw new Conflict(`"${name}" is the platform's own robot (agents pull and pipelines push with it); it cannot be removed`);
+    }
     if (!(await users.remove(name))) throw new NotFound(`registry user "${name}" is not known`);
     ctx.status = 204;
   });
