@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Digest } from './digest.ts';
+import { Unavailable } from '../../shared/errors.ts';
 import { UploadIdInvalid } from './errors.ts';
 
 /** The digest algorithm whose fan-out is made ahead: the one every client uses (sha512 blobs make theirs on demand). */
@@ -52,8 +53,12 @@ export class StorageLayout {
  */
 export function prepareLayout(root: string): void {
   const layout = new StorageLayout(root);
-  mkdirSync(layout.uploadsDir, { recursive: true });
-  for (let i = 0; i < 256; i++) {
-    mkdirSync(path.join(layout.blobsDir, PREPARED_ALGORITHM, i.toString(16).padStart(2, '0')), { recursive: true });
+  try {
+    mkdirSync(layout.uploadsDir, { recursive: true });
+    for (let i = 0; i < 256; i++) {
+      mkdirSync(path.join(layout.blobsDir, PREPARED_ALGORITHM, i.toString(16).padStart(2, '0')), { recursive: true });
+    }
+  } catch (err) {
+    throw new Unavailable(`cannot prepare the registry storage under ${layout.root}: ${(err as Error).message}`);
   }
 }
