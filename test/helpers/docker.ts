@@ -1,0 +1,145 @@
+// Docker for tests: whether an engine answers (skip, or fail under GANTRY_REQUIRE_DOCKER=1, as CI sets),
+// a `docker` runner with its own client config, and a tiny busybox base image made locally: CI has no
+// Docker Hub, so every image a test runs is built FROM it.
+import { execFile } from 'node:child_process';
+import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { tempDir } from './processes.ts';
+
+const execFileAsync = promisify(execFile);
+
+/** The client on PATH: Debian's docker.io (20.10) in CI; a newer CLI works too (API negotiation). */
+export const DOCKER_CLI = 'docker';
+
+/** The statically linked busybox of Debian's busybox-static: it runs in an image that has no libc. */
+export const BUSYBOX = '/bin/busybox';
+
+export interface DockerOptions {
+  /** DOCKER_CONFIG for this call: where `docker login` keeps credentials. */
+  config?: string;
+  /** Written to the command's stdin (e.g. `login --password-stdin`). */
+  input?: string;
+  timeoutMs?: number;
+}
+
+export interface DockerResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `docker ARGS`; rejects with the command's stderr in the message when it exits non-zero. */
+export function docker(args: string[], options: DockerOptions = {}): Promise<DockerResult> {
+  // The legacy builder behaves the same with every CLI here: the 28.x CLI without buildx and
+  // Debian's 20.10 CLI. BuildKit would change the output and how FROM finds local images.
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_BUILDKIT: '0' };
+  if (options.config) env.DOCKER_CONFIG = options.config;
+  const child = execFileAsync(DOCKER_CLI, args, { env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 << 20 });
+  if (options.input !== undefined) child.child.stdin!.end(options.input);
+  return child;
+}
+
+/** The engine's version, or why none answers. */
+export async function dockerEngine(): Promise<{ version: string } | { error: string }> {
+  try {
+    const { stdout } = await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 });
+    return { version: stdout.trim() };
+  } catch (err) {
+    const { stderr, message } = err as { stderr?: string; message: string };
+    return { error: (stderr || message).trim() };
+  }
+}
+
+export async function dockerAvailable(): Promise<boolean> {
+  return 'version' in (await dockerEngine());
+}
+
+/**
+ * Call from a `before(async function () { ... })`: skips the suite when no Docker engine answers, or
+ * fails it when GANTRY_REQUIRE_DOCKER=1, so CI cannot go green by silently skipping.
+ */
+export async function requireDocker(ctx: Mocha.Context): Promise<void> {
+  const engine = await dockerEngine();
+  if ('version' in engine) return;
+  if (process.env.GANTRY_REQUIRE_DOCKER === '1') {
+    throw new Error(`GANTRY_REQUIRE_DOCKER=1 but no Docker engine answers \`docker version\`: ${engine.error}`);
+  }
+  ctx.skip();
+}
+
+/** True when the ELF file has no program interpreter, i.e. it needs no libc from the image. */
+function isStaticElf(file: string): boolean {
+  const header = Buffer.alloc(64);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, header, 0, 64, 0);
+    if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2) return false; // not a 64-bit ELF
+    const phoff = Number(header.readBigUInt64LE(0x20));
+    const phentsize = header.readUInt16LE(0x36);
+    const phnum = header.readUInt16LE(0x38);
+    const entry = Buffer.alloc(4);
+    for (let i = 0; i < phnum; i++) {
+      readSync(fd, entry, 0, 4, phoff + i * phentsize);
+      if (entry.readUInt32LE(0) === 3) return false; // PT_INTERP: dynamically linked
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes `rootfs.tar` in DIR: /bin/busybox, every applet as a symlink to it (sh, ls, cat, echo, ...)
+ * and /etc/gantry-image naming `stamp`. The stamp gives each image its own base layer, so removing one
+ * tag really removes its layer and a later pull has to download it. Also used for podman.
+ */
+export async function writeBusyboxRootfsTar(dir: string, stamp: string): Promise<string> {
+  if (!isStaticElf(BUSYBOX)) {
+    throw new Error(`${BUSYBOX} is missing or dynamically linked: install Debian's busybox-static`);
+  }
+  const rootfs = path.join(dir, 'rootfs');
+  for (const sub of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'tmp', 'root']) mkdirSync(path.join(rootfs, sub), { recursive: true });
+  copyFileSync(BUSYBOX, path.join(rootfs, 'bin', 'busybox'));
+  const { stdout } = await execFileAsync(BUSYBOX, ['--list-full']);
+  for (const applet of stdout.split('\n').filter((line) => line && line !== 'bin/busybox')) {
+    // The absolute target resolves inside the container's root, wherever the applet lives.
+    symlinkSync('/bin/busybox', path.join(rootfs, applet));
+  }
+  writeFileSync(path.join(rootfs, 'etc', 'gantry-image'), `${stamp}\n`);
+  chmodSync(path.join(rootfs, 'tmp'), 0o1777);
+  const tar = path.join(dir, 'rootfs.tar');
+  await execFileAsync('tar', ['-C', rootfs, '--numeric-owner', '--owner=0', '--group=0', '-cf', tar, '.']);
+  return tar;
+}
+
+export async function imageExists(ref: string): Promise<boolean> {
+  try {
+    await docker(['image', 'inspect', ref]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes sure TAG names a busybox image (CMD /bin/sh), importing one from busybox-static when it does
+ * not: no registry is involved. Returns at once when the tag exists.
+ */
+export async function ensureBusyboxImage(tag = 'gantry-test/busybox:latest'): Promise<string> {
+  if (await imageExists(tag)) return tag;
+  const dir = tempDir('busybox');
+  try {
+    const tar = await writeBusyboxRootfsTar(dir, tag);
+    await docker(['import', '--change', 'CMD ["/bin/sh"]', tar, tag]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tag;
+}
+
+/** Removes these image references, ignoring the ones that are already gone. */
+export async function removeImages(...refs: string[]): Promise<void> {
+  for (const ref of refs) {
+    if (await imageExists(ref)) await docker(['rmi', ref]);
+  }
+}
