@@ -12,6 +12,11 @@ export interface ClusterClient {
   submit(owner: string, submission: TaskSubmission): Promise<TaskRecord>;
   kill(taskId: string, reason?: string): Promise<TaskRecord>;
   get(taskId: string): Promise<TaskRecord>;
+  /**
+   * Every task ever submitted with exactly this owner, oldest first: after a crash between submit()
+   * and recording the task's id, the owner finds out whether its task exists.
+   */
+  findByOwner(owner: string): Promise<TaskRecord[]>;
   /** Calls `listener` on every change of a task whose owner starts with `ownerPrefix`. Returns an unsubscribe. */
   watch(ownerPrefix: string, listener: (task: TaskRecord) => void): () => void;
 }
@@ -21,6 +26,7 @@ export function clusterClient(master: Master): ClusterClient {
     submit: async (owner, submission) => master.submit(parseTaskSpec({ ...submission, owner }, owner)),
     kill: (taskId, reason) => master.kill(taskId, reason),
     get: (taskId) => master.getTask(taskId),
+    findByOwner: (owner) => master.listTasks({ owner, order: 'oldest' }),
     watch(ownerPrefix, listener) {
       const onTask = ({ task }: TaskEvent): void => {
         if (task.spec.owner.startsWith(ownerPrefix)) listener(task);

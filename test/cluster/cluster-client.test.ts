@@ -53,6 +53,14 @@ describe('cluster client (TaskSource contract)', function () {
     assert.equal(ended.reason, 'replaced by a newer version');
   });
 
+  it('finds an owner\'s tasks by exact owner, oldest first', async () => {
+    const first = await cluster.submit('job:find:r1', { cmd: 'true' });
+    const second = await cluster.submit('job:find:r1', { cmd: 'true' });
+    await cluster.submit('job:find:r10', { cmd: 'true' });
+    assert.deepEqual((await cluster.findByOwner('job:find:r1')).map((t) => t.id), [first.id, second.id]);
+    assert.deepEqual(await cluster.findByOwner('job:find:none'), []);
+  });
+
   it('rejects an invalid submission before anything is stored', async () => {
     await assert.rejects(cluster.submit('job:x:1', { cmd: 'true', constraints: ['rack:NEAR:r1'] }), /NEAR/);
   });
