@@ -49,7 +49,7 @@ export type Reference = { kind: 'tag'; tag: string } | { kind: 'digest'; digest:
 /**
  * A manifest reference is a tag or a digest and nothing else. A reference with a colon is meant as a
  * digest (tags cannot have one): DIGEST_INVALID when it is not a valid one. A bad tag is MANIFEST_INVALID
- * (the spec has no tag code); both answer 400.
+ * (the spec has no tag code); both answer 400. (In a request path, parseV2Path answers a bad tag with 404.)
  */
 export function parseReference(reference: string): Reference {
   if (reference.includes(':')) return { kind: 'digest', digest: assertDigest(reference) };
@@ -92,7 +92,8 @@ const MALFORMED_ESCAPE = /%(?![0-9a-f]{2})/i;
 /**
  * Reads a request path (percent-encoded as it arrived, or already decoded). Returns null for a path that
  * is no registry endpoint (404); throws NAME_INVALID for traversal attempts and bad names, DIGEST_INVALID
- * for a bad digest, MANIFEST_INVALID for a bad tag, BLOB_UPLOAD_UNKNOWN for an upload id we never issue.
+ * for a bad digest, MANIFEST_UNKNOWN for a manifest reference that is no tag, BLOB_UPLOAD_UNKNOWN for an
+ * upload id we never issue.
  * A query string or fragment, if present, is ignored.
  */
 export function parseV2Path(pathname: string): V2Route | null {
@@ -126,7 +127,7 @@ export function parseV2Path(pathname: string): V2Route | null {
       return last === 'list' ? { kind: 'tags', name: name(2) } : null;
     case 'manifests': {
       const repo = name(2);
-      const ref = parseReference(last);
+      const ref = parseManifestPathReference(last);
       return ref.kind === 'digest'
         ? { kind: 'manifest', name: repo, reference: last, digest: ref.digest }
         : { kind: 'manifest', name: repo, reference: last, tag: ref.tag };
@@ -152,6 +153,21 @@ export function parseV2Path(pathname: string): V2Route | null {
     default:
       return null;
   }
+}
+
+/**
+ * A manifest path's reference. One that is neither a digest nor a tag names no manifest: 404
+ * MANIFEST_UNKNOWN, because the spec's endpoint table gives the manifest endpoints (GET, HEAD, PUT) 404
+ * as their failure, the OCI conformance suite asks 404 for `.INVALID_MANIFEST_NAME`, and distribution
+ * answers 404 (no route matches). A reference with a colon is meant as a digest: DIGEST_INVALID (400).
+ */
+function parseManifestPathReference(reference: string): Reference {
+  if (reference.includes(':') || isTag(reference)) return parseReference(reference);
+  throw new RegistryError(
+    'MANIFEST_UNKNOWN',
+    `no manifest "${clip(reference)}": a reference is a tag (up to ${MAX_TAG_LENGTH} of [A-Za-z0-9_.-], not starting with "." or "-") or a digest`,
+    { reference: clip(reference) },
+  );
 }
 
 /** Splits on literal slashes first, then decodes each segment, so no escape can introduce a separator. */

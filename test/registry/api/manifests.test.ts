@@ -257,8 +257,9 @@ describe('registry API: manifests', function () {
     assert.deepEqual(((await none.json()) as typeof index).manifests, []);
   });
 
-  it('refuses an invalid tag', async () => {
+  it('answers a reference that is no tag nor digest with 404 MANIFEST_UNKNOWN, as the spec and distribution do', async () => {
     const res = await fetch(`${reg.url}/v2/team/app/manifests/-bad`);
-    assert.equal(res.status, 400);
+    assert.equal(res.status, 404);
+    assert.equal(((await res.json()) as { errors: Array<{ code: string }> }).errors[0]?.code, 'MANIFEST_UNKNOWN');
   });
 });

@@ -202,7 +202,7 @@ describe('registry protocol: names', () => {
       [`/v2/${'a'.repeat(256)}/tags/list`, 'NAME_INVALID'],
       // Bad references, digests and upload ids.
       ['/v2/a/manifests/sha256:totallywrong', 'DIGEST_INVALID'],
-      ['/v2/a/manifests/.bad', 'MANIFEST_INVALID'],
+      ['/v2/a/manifests/.bad', 'MANIFEST_UNKNOWN'],
       ['/v2/a/blobs/latest', 'DIGEST_INVALID'],
       ['/v2/a/referrers/latest', 'DIGEST_INVALID'],
       ['/v2/a/blobs/uploads/bad.id', 'BLOB_UPLOAD_UNKNOWN'],
