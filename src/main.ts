@@ -6,11 +6,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
+import { BatchService } from './batch/index.ts';
 import { Agent } from './cluster/agent/agent.ts';
 import { detectResources, mergeResources } from './cluster/agent/detect-resources.ts';
 import { LocalMasterLink } from './cluster/agent/local-master-link.ts';
 import type { RegistryAccess } from './cluster/protocol.ts';
 import { createExecDriver } from './cluster/drivers/exec.ts';
+import { clusterClient } from './cluster/index.ts';
 import { Master } from './cluster/master/master.ts';
 import { TaskLogStore } from './cluster/master/task-logs.ts';
 import { parseAttributes, parseResources } from './cluster/resources/parse.ts';
@@ -29,6 +31,7 @@ export interface RunningServer {
   registryUrl: string;
   store: Store;
   master: Master;
+  batch: BatchService;
   localAgent: Agent | undefined;
   /** Secrets generated at this start (first start only), to show the operator once. */
   newSecrets: NewSecrets;
@@ -51,6 +54,8 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
   });
   await master.start();
+  const batch = new BatchService({ knex: store.knex, cluster: clusterClient(master), clock: systemClock, logger: logger.child({ component: 'batch' }) });
+  await batch.start();
 
   const registry = createRegistry({
     root: path.join(config.dataDir, 'registry'),
@@ -63,7 +68,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const robot = await ensurePlatformRobot(registry.auth.users, path.join(config.dataDir, 'secrets'));
   // Known once the registry listens; agents cannot register before the platform API listens anyway.
   let registryAccess: RegistryAccess | undefined;
-  const app = createApp({ store, master, logs, registry, registryAccess: () => registryAccess, logger: logger.child({ component: 'api' }), version: VERSION });
+  const app = createApp({ store, master, logs, registry, batch, registryAccess: () => registryAccess, logger: logger.child({ component: 'api' }), version: VERSION });
   const server = http.createServer(app.callback());
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
   server.requestTimeout = 0;
@@ -71,6 +76,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   try {
     await listen(server, config.listen);
   } catch (err) {
+    await batch.stop();
     master.stop();
     await store.close();
     throw err;
@@ -84,6 +90,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     await listen(registryServer, config.registryListen);
   } catch (err) {
     server.close();
+    await batch.stop();
     master.stop();
     await store.close();
     throw err;
@@ -114,10 +121,12 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     registryUrl,
     store,
     master,
+    batch,
     localAgent,
     newSecrets,
     async close() {
       await localAgent?.stop();
+      await batch.stop();
       master.stop();
       for (const listener of [server, registryServer]) {
         listener.closeAllConnections();

@@ -10,7 +10,10 @@ import type { Registry } from '../registry/index.ts';
 import type { Store } from '../store/index.ts';
 import { requireAdmin } from './auth.ts';
 import { errorMiddleware } from './errors.ts';
+import type { BatchService } from '../batch/index.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { chronosRoutes } from './routes/chronos.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { registryAccessRoutes } from './routes/registry-access.ts';
 import { registryRoutes } from './routes/registry.ts';
 import { taskRoutes } from './routes/tasks.ts';
@@ -18,6 +21,7 @@ import { taskRoutes } from './routes/tasks.ts';
 export interface AppParts {
   store: Store;
   registry: Pick<Registry, 'blobs' | 'metadata' | 'auth'>;
+  batch: BatchService;
   master: Master;
   logs: TaskLogStore;
   logger: Logger;
@@ -44,12 +48,15 @@ export function createApp(parts: AppParts): Koa {
   // Everything else on the platform API needs an admin token.
   const tasks = taskRoutes(parts.master, parts.logs);
   const admin = requireAdmin(parts.store);
+  // The Chronos API too: it changes jobs, and job definitions run commands.
   app.use(async (ctx, next) => {
-    if (ctx.path.startsWith('/api/')) return admin(ctx, next);
+    if (ctx.path.startsWith('/api/') || ctx.path.startsWith('/scheduler/') || ctx.path.startsWith('/v1/scheduler/')) return admin(ctx, next);
     return next();
   });
   app.use(tasks.routes());
   app.use(registryRoutes(parts.registry).routes());
   app.use(registryAccessRoutes(parts.registry).routes());
+  app.use(jobRoutes(parts.batch).routes());
+  app.use(chronosRoutes(parts.batch).routes());
   return app;
 }

@@ -7,7 +7,14 @@ import { Forbidden, Unauthorized } from '../shared/errors.ts';
 export function bearerToken(ctx: Context): string | undefined {
   const header = ctx.get('authorization');
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  return match?.[1];
+  if (match) return match[1];
+  // Basic with the token as the password (any user name), for tools that only speak Basic: curl -u,
+  // Chronos clients.
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header);
+  if (!basic) return undefined;
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : undefined;
 }
 
 async function identify(store: Store, ctx: Context, kinds: readonly TokenKind[]): Promise<TokenRecord> {

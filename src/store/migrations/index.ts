@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import * as initial from './001-initial.ts';
 import * as registry from './002-registry.ts';
 import * as registryAuth from './003-registry-auth.ts';
+import * as batch from './004-batch.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['001-initial', initial],
   ['002-registry', registry],
   ['003-registry-auth', registryAuth],
+  ['004-batch', batch],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,268 @@
+// The batch scheduler: keeps every job's next due time in an in-memory index (rebuilt from the store at
+// start), fires occurrences as they come due, and hands runs to the run executor. Firing is a
+// compare-and-set in the store (the run's unique key and the job's next due time move together), so a
+// crash at any point neither loses nor repeats an occurrence.
+import type { Logger } from 'pino';
+import type { ClusterClient } from '../../cluster/index.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { Conflict, NotFound } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import { DueIndex } from '../firing/due-index.ts';
+import { nextOccurrence, type Occurrence } from '../schedule/index.ts';
+import type { BatchStore, JobState, RunRecord } from '../store/batch-store.ts';
+import { planFiring } from './firing-plan.ts';
+import type { JobView } from './job-view.ts';
+import { RunExecutor } from './run-executor.ts';
+import { newRun, scheduleKey } from './new-run.ts';
+import { SerialLane } from './serial.ts';
+
+/** The index is re-checked at least this often, so a jump of the wall clock is noticed. */
+const MAX_SLEEP_MS = 30_000;
+
+export interface BatchSchedulerOptions {
+  store: BatchStore;
+  cluster: ClusterClient;
+  clock: Clock;
+  logger: Logger;
+}
+
+type IndexKey = `job:${string}` | `retry:${string}` | `deadline:${string}`;
+
+export class BatchScheduler {
+  private readonly jobs = new Map<string, JobView>();
+  private readonly states = new Map<string, JobState>();
+  private readonly index = new DueIndex();
+  private readonly lane = new SerialLane();
+  private readonly executor: RunExecutor;
+  private timer: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
+  private stopped = true;
+
+  constructor(private readonly options: BatchSchedulerOptions) {
+    this.executor = new RunExecutor({
+      store: options.store,
+      cluster: options.cluster,
+      clock: options.clock,
+      logger: options.logger,
+      job: (name) => this.jobs.get(name),
+      jobs: () => this.jobs.values(),
+      schedule: (key, dueAt) => this.setDue(key as IndexKey, dueAt),
+      unschedule: (key) => this.index.delete(key),
+    });
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------
+
+  /**
+   * Takes the stored jobs, catches up on what came due while down, recovers active runs, and starts
+   * firing.
+   */
+  async start(jobs: readonly JobView[]): Promise<void> {
+    this.stopped = false;
+    await this.lane.run(async () => {
+      for (const job of jobs) this.jobs.set(job.name, job);
+      for (const state of await this.options.store.listStates()) this.states.set(state.jobName, state);
+      for (const job of this.jobs.values()) await this.syncState(job);
+      this.unwatch = this.options.cluster.watch('job:', (task) => {
+        void this.lane.run(() => this.executor.onTask(task)).catch((err: Error) => this.options.logger.error({ err: err.message, task: task.id }, 'handling a job task event failed'));
+      });
+      await this.executor.recover();
+    });
+    this.arm();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.unwatch?.();
+    await this.lane.idle();
+  }
+
+  // ---- jobs ----------------------------------------------------------------------------------------
+
+  listJobs(): JobView[] {
+    return [...this.jobs.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  getJob(name: string): JobView {
+    const job = this.jobs.get(name);
+    if (!job) throw new NotFound(`no job named "${name}"`);
+    return job;
+  }
+
+  nextDue(name: string): string | null {
+    return this.states.get(name)?.nextDueAt ?? null;
+  }
+
+  /**
+   * Stores job definitions (new or changed) and removals at once, after the caller validated the
+   * resulting graph. A job whose schedule changed starts counting again from now.
+   */
+  async saveJobs(upsert: JobView[], remove: string[] = []): Promise<void> {
+    await this.lane.run(async () => {
+      const now = this.options.clock.now();
+      const changes = upsert.map((job) => ({ name: job.name, definition: job.definition, definedAt: job.definedAt, state: this.freshState(job, now) }));
+      await this.options.store.saveJobs({ upsert: changes, remove }, now.toISOString());
+      for (const name of remove) {
+        for (const run of await this.options.store.activeRuns(name).catch(() => [])) await this.executor.cancel(run, `job "${name}" was deleted`);
+        this.jobs.delete(name);
+        this.states.delete(name);
+        this.index.delete(`job:${name}`);
+      }
+      for (const [i, job] of upsert.entries()) {
+        this.jobs.set(job.name, job);
+        const state = changes[i]!.state;
+        if (state === null) this.states.delete(job.name);
+        else if (state) this.states.set(job.name, state);
+        this.indexJob(job);
+      }
+    });
+    this.arm();
+  }
+
+  /** Runs the job now, without touching its schedule (no repetition used, the anchor stays). */
+  async trigger(name: string): Promise<RunRecord> {
+    return this.lane.run(async () => {
+      const job = this.getJob(name);
+      const now = this.options.clock.now();
+      const id = newId('r', now.getTime());
+      const run = newRun(id, job.name, `manual:${id}`, 'manual', now, now);
+      if (!(await this.executor.admit(job, run))) {
+        throw new Conflict(`job "${name}" has a run in progress and its concurrencyPolicy is Forbid`);
+      }
+      await this.options.store.insertRun(run);
+      await this.executor.launch(job, run);
+      return this.options.store.getRun(id);
+    });
+  }
+
+  /** Records a success without running (Chronos job/success): counts it and starts the children. */
+  async markSucceeded(name: string): Promise<RunRecord> {
+    return this.lane.run(async () => {
+      const job = this.getJob(name);
+      const now = this.options.clock.now();
+      const id = newId('r', now.getTime());
+      const run = newRun(id, job.name, `manual:${id}`, 'manual', now, now);
+      await this.options.store.insertRun(run);
+      await this.executor.markSucceeded(run, 'marked successful by user');
+      return this.options.store.getRun(id);
+    });
+  }
+
+  /** Kills every active run of the job (no retry, no children). Returns how many. */
+  async kill(name: string): Promise<number> {
+    this.getJob(name);
+    return this.lane.run(async () => {
+      const runs = await this.options.store.activeRuns(name);
+      for (const run of runs) await this.executor.cancel(run, 'killed by user');
+      return runs.length;
+    });
+  }
+
+  // ---- firing --------------------------------------------------------------------------------------
+
+  /** The state a saved job gets: undefined keeps the stored one, null removes it. */
+  private freshState(job: JobView, now: Date): JobState | null | undefined {
+    if (!job.schedule || !job.scheduleKey) return null;
+    const current = this.states.get(job.name);
+    if (current && current.scheduleKey === job.scheduleKey) return undefined;
+    // A new schedule: an occurrence within epsilon before now still runs (a job posted with its start
+    // "now" must not miss it by the time the request took).
+    const first = nextOccurrence(job.schedule, new Date(now.getTime() - job.epsilonMs - 1));
+    return { jobName: job.name, scheduleKey: job.scheduleKey, nextDueAt: first ? first.at.toISOString() : null, nextIndex: first?.index ?? null };
+  }
+
+  /** At start: a job whose stored state does not match its schedule gets a fresh one. */
+  private async syncState(job: JobView): Promise<void> {
+    const state = this.freshState(job, this.options.clock.now());
+    if (state !== undefined) {
+      await this.options.store.saveState(job.name, state);
+      if (state === null) this.states.delete(job.name);
+      else this.states.set(job.name, state);
+    }
+    this.indexJob(job);
+  }
+
+  private indexJob(job: JobView): void {
+    const due = this.states.get(job.name)?.nextDueAt;
+    if (job.disabled || !due) this.index.delete(`job:${job.name}`);
+    else this.setDue(`job:${job.name}`, Date.parse(due));
+  }
+
+  private setDue(key: IndexKey, dueAt: number): void {
+    this.index.set(key, dueAt);
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    const first = this.index.peek();
+    if (!first) return;
+    const wait = Math.max(0, Math.min(MAX_SLEEP_MS, first.dueAt - this.options.clock.now().getTime()));
+    this.timer = setTimeout(() => void this.tick(), wait);
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = undefined;
+    await this.lane
+      .run(async () => {
+        for (const entry of this.index.popDue(this.options.clock.now().getTime())) {
+          try {
+            await this.fireEntry(entry.key as IndexKey);
+          } catch (err) {
+            this.options.logger.error({ key: entry.key, err: (err as Error).message }, 'firing failed; retrying in 1 s');
+            this.index.set(entry.key, this.options.clock.now().getTime() + 1000);
+          }
+        }
+      })
+      .finally(() => this.arm());
+  }
+
+  private async fireEntry(key: IndexKey): Promise<void> {
+    const colon = key.indexOf(':');
+    const kind = key.slice(0, colon);
+    const id = key.slice(colon + 1);
+    if (kind === 'retry') return this.executor.retryDue(id);
+    if (kind === 'deadline') return this.executor.deadlineDue(id);
+    return this.fireJob(id);
+  }
+
+  private async fireJob(name: string): Promise<void> {
+    const job = this.jobs.get(name);
+    const state = this.states.get(name);
+    if (!job?.schedule || !state?.nextDueAt || job.disabled) return;
+    const now = this.options.clock.now();
+    const due: Occurrence = { at: new Date(state.nextDueAt), index: state.nextIndex };
+    const plan = planFiring(job.schedule, due, job.epsilonMs, now);
+    const next: JobState = { ...state, nextDueAt: plan.next ? plan.next.at.toISOString() : null, nextIndex: plan.next?.index ?? null };
+
+    const skipped = plan.skipped.map(({ occurrence, reason }) => ({
+      ...newRun(newId('r', now.getTime()), name, scheduleKey(occurrence), 'schedule', occurrence.at, now),
+      state: 'skipped' as const,
+      finishedAt: now.toISOString(),
+      reason,
+    }));
+    let run: RunRecord | null = null;
+    if (plan.run) {
+      run = newRun(newId('r', now.getTime()), name, scheduleKey(plan.run), 'schedule', plan.run.at, now);
+      if (!(await this.executor.admit(job, run))) {
+        run = { ...run, state: 'skipped', finishedAt: now.toISOString(), reason: 'the previous run is still in progress (concurrencyPolicy Forbid)' };
+      }
+    }
+    const claimed = run
+      ? await this.options.store.fireOccurrence(run, { expectedDueAt: state.nextDueAt, nextDueAt: next.nextDueAt, nextIndex: next.nextIndex }, skipped)
+      : await this.options.store.fireOccurrence(skipped.pop()!, { expectedDueAt: state.nextDueAt, nextDueAt: next.nextDueAt, nextIndex: next.nextIndex }, skipped);
+    if (!claimed) {
+      // Someone else moved this job (another process on the same store): take the store's word.
+      const stored = await this.options.store.findState(name);
+      if (stored) this.states.set(name, stored);
+      this.indexJob(job);
+      return;
+    }
+    this.states.set(name, next);
+    this.indexJob(job);
+    if (plan.skipped.length > 0) this.options.logger.warn({ job: name, skipped: plan.skipped.length }, 'occurrences skipped (older than epsilon or superseded)');
+    if (run && run.state === 'pending') await this.executor.launch(job, run);
+  }
+}
