@@ -6,6 +6,7 @@ import { VERSION } from '../shared/version.ts';
 import { CliError } from './client.ts';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerAgentCommands } from './commands/agents.ts';
+import { registerJobCommands } from './commands/jobs.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerServerCommand } from './commands/server.ts';
@@ -23,6 +24,7 @@ registerRunCommand(program);
 registerAgentCommands(program);
 registerTaskCommands(program);
 registerRegistryCommands(program);
+registerJobCommands(program);
 
 try {
   await program.parseAsync(process.argv);

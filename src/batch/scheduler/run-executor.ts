@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { ClusterClient, TaskRecord } from '../../cluster/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { GantryError, NotFound } from '../../shared/errors.ts';
+import { failpoint } from '../../shared/failpoints.ts';
 import type { BatchStore, RunRecord, RunState } from '../store/batch-store.ts';
 import { DependencyTracker, type ParentOutcome } from './dependencies.ts';
 import { retryDelayMs, type JobView } from './job-view.ts';
@@ -64,7 +65,9 @@ export class RunExecutor {
     const attempt = run.state === 'retrying' ? run.attempt + 1 : 0;
     let task: TaskRecord;
     try {
+      failpoint('batch-before-submit');
       task = await this.options.cluster.submit(taskOwner(job.name, run.id), job.toTask({ runId: run.id, scheduledAt: new Date(run.scheduledAt), attempt }));
+      failpoint('batch-after-submit');
     } catch (err) {
       // The pool refused the task outright (bad resources, no agent could ever take it): retrying
       // the same definition cannot help.
