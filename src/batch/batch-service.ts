@@ -113,8 +113,22 @@ export class BatchService {
   }
 
   async details(name: string): Promise<JobDetails> {
-    const definition = this.require(name);
+    this.require(name);
     const [stats, active] = await Promise.all([this.store.stats(name), this.store.listRuns({ jobName: name, states: ACTIVE_RUN_STATES })]);
+    return this.describe(name, stats, active.length);
+  }
+
+  /** Every job, with three queries however many there are. */
+  async listJobs(): Promise<JobDetails[]> {
+    const [stats, active] = await Promise.all([this.store.allStats(), this.store.activeRunCounts()]);
+    return this.graph
+      .names()
+      .sort()
+      .map((name) => this.describe(name, stats.get(name) ?? NO_STATS, active.get(name) ?? 0));
+  }
+
+  private describe(name: string, stats: JobStats, activeRuns: number): JobDetails {
+    const definition = this.require(name);
     return {
       name,
       definition: definition.source as Record<string, unknown>,
@@ -124,13 +138,8 @@ export class BatchService {
       disabled: definition.disabled,
       nextDueAt: this.scheduler.nextDue(name),
       stats,
-      activeRuns: active.length,
+      activeRuns,
     };
-  }
-
-  async listJobs(): Promise<JobDetails[]> {
-    const names = this.graph.names().sort();
-    return Promise.all(names.map((name) => this.details(name)));
   }
 
   definitions(): JobDefinition[] {
@@ -175,11 +184,13 @@ export class BatchService {
 
   async graphCsv(): Promise<string> {
     const status = new Map<string, JobRunStatus>();
+    const running = new Set((await this.store.listRuns({ states: ['running'] })).map((r) => r.jobName));
+    const [stats, active] = await Promise.all([this.store.allStats(), this.store.activeRunCounts()]);
     for (const name of this.graph.names()) {
-      const [stats, active] = await Promise.all([this.store.stats(name), this.store.listRuns({ jobName: name, states: ACTIVE_RUN_STATES })]);
+      const s = stats.get(name) ?? NO_STATS;
       status.set(name, {
-        lastState: lastStateOf(date(stats.lastSuccessAt), date(stats.lastErrorAt)),
-        currentState: active.some((r) => r.state === 'running') ? 'running' : active.length > 0 ? 'queued' : 'idle',
+        lastState: lastStateOf(date(s.lastSuccessAt), date(s.lastErrorAt)),
+        currentState: running.has(name) ? 'running' : (active.get(name) ?? 0) > 0 ? 'queued' : 'idle',
       });
     }
     return this.graph.toCsv((name) => status.get(name));
@@ -191,6 +202,8 @@ export class BatchService {
     return job;
   }
 }
+
+const NO_STATS: JobStats = { successCount: 0, errorCount: 0, errorsSinceLastSuccess: 0, lastSuccessAt: null, lastErrorAt: null };
 
 function sameSchedule(a: JobDefinition, b: JobDefinition): boolean {
   const fields = (d: JobDefinition) => JSON.stringify([d.source.schedule, d.source.cron, d.source.scheduleTimeZone]);

@@ -240,6 +240,18 @@ export class BatchStore {
     return row ? toStats(row) : { successCount: 0, errorCount: 0, errorsSinceLastSuccess: 0, lastSuccessAt: null, lastErrorAt: null };
   }
 
+  /** Every job's statistics in one query (listings of thousands of jobs). */
+  async allStats(): Promise<Map<string, JobStats>> {
+    const rows = await this.knex('batch_job_stats').select('*');
+    return new Map(rows.map((row: { job_name: string } & Parameters<typeof toStats>[0]) => [row.job_name, toStats(row)]));
+  }
+
+  /** How many runs each job has pending, running or retrying, in one query. */
+  async activeRunCounts(): Promise<Map<string, number>> {
+    const rows: Array<{ job_name: string; count: number | string }> = await this.knex('batch_runs').whereIn('state', ACTIVE_RUN_STATES).groupBy('job_name').select('job_name').count({ count: '*' });
+    return new Map(rows.map((row) => [row.job_name, Number(row.count)]));
+  }
+
   /** Durations (ms) of the job's newest finished runs that ran, newest first, for percentiles. */
   async recentDurations(jobName: string, limit: number): Promise<number[]> {
     const rows: Array<{ started_at: string; finished_at: string }> = await this.knex('batch_runs')
