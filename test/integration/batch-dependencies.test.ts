@@ -70,7 +70,7 @@ describe('batch: dependencies, concurrency policies and retries across a server 
     agent = await startGantry(
       ['agent', '--master', url, '--join-token', JOIN_TOKEN, '--data-dir', path.join(dir, 'agent'), '--resources', 'cpus:8;mem:4096', '--hostname', 'worker'],
       {},
-      /registered/i,
+      /Agent \S+ joined/,
     );
   });
   after(async () => {
@@ -140,6 +140,37 @@ describe('batch: dependencies, concurrency policies and retries across a server 
     assert.ok(gap(2) >= 3900 && gap(2) < 8000, `second retry after ~4 s: ${gap(2)} ms`);
     const stats = (await client().get<{ stats: { errorCount: number; successCount: number } }>('/api/v1/jobs/flaky')).body.stats;
     assert.deepEqual([stats.errorCount, stats.successCount], [1, 0], 'one failed run, counted once');
+  });
+
+  it('kills a run past maxCompletionTime and fails it, and keeps only the history asked for', async () => {
+    await put({ name: 'stuck', command: 'sleep 30', schedule: never, retries: 0, maxCompletionTime: 1500 });
+    await client().post('/api/v1/jobs/stuck/run');
+    const [stuck] = await settled('stuck', 1);
+    assert.equal(stuck!.state, 'failed');
+    assert.match(stuck!.reason ?? '', /maxCompletionTime exceeded \(1500 ms\)/);
+    const took = Date.parse(stuck!.finishedAt!) - Date.parse(stuck!.startedAt!);
+    assert.ok(took >= 1400 && took < 10_000, `killed after ${took} ms`);
+
+    await put({ name: 'short-memory', command: 'true', schedule: never, history: { successful: 2, failed: 2 } });
+    for (let i = 1; i <= 4; i++) {
+      await client().post('/api/v1/jobs/short-memory/run');
+      await settled('short-memory', Math.min(i, 2));
+      await waitFor('no active run', async () => (await runs('short-memory')).every((r) => FINISHED.has(r.state)));
+    }
+    assert.equal((await runs('short-memory')).length, 2, 'older runs pruned');
+    const stats = (await client().get<{ stats: { successCount: number } }>('/api/v1/jobs/short-memory')).body.stats;
+    assert.equal(stats.successCount, 4, 'the counts keep every run');
+  });
+
+  it('recognises a run still going after a restart and keeps Forbid', async () => {
+    const start = new Date(Math.ceil((Date.now() + 2500) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+    await put({ name: 'long', command: 'sleep 6', schedule: `R2/${start}/PT3S`, retries: 0 });
+    await waitFor('the first run running', async () => (await runs('long')).some((r) => r.state === 'running'));
+    await restartServer();
+    const all = await settled('long', 2);
+    const states = all.map((r) => r.state).sort();
+    assert.deepEqual(states, ['skipped', 'succeeded'], 'Chronos default (concurrent false): Forbid');
+    assert.match(all.find((r) => r.state === 'skipped')!.reason ?? '', /still in progress \(concurrencyPolicy Forbid\)/);
   });
 
   it('enforces Forbid, Replace and Allow when runs overlap', async () => {
