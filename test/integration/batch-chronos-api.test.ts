@@ -188,4 +188,19 @@ describe('batch: the Chronos API and the jobs CLI', function () {
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no job named "db_export-airbed_hostings"/);
   });
+
+  it('kills the running task of a job that is deleted', async () => {
+    assert.equal((await chronos('POST', '/scheduler/iso8601', { name: 'sleeper', command: 'sleep 60', schedule: 'R/2030-01-01T00:00:00Z/P1D' })).status, 204);
+    assert.equal((await chronos('PUT', '/scheduler/job/sleeper')).status, 204);
+    const run = await waitFor('running', async () => {
+      const list = (await chronos('GET', '/api/v1/jobs/sleeper/runs')).body.runs as Array<{ state: string; taskId: string }>;
+      return list[0]?.state === 'running' ? list[0] : undefined;
+    });
+    assert.equal((await chronos('DELETE', '/scheduler/job/sleeper')).status, 204);
+    const task = await waitFor('the task killed', async () => {
+      const t = (await chronos('GET', `/api/v1/tasks/${run.taskId}`)).body as { state: string; reason: string };
+      return t.state === 'killed' ? t : undefined;
+    });
+    assert.match(task.reason, /job "sleeper" was deleted/);
+  });
 });

@@ -102,9 +102,12 @@ export class BatchScheduler {
     await this.lane.run(async () => {
       const now = this.options.clock.now();
       const changes = upsert.map((job) => ({ name: job.name, definition: job.definition, definedAt: job.definedAt, state: this.freshState(job, now) }));
+      // Kill a deleted job's runs first: deleting it deletes their records too.
+      for (const name of remove) {
+        for (const run of await this.options.store.activeRuns(name)) await this.executor.cancel(run, `job "${name}" was deleted`);
+      }
       await this.options.store.saveJobs({ upsert: changes, remove }, now.toISOString());
       for (const name of remove) {
-        for (const run of await this.options.store.activeRuns(name).catch(() => [])) await this.executor.cancel(run, `job "${name}" was deleted`);
         this.jobs.delete(name);
         this.states.delete(name);
         this.index.delete(`job:${name}`);
