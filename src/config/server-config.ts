@@ -48,6 +48,18 @@ const serverConfigSchema = z
       })
       .strict()
       .default({ minFreeBytes: 256 * 1024 * 1024, minFreeInodes: 1000 }),
+    ci: z
+      .object({
+        /**
+         * Secrets GitHub signs webhook deliveries with (X-Hub-Signature-256). Several are accepted at
+         * once, so a secret can be rotated without dropping deliveries.
+         */
+        webhookSecrets: z.array(z.string().min(8, 'a webhook secret needs at least 8 characters')).default([]),
+        /** The pipeline definitions the server loads (YAML, one pipeline a file). */
+        pipelinesDir: z.string().min(1).default('./pipelines'),
+      })
+      .strict()
+      .default({ webhookSecrets: [], pipelinesDir: './pipelines' }),
     /** An agent not heard from for this long is marked unreachable. */
     heartbeatTimeoutMs: durationMs.default(30_000),
     /** Given non-interactively instead of generating one at first start. */
@@ -69,6 +81,7 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, (value: string) => Partial<Se
   ['GANTRY_LISTEN', (v) => ({ listen: v })],
   ['GANTRY_REGISTRY_LISTEN', (v) => ({ registryListen: v })],
   ['GANTRY_REGISTRY_EXTERNAL_URL', (v) => ({ registry: { externalUrl: v } })],
+  ['GANTRY_PIPELINES_DIR', (v) => ({ ci: { pipelinesDir: v } })],
   ['GANTRY_DATABASE_URL', (v) => ({ databaseUrl: v })],
   ['GANTRY_LOG_LEVEL', (v) => ({ logLevel: v as ServerConfigInput['logLevel'] })],
   ['GANTRY_ADMIN_TOKEN', (v) => ({ adminToken: v })],
@@ -97,9 +110,17 @@ export function loadServerConfig(sources: ConfigSources): ServerConfig {
     throw new Invalid(`invalid configuration: ${problems.join('; ')}`);
   }
   const config = parsed.data;
+  // GANTRY_GITHUB_WEBHOOK_SECRET adds to the file's list rather than replacing it (rotation: the old
+  // secret stays in the file while the new one is rolled out, or the other way round).
+  const envSecret = sources.env.GANTRY_GITHUB_WEBHOOK_SECRET;
+  if (envSecret) {
+    if (envSecret.length < 8) throw new Invalid('invalid configuration: GANTRY_GITHUB_WEBHOOK_SECRET: a webhook secret needs at least 8 characters');
+    if (!config.ci.webhookSecrets.includes(envSecret)) config.ci.webhookSecrets = [envSecret, ...config.ci.webhookSecrets];
+  }
   return {
     ...config,
     dataDir: path.resolve(config.dataDir),
+    ci: { ...config.ci, pipelinesDir: path.resolve(config.ci.pipelinesDir) },
     listen: parseListenAddress(config.listen, 'listen address'),
     registryListen: parseListenAddress(config.registryListen, 'registry listen address'),
   };

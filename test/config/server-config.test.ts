@@ -51,6 +51,15 @@ describe('server configuration', () => {
     assert.equal(loadServerConfig({ env: {}, flags: {} }).registry.externalUrl, undefined);
   });
 
+  it('takes webhook secrets from the file and GANTRY_GITHUB_WEBHOOK_SECRET together (rotation)', () => {
+    const file = path.join(tempDir('config'), 'gantry.yml');
+    writeFileSync(file, 'ci:\n  webhookSecrets: [the-old-secret]\n');
+    assert.deepEqual(loadServerConfig({ file, env: { GANTRY_GITHUB_WEBHOOK_SECRET: 'the-new-secret' }, flags: {} }).ci.webhookSecrets, ['the-new-secret', 'the-old-secret']);
+    assert.deepEqual(loadServerConfig({ env: {}, flags: {} }).ci.webhookSecrets, []);
+    assert.equal(loadServerConfig({ env: {}, flags: {} }).ci.pipelinesDir, path.resolve('pipelines'));
+    assert.throws(() => loadServerConfig({ env: { GANTRY_GITHUB_WEBHOOK_SECRET: 'short' }, flags: {} }), /at least 8 characters/);
+  });
+
   const bad: Array<[string, () => unknown, RegExp]> = [
     ['a registry external URL that is not http(s)', () => loadServerConfig({ env: { GANTRY_REGISTRY_EXTERNAL_URL: 'ftp://x.example' }, flags: {} }), /registry.externalUrl: must be an http/],
     ['a registry external URL with a query', () => loadServerConfig({ env: { GANTRY_REGISTRY_EXTERNAL_URL: 'https://x.example/?a=1' }, flags: {} }), /registry.externalUrl: must not carry a query/],

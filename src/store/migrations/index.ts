@@ -5,6 +5,7 @@ import * as initial from './001-initial.ts';
 import * as registry from './002-registry.ts';
 import * as registryAuth from './003-registry-auth.ts';
 import * as batch from './004-batch.ts';
+import * as ci from './005-ci.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['002-registry', registry],
   ['003-registry-auth', registryAuth],
   ['004-batch', batch],
+  ['005-ci', ci],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,104 @@
+// The webhook receiver with real GitHub example payloads (@octokit/webhooks-examples), signed as GitHub
+// signs them (HMAC-SHA256 of the raw body, X-Hub-Signature-256), over a real SQLite store.
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { GitHubReceiver, type WebhookRequest } from '../../../src/ci/webhooks/github-receiver.ts';
+import { DeliveryStore } from '../../../src/ci/store/deliveries.ts';
+import { openStore, type Store } from '../../../src/store/index.ts';
+import { tempDir } from '../../helpers/processes.ts';
+
+const examples = createRequire(import.meta.url)('@octokit/webhooks-examples/api.github.com/index.json') as Array<{ name: string; examples: Array<Record<string, unknown>> }>;
+const exampleOf = (event: string, pick: (e: Record<string, unknown>) => boolean) => examples.find((e) => e.name === event)!.examples.find(pick)!;
+const BRANCH_PUSH = exampleOf('push', (e) => e.ref === 'refs/heads/master' && e.deleted === false);
+const TAG_PUSH = exampleOf('push', (e) => e.ref === 'refs/tags/simple-tag' && e.deleted === false);
+const DELETED = exampleOf('push', (e) => e.deleted === true);
+const PING = examples.find((e) => e.name === 'ping')!.examples[0]!;
+
+const SECRET = 'It is a secret to everybody';
+const sign = (body: string, secret = SECRET) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+function request(event: string | undefined, delivery: string | undefined, payload: unknown, options: { signature?: string | null; contentType?: string; secret?: string } = {}): WebhookRequest {
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const headers: Record<string, string | undefined> = {
+    'x-github-event': event,
+    'x-github-delivery': delivery,
+    'x-hub-signature-256': options.signature === null ? undefined : (options.signature ?? sign(body, options.secret)),
+  };
+  return { header: (name) => headers[name], contentType: options.contentType ?? 'application/json', rawBody: Buffer.from(body) };
+}
+
+describe('GitHub webhook receiver', () => {
+  let store: Store;
+  let deliveries: DeliveryStore;
+  let queued: string[];
+  let receiver: GitHubReceiver;
+
+  beforeEach(async () => {
+    store = await openStore({ dataDir: path.join(tempDir('webhooks'), 'data') });
+    deliveries = new DeliveryStore(store.knex);
+    queued = [];
+    receiver = new GitHubReceiver({ secrets: ['an older secret', SECRET], deliveries, clock: { now: () => new Date('2026-11-24T12:00:00Z') }, onDelivery: (id) => queued.push(id) });
+  });
+  afterEach(() => store.close());
+
+  it('records a signed branch push once and queues it; a redelivery starts nothing', async () => {
+    const first = await receiver.receive(request('push', 'd-1', BRANCH_PUSH));
+    assert.equal(first.status, 202);
+    const again = await receiver.receive(request('push', 'd-1', BRANCH_PUSH));
+    assert.equal(again.status, 200);
+    assert.equal(again.body.duplicate, true);
+    assert.deepEqual(queued, ['d-1']);
+    const stored = await deliveries.get('d-1');
+    assert.deepEqual([stored?.event, stored?.repository, stored?.ref, stored?.outcome], ['push', 'Codertocat/Hello-World', 'refs/heads/master', 'received']);
+    assert.equal(stored?.payload, JSON.stringify(BRANCH_PUSH), 'the body is kept byte for byte');
+  });
+
+  it('queues a tag push', async () => {
+    assert.equal((await receiver.receive(request('push', 'd-tag', TAG_PUSH))).status, 202);
+    assert.deepEqual(queued, ['d-tag']);
+  });
+
+  it('accepts any configured secret (rotation)', async () => {
+    assert.equal((await receiver.receive(request('push', 'd-old', BRANCH_PUSH, { secret: 'an older secret' }))).status, 202);
+  });
+
+  it('answers ping and a deleted ref with 200 and starts nothing', async () => {
+    const ping = await receiver.receive(request('ping', 'd-ping', PING));
+    assert.equal(ping.status, 200);
+    assert.match(String(ping.body.message), /pong/);
+    const deleted = await receiver.receive(request('push', 'd-del', DELETED));
+    assert.equal(deleted.status, 200);
+    assert.match(String(deleted.body.message), /was deleted: nothing to build/);
+    assert.deepEqual(queued, []);
+    assert.equal((await deliveries.get('d-del'))?.outcome, 'ignored');
+  });
+
+  const refusals: Array<[string, () => WebhookRequest, number, RegExp]> = [
+    ['a bad signature', () => request('push', 'd-x', BRANCH_PUSH, { signature: sign('{}') }), 401, /does not match/],
+    ['a missing signature', () => request('push', 'd-x', BRANCH_PUSH, { signature: null }), 401, /missing X-Hub-Signature-256/],
+    ['a malformed signature', () => request('push', 'd-x', BRANCH_PUSH, { signature: 'sha1=abc' }), 401, /does not match/],
+    ['the wrong secret', () => request('push', 'd-x', BRANCH_PUSH, { secret: 'not the secret at all' }), 401, /does not match/],
+    ['a missing event header', () => request(undefined, 'd-x', BRANCH_PUSH), 400, /X-GitHub-Event/],
+    ['a missing delivery header', () => request('push', undefined, BRANCH_PUSH), 400, /X-GitHub-Delivery/],
+    ['a form-encoded body', () => request('push', 'd-x', `payload=${encodeURIComponent(JSON.stringify(BRANCH_PUSH))}`, { contentType: 'application/x-www-form-urlencoded' }), 415, /application\/json/],
+    ['a body that is not JSON', () => request('push', 'd-x', 'not json'), 400, /not a JSON object/],
+  ];
+  for (const [what, make, status, message] of refusals) {
+    it(`refuses ${what} with ${status} and records nothing`, async () => {
+      const answer = await receiver.receive(make());
+      assert.equal(answer.status, status);
+      assert.match(String(answer.body.message), message);
+      assert.equal(await deliveries.get('d-x'), null);
+      assert.deepEqual(queued, []);
+    });
+  }
+
+  it('answers 503 with what to set when no secret is configured', async () => {
+    const unconfigured = new GitHubReceiver({ secrets: [], deliveries, clock: { now: () => new Date() }, onDelivery: () => assert.fail() });
+    const answer = await unconfigured.receive(request('push', 'd-x', BRANCH_PUSH));
+    assert.equal(answer.status, 503);
+    assert.match(String(answer.body.message), /GANTRY_GITHUB_WEBHOOK_SECRET/);
+  });
+});
