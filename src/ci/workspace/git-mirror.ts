@@ -1,0 +1,83 @@
+// The server's own bare mirrors of the repositories it builds, with the real `git` CLI: enough to read
+// `.gantry.yml` at the pushed commit and to list the paths a push changed (the payload's lists stop at
+// 20 commits), before any step runs. Steps clone on their agent; this never leaves the server.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Invalid } from '../../shared/errors.ts';
+
+const run = promisify(execFile);
+
+/** Transports git may use for a clone URL; `ext::` (runs commands) and others are refused. */
+const ALLOWED_URL = /^(https?:\/\/|ssh:\/\/|git:\/\/|file:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/;
+const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+export function checkCloneUrl(url: string): string {
+  if (!ALLOWED_URL.test(url) || /\s/.test(url)) throw new Invalid(`clone URL "${url.slice(0, 200)}" is not an http(s), ssh, git or file URL`);
+  return url;
+}
+
+export class GitMirror {
+  constructor(private readonly root: string) {}
+
+  /** Fetches `ref` (and so the commit it names) from the URL; returns the commit the ref points to. */
+  async fetch(url: string, ref: string): Promise<string> {
+    const dir = await this.mirrorOf(checkCloneUrl(url));
+    await this.git(dir, ['fetch', '--quiet', '--no-tags', '--force', url, `+${ref}:${ref}`]);
+    return (await this.git(dir, ['rev-parse', '--verify', `${ref}^{commit}`])).trim();
+  }
+
+  /** Whether the mirror of `url` holds `commit`. */
+  async hasCommit(url: string, commit: string): Promise<boolean> {
+    if (!COMMIT.test(commit)) return false;
+    const dir = await this.mirrorOf(url);
+    try {
+      await this.git(dir, ['cat-file', '-e', `${commit}^{commit}`]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A file's content at a commit, or null when the commit has no such file. */
+  async readFile(url: string, commit: string, file: string): Promise<string | null> {
+    const dir = await this.mirrorOf(url);
+    try {
+      return await this.git(dir, ['show', `${commit}:${file}`]);
+    } catch (err) {
+      if (/does not exist|exists on disk, but not in|invalid object name/i.test(String((err as { stderr?: string }).stderr ?? err))) return null;
+      throw err;
+    }
+  }
+
+  /** Paths changed from `before` to `after`; null when unknown (a new branch, or `before` is not here). */
+  async changedPaths(url: string, before: string | null, after: string): Promise<string[] | null> {
+    if (!before || /^0+$/.test(before) || !(await this.hasCommit(url, before))) return null;
+    const dir = await this.mirrorOf(url);
+    const out = await this.git(dir, ['diff', '--name-only', '-z', before, after]);
+    return out.split('\0').filter(Boolean);
+  }
+
+  private async mirrorOf(url: string): Promise<string> {
+    const dir = path.join(this.root, `${createHash('sha256').update(url).digest('hex').slice(0, 24)}.git`);
+    try {
+      await stat(path.join(dir, 'HEAD'));
+    } catch {
+      await mkdir(dir, { recursive: true });
+      await this.git(dir, ['init', '--quiet', '--bare']);
+    }
+    return dir;
+  }
+
+  private async git(dir: string, args: string[]): Promise<string> {
+    const { stdout } = await run('git', ['-C', dir, '-c', 'protocol.ext.allow=never', ...args], {
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 10 * 60_000,
+      // Never prompt for credentials: a private repository without them fails at once.
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' },
+    });
+    return stdout;
+  }
+}

@@ -1,0 +1,59 @@
+// The server's git mirror against a real bare repository over file://, built with the git CLI.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { GitMirror, checkCloneUrl } from '../../../src/ci/workspace/git-mirror.ts';
+import { tempDir } from '../../helpers/processes.ts';
+
+const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, encoding: 'utf8' }).trim();
+
+describe('CI git mirror', () => {
+  const dir = tempDir('git-mirror');
+  const work = path.join(dir, 'work');
+  const bare = path.join(dir, 'origin.git');
+  const url = `file://${bare}`;
+  let first = '';
+  let second = '';
+
+  before(() => {
+    mkdirSync(work);
+    git(dir, 'init', '--quiet', '--bare', bare);
+    git(work, 'init', '--quiet', '-b', 'main');
+    writeFileSync(path.join(work, 'README.md'), 'hello\n');
+    git(work, 'add', '.');
+    git(work, 'commit', '--quiet', '-m', 'first');
+    first = git(work, 'rev-parse', 'HEAD');
+    mkdirSync(path.join(work, 'src'));
+    writeFileSync(path.join(work, 'src', 'app.js'), 'console.log(1)\n');
+    writeFileSync(path.join(work, '.gantry.yml'), 'name: app\nsteps:\n  - name: test\n    commands: [echo ok]\n');
+    git(work, 'add', '.');
+    git(work, 'commit', '--quiet', '-m', 'second');
+    second = git(work, 'rev-parse', 'HEAD');
+    git(work, 'push', '--quiet', bare, 'main');
+  });
+
+  it('fetches a branch and reads a file at a commit, or null when it has none', async () => {
+    const mirror = new GitMirror(path.join(dir, 'mirrors'));
+    assert.equal(await mirror.fetch(url, 'refs/heads/main'), second);
+    assert.match((await mirror.readFile(url, second, '.gantry.yml'))!, /name: app/);
+    assert.equal(await mirror.readFile(url, first, '.gantry.yml'), null);
+    assert.equal(await mirror.hasCommit(url, first), true);
+    assert.equal(await mirror.hasCommit(url, 'f'.repeat(40)), false);
+  });
+
+  it('lists the paths a push changed, or null when the previous commit is unknown', async () => {
+    const mirror = new GitMirror(path.join(dir, 'mirrors'));
+    await mirror.fetch(url, 'refs/heads/main');
+    assert.deepEqual((await mirror.changedPaths(url, first, second))?.sort(), ['.gantry.yml', 'src/app.js']);
+    assert.equal(await mirror.changedPaths(url, '0'.repeat(40), second), null);
+    assert.equal(await mirror.changedPaths(url, null, second), null);
+  });
+
+  it('refuses clone URLs that are not http(s), ssh, git or file', () => {
+    for (const bad of ['ext::sh -c touch% /tmp/pwned', '--upload-pack=touch /tmp/x', '/etc/passwd', 'https://x.example/a b']) {
+      assert.throws(() => checkCloneUrl(bad), /is not an http\(s\), ssh, git or file URL/, bad);
+    }
+    assert.equal(checkCloneUrl('git@github.com:owner/repo.git'), 'git@github.com:owner/repo.git');
+  });
+});
