@@ -17,6 +17,8 @@ export interface ClusterClient {
    * and recording the task's id, the owner finds out whether its task exists.
    */
   findByOwner(owner: string): Promise<TaskRecord[]>;
+  /** The hostname an agent registered with (for `hostname:IS:` constraints that follow a task's agent). */
+  agentHostname(agentId: string | null): Promise<string | null>;
   /** Calls `listener` on every change of a task whose owner starts with `ownerPrefix`. Returns an unsubscribe. */
   watch(ownerPrefix: string, listener: (task: TaskRecord) => void): () => void;
 }
@@ -27,6 +29,7 @@ export function clusterClient(master: Master): ClusterClient {
     kill: (taskId, reason) => master.kill(taskId, reason),
     get: (taskId) => master.getTask(taskId),
     findByOwner: (owner) => master.listTasks({ owner, order: 'oldest' }),
+    agentHostname: async (agentId) => (agentId ? ((await master.findAgent(agentId))?.hostname ?? null) : null),
     watch(ownerPrefix, listener) {
       const onTask = ({ task }: TaskEvent): void => {
         if (task.spec.owner.startsWith(ownerPrefix)) listener(task);

@@ -14,7 +14,7 @@ import { planFiring } from './firing-plan.ts';
 import type { JobView } from './job-view.ts';
 import { RunExecutor } from './run-executor.ts';
 import { newRun, scheduleKey } from './new-run.ts';
-import { SerialLane } from './serial.ts';
+import { SerialLane } from '../../shared/serial-lane.ts';
 
 /** The index is re-checked at least this often, so a jump of the wall clock is noticed. */
 const MAX_SLEEP_MS = 30_000;

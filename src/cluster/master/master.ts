@@ -184,6 +184,10 @@ export class Master {
     }
   }
 
+  findAgent(agentId: string): Promise<AgentRecord | null> {
+    return this.store.agents.find(agentId);
+  }
+
   /** Every agent with what is still free on it (null when it is not in the pool now) and its task count. */
   async listAgentsWithUsage(): Promise<AgentWithUsage[]> {
     const agents = await this.store.agents.list();
