@@ -1,7 +1,8 @@
 // Starts and stops the two registries the benchmark compares, each on a free loopback port with its own
 // fresh temporary data directory:
 //   gantry        ./bin/gantry server (the node process itself is the server: bin/gantry is a node script)
-//   distribution  CNCF distribution 2.8 from Debian's docker-registry package, filesystem storage, no auth
+//   distribution  CNCF distribution 2.8 from Debian's docker-registry package, filesystem storage, no auth,
+//                 its in-memory blob descriptor cache (as its shipped config), log level warn, no access log
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -122,7 +123,15 @@ export async function startDistribution(): Promise<RunningRegistry> {
       'version: 0.1',
       'log:',
       '  level: warn',
+      // Its Apache-style access log writes a line per request; gantry's registry logs nothing per
+      // request, so it is off here too (otherwise distribution's figures would pay for a log gantry's don't).
+      '  accesslog:',
+      '    disabled: true',
       'storage:',
+      // Its own in-memory cache of blob descriptors, as its shipped config.yml has: gantry keeps tag
+      // resolutions and manifests in memory, so distribution gets its cache too.
+      '  cache:',
+      '    blobdescriptor: inmemory',
       '  filesystem:',
       `    rootdirectory: ${rootDir}`,
       '  delete:',

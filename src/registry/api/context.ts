@@ -7,6 +7,7 @@ import type { RegistryTokenIssuer } from '../auth/token-issuer.ts';
 import type { RegistryMetadata } from '../metadata/registry-metadata.ts';
 import type { Actor } from '../metadata/records.ts';
 import type { BlobStore, StorageReserves } from '../storage/index.ts';
+import type { ManifestBytes } from './manifest-bytes.ts';
 
 export interface RegistryAppOptions {
   blobs: BlobStore;
@@ -18,6 +19,8 @@ export interface RegistryAppOptions {
   reserves: StorageReserves;
   clock?: () => Date;
   logger?: Logger;
+  /** How many bytes of manifests are kept in memory for pulls (default 16 MiB; 0 keeps none). */
+  manifestCacheBytes?: number;
 }
 
 export interface RegistryDeps {
@@ -27,6 +30,8 @@ export interface RegistryDeps {
   reserves: StorageReserves;
   clock: () => Date;
   logger: Logger | undefined;
+  /** Manifest bytes by digest (content-addressed, so never stale). */
+  manifestBytes: ManifestBytes;
 }
 
 /** One request as a handler sees it. */

@@ -53,19 +53,24 @@ export async function putManifest(call: RegistryCall, target: ManifestTarget): P
   answerEmpty(ctx, 201);
 }
 
+/**
+ * GET / HEAD by tag or digest. The tag is resolved by the metadata on every request (from memory until
+ * the repository changes: RegistryMetadata.resolveManifest), then the bytes come from memory by digest
+ * (ManifestBytes) and are answered as one buffer.
+ */
 export async function getManifest(call: RegistryCall, target: ManifestTarget, withBody: boolean): Promise<void> {
   const { ctx, deps } = call;
-  const record = await deps.metadata.getManifest(target.name, target.reference);
+  const record = await deps.metadata.resolveManifest(target.name, target.reference);
   ctx.status = 200;
   if (withBody) {
-    let read;
+    let bytes: Buffer;
     try {
-      read = await deps.blobs.open(record.digest);
+      bytes = await deps.manifestBytes.get(record.digest);
     } catch (err) {
       if (err instanceof BlobUnknown) throw new ManifestUnknown(target.name, target.reference);
       throw err;
     }
-    ctx.body = read.stream;
+    ctx.body = bytes;
     try {
       await deps.metadata.markPulled(target.name, record.digest, deps.clock().toISOString());
     } catch (err) {

@@ -3,6 +3,13 @@
 // token endpoint; its JWTs come back as Bearer), and per-repository ACL rules (acl.ts).
 //
 // What a caller may do = what the ACL gives it now ∩ (for a bearer JWT) what its token granted.
+//
+// Every request is authenticated and checked against the ACL, without a store query in the common
+// case: the ACL rules, the accounts behind bearer tokens and verified Basic passwords are kept in
+// memory, each forgotten as soon as a user or rule is written through RegistryUsers / RegistryAcl in
+// this process (generations.ts), and otherwise trusted for 10 s at most (`basicCacheMs`, the classes'
+// `cacheMs`), the bound for writes from elsewhere. Admin tokens are checked with the platform's store
+// every time (revoking one takes effect at once).
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { RegistryError } from '../protocol/errors.ts';
@@ -32,9 +39,12 @@ export interface StoreAuthorizerOptions {
   tokenTtlSeconds?: number;
   /**
    * How long a verified Basic user password is remembered (by a hash of the credentials), so that
-   * clients sending Basic on every request don't pay a bcrypt comparison each time. Default 10 s.
+   * clients sending Basic on every request don't pay a bcrypt comparison each time. Default 10 s; any
+   * write to the users (a user removed, a password changed) forgets every remembered password at once.
    */
   basicCacheMs?: number;
+  /** How long the ACL rules and the accounts behind tokens are trusted without a write (default 10 s). */
+  accessCacheMs?: number;
 }
 
 export class StoreAuthorizer implements RegistryAuthorizer, RegistryTokenIssuer {
@@ -46,13 +56,14 @@ export class StoreAuthorizer implements RegistryAuthorizer, RegistryTokenIssuer 
   private readonly clock: () => Date;
   private readonly externalUrl: string | undefined;
   private readonly basicCacheMs: number;
-  private readonly basicCache = new Map<string, { identity: RegistryIdentity; until: number }>();
+  private readonly basicCache = new Map<string, { identity: RegistryIdentity; until: number; generation: number }>();
   private key: Promise<Uint8Array> | undefined;
 
   constructor(options: StoreAuthorizerOptions) {
     this.clock = options.clock ?? (() => new Date());
-    this.users = new RegistryUsers(options.knex, this.clock);
-    this.acl = new RegistryAcl(options.knex, this.clock);
+    const cache = options.accessCacheMs !== undefined ? { cacheMs: options.accessCacheMs } : {};
+    this.users = new RegistryUsers(options.knex, this.clock, cache);
+    this.acl = new RegistryAcl(options.knex, this.clock, cache);
     this.service = options.service ?? DEFAULT_SERVICE;
     this.isAdminToken = options.isAdminToken;
     this.externalUrl = options.externalUrl?.replace(/\/+$/, '');
@@ -110,15 +121,17 @@ export class StoreAuthorizer implements RegistryAuthorizer, RegistryTokenIssuer 
     if (password === '') throw new RegistryError('UNAUTHORIZED', 'a password is required');
     const cacheKey = createHash('sha256').update(name).update('\0').update(password).digest('base64');
     const now = this.clock().getTime();
+    const generation = this.users.generation.value;
     const cached = this.basicCache.get(cacheKey);
-    if (cached && cached.until > now) return cached.identity;
+    if (cached && cached.generation === generation && cached.until > now && now >= cached.until - this.basicCacheMs) return cached.identity;
     if (await this.isAdminToken(password)) return { name: name || 'admin', kind: 'admin' };
     const user = name === '' || name === 'admin' ? null : await this.users.verify(name, password);
     if (!user) throw new RegistryError('UNAUTHORIZED', 'wrong user name or password');
     const identity: RegistryIdentity = { name: user.name, kind: user.kind, groups: user.groups };
-    if (this.basicCacheMs > 0) {
+    // Filed under the generation read before the password was checked: a write meanwhile voids it.
+    if (this.basicCacheMs > 0 && this.users.generation.value === generation) {
       if (this.basicCache.size > 1000) this.basicCache.clear();
-      this.basicCache.set(cacheKey, { identity, until: now + this.basicCacheMs });
+      this.basicCache.set(cacheKey, { identity, until: now + this.basicCacheMs, generation });
     }
     return identity;
   }
@@ -130,12 +143,12 @@ export class StoreAuthorizer implements RegistryAuthorizer, RegistryTokenIssuer 
       if (identity.name === null) return [];
       if (identity.groups !== undefined) groups = identity.groups;
       else {
-        const user = await this.users.get(identity.name);
+        const user = await this.users.find(identity.name);
         if (!user) return [];
         groups = user.groups;
       }
     }
     const caller = identity.kind === 'anonymous' ? { name: null, groups: [] } : { name: identity.name, groups };
-    return evaluateAcl(await this.acl.list(), caller, repository);
+    return evaluateAcl(await this.acl.rules(), caller, repository);
   }
 }

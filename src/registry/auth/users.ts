@@ -1,9 +1,12 @@
 // Registry users and robots in the store. Passwords are kept as bcrypt hashes (cost 10) and never
 // returned nor logged; a robot's password is a generated 32-byte token, returned once by add().
+// Every write goes through this class and moves the users' write generation on (generations.ts), which
+// is what makes the authorizer forget remembered accounts and verified passwords at once.
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { Knex } from 'knex';
 import { Conflict, Invalid } from '../../shared/errors.ts';
+import { ACCESS_CACHE_MS, fresh, writeGeneration, type WriteGeneration } from './generations.ts';
 import { assertAccountName, assertGroupName } from './names.ts';
 
 export type AccountKind = 'user' | 'robot';
@@ -43,11 +46,45 @@ interface Row {
   created_at: string;
 }
 
+export interface RegistryUsersOptions {
+  /** How long find() trusts an account read from the store at most (default 10 s; 0: read every time). */
+  cacheMs?: number;
+}
+
+const MAX_REMEMBERED = 1000;
+
 export class RegistryUsers {
+  /** Moved on by every write (add, remove); see generations.ts. */
+  readonly generation: WriteGeneration;
+  private readonly cacheMs: number;
+  private readonly remembered = new Map<string, { user: RegistryUser | null; generation: number; readAt: number }>();
+
   constructor(
     private readonly knex: Knex,
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+    options: RegistryUsersOptions = {},
+  ) {
+    this.generation = writeGeneration(knex, 'users');
+    this.cacheMs = options.cacheMs ?? ACCESS_CACHE_MS;
+  }
+
+  /**
+   * get(), remembered: for the authorizer, which needs a bearer token's account (does it still exist,
+   * which groups) on every request. A write through this class is seen by the next call; a write from
+   * outside the process after `cacheMs` at most.
+   */
+  async find(name: string): Promise<RegistryUser | null> {
+    const now = this.clock().getTime();
+    const known = this.remembered.get(name);
+    if (known !== undefined && known.generation === this.generation.value && fresh(known.readAt, now, this.cacheMs)) return known.user;
+    const generation = this.generation.value;
+    const user = await this.get(name);
+    if (this.cacheMs > 0 && this.generation.value === generation) {
+      if (this.remembered.size >= MAX_REMEMBERED) this.remembered.clear();
+      this.remembered.set(name, { user, generation, readAt: now });
+    }
+    return user;
+  }
 
   async add(input: AddUser): Promise<AddedUser> {
     const name = assertAccountName(input.name);
@@ -67,11 +104,13 @@ export class RegistryUsers {
     }
     const createdAt = this.clock().toISOString();
     const hash = await bcrypt.hash(password, BCRYPT_COST);
-    const inserted = await this.knex('registry_users')
-      .insert({ name, password_hash: hash, kind: input.kind, groups: JSON.stringify(groups), created_at: createdAt })
-      .onConflict('name')
-      .ignore()
-      .returning('name');
+    const inserted = await this.generation.during(() =>
+      this.knex('registry_users')
+        .insert({ name, password_hash: hash, kind: input.kind, groups: JSON.stringify(groups), created_at: createdAt })
+        .onConflict('name')
+        .ignore()
+        .returning('name'),
+    );
     if (inserted.length === 0) throw new Conflict(`registry ${input.kind} "${name}" already exists`);
     const user: AddedUser = { name, kind: input.kind, groups, createdAt };
     if (token !== undefined) user.token = token;
@@ -80,7 +119,7 @@ export class RegistryUsers {
 
   /** True when the user existed. */
   async remove(name: string): Promise<boolean> {
-    return (await this.knex('registry_users').where({ name }).delete()) > 0;
+    return this.generation.during(async () => (await this.knex('registry_users').where({ name }).delete()) > 0);
   }
 
   async list(): Promise<RegistryUser[]> {

@@ -37,6 +37,13 @@ export interface ManifestRecord {
   lastPulledAt: string | null;
 }
 
+/** What a GET or HEAD of a manifest needs: which bytes, their type and length. */
+export interface ManifestHead {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
 export interface TagRecord {
   name: string;
   digest: string;

@@ -1,19 +1,58 @@
 // RegistryMetadata: everything the registry knows besides the blob bytes, in the platform's store.
 // Writes that must agree with each other (a manifest, its references, its tag) happen in one
 // transaction; the protocol layer never touches tables.
+//
+// Every write to registry_repositories, registry_manifests and registry_tags must go through this class:
+// resolutions of tags and digests are remembered in memory (manifest-lookups.ts), and the writes here are
+// what forget them. Code that changes those tables some other way (a future garbage collector, say) must
+// call a method here or `invalidate`, or pulls would keep seeing what it removed.
 import type { Knex } from 'knex';
 import { ManifestUnknown, MissingReferences, RepositoryUnknown } from './errors.ts';
-import type { Actor, ManifestInput, ManifestRecord, Page, TagRecord, UploadRecord } from './records.ts';
+import { ManifestLookups } from './manifest-lookups.ts';
+import type { Actor, ManifestHead, ManifestInput, ManifestRecord, Page, TagRecord, UploadRecord } from './records.ts';
 
 type Db = Knex | Knex.Transaction;
 
 const PULL_RECORD_INTERVAL_MS = 60_000;
 
+/**
+ * One resolution cache per database handle, so that two RegistryMetadata over the same store (the
+ * registry's and, say, a test's or an admin route's) forget each other's writes.
+ */
+const lookupsByDatabase = new WeakMap<Knex, ManifestLookups>();
+
 export class RegistryMetadata {
   /** When each manifest's pull was last written, so that busy manifests are written once a minute. */
   private readonly pullsRecorded = new Map<string, number>();
+  private readonly lookups: ManifestLookups;
 
-  constructor(private readonly knex: Knex) {}
+  constructor(private readonly knex: Knex) {
+    let lookups = lookupsByDatabase.get(knex);
+    if (!lookups) {
+      lookups = new ManifestLookups();
+      lookupsByDatabase.set(knex, lookups);
+    }
+    this.lookups = lookups;
+  }
+
+  /** Forgets what tags and digests of the repository resolve to (every write here does it). */
+  invalidate(repository: string): void {
+    this.lookups.invalidate(repository);
+  }
+
+  /**
+   * Runs a write that may change what the repository's tags or digests resolve to, forgetting the
+   * resolutions before it starts (reads while it runs go to the store) and after it has ended, committed
+   * or not (a read that raced with it is filed under a generation that is no longer current).
+   */
+  private async changing<T>(repository: string, write: () => Promise<T>): Promise<T> {
+    this.lookups.invalidate(repository);
+    try {
+      return await write();
+    } finally {
+      this.lookups.invalidate(repository);
+    }
+  }
 
   /**
    * A column in byte order on every database (SQLite's default; PostgreSQL's default collation is the
@@ -88,6 +127,10 @@ export class RegistryMetadata {
    * Throws MissingReferences when it names blobs or manifests the repository does not have.
    */
   async putManifest(repository: string, manifest: ManifestInput, tag: string | null, actor: Actor): Promise<void> {
+    await this.changing(repository, () => this.insertManifest(repository, manifest, tag, actor));
+  }
+
+  private async insertManifest(repository: string, manifest: ManifestInput, tag: string | null, actor: Actor): Promise<void> {
     await this.knex.transaction(async (trx) => {
       const id = await this.ensureRepository(repository, actor.at, trx);
       await this.checkReferences(trx, id, manifest);
@@ -143,6 +186,21 @@ export class RegistryMetadata {
     return toManifest(repository, row);
   }
 
+  /**
+   * What a GET or HEAD needs of a manifest by tag or digest, from memory when this repository has not
+   * changed since it was last read (see manifest-lookups.ts); RepositoryUnknown / ManifestUnknown as
+   * getManifest. Unknown references are not remembered: the next push may create them.
+   */
+  async resolveManifest(repository: string, reference: string): Promise<ManifestHead> {
+    const known = this.lookups.get(repository, reference);
+    if (known !== undefined) return known;
+    const generation = this.lookups.generation(repository);
+    const record = await this.getManifest(repository, reference);
+    const head: ManifestHead = { digest: record.digest, mediaType: record.mediaType, size: record.size };
+    this.lookups.set(repository, reference, generation, head);
+    return head;
+  }
+
   private async tagTarget(repositoryId: number, tag: string): Promise<string | null> {
     const row = await this.knex('registry_tags').where({ repository_id: repositoryId, name: tag }).first('manifest_digest');
     return row ? String(row.manifest_digest) : null;
@@ -166,16 +224,18 @@ export class RegistryMetadata {
   /** Deletes a manifest, the tags pointing at it and its references. False when it was not there. */
   async deleteManifest(repository: string, digest: string): Promise<boolean> {
     const id = await this.repositoryId(repository);
-    return this.knex.transaction(async (trx) => {
-      await trx('registry_tags').where({ repository_id: id, manifest_digest: digest }).delete();
-      await trx('registry_manifest_references').where({ repository_id: id, manifest_digest: digest }).delete();
-      return (await trx('registry_manifests').where({ repository_id: id, digest }).delete()) > 0;
-    });
+    return this.changing(repository, () =>
+      this.knex.transaction(async (trx) => {
+        await trx('registry_tags').where({ repository_id: id, manifest_digest: digest }).delete();
+        await trx('registry_manifest_references').where({ repository_id: id, manifest_digest: digest }).delete();
+        return (await trx('registry_manifests').where({ repository_id: id, digest }).delete()) > 0;
+      }),
+    );
   }
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
     const id = await this.repositoryId(repository);
-    return (await this.knex('registry_tags').where({ repository_id: id, name: tag }).delete()) > 0;
+    return this.changing(repository, async () => (await this.knex('registry_tags').where({ repository_id: id, name: tag }).delete()) > 0);
   }
 
   /** Tag names in lexical order after `last`, at most `n`. */
