@@ -4,9 +4,9 @@
 // the Docker token endpoint, when a token issuer is given.
 import Koa from 'koa';
 import type { Context } from 'koa';
-import type { RegistryAction, RegistryIdentity } from '../auth/authorizer.ts';
+import type { RegistryAction, RegistryIdentity, RegistryScope } from '../auth/authorizer.ts';
 import { RegistryError } from '../protocol/errors.ts';
-import { parseV2Path, type V2Route } from '../protocol/names.ts';
+import { isName, parseV2Path, type V2Route } from '../protocol/names.ts';
 import { requireAction, requiredAction, scopeActions } from './access.ts';
 import { hasBody, header, type RegistryAppOptions, type RegistryDeps } from './context.ts';
 import { renderError } from './errors.ts';
@@ -48,7 +48,7 @@ export function createRegistryApp(options: RegistryAppOptions): Koa {
       await handler({ ctx, deps, identity });
     } catch (err) {
       const repository = route ? routeRepository(route) : null;
-      const scope = repository !== null && action !== null ? { repository, actions: scopeActions(action) } : undefined;
+      const scope = repository !== null && action !== null ? challengeScopes(ctx, route!, repository, action) : undefined;
       renderError(ctx, err, deps.logger, () => deps.authorizer.challenge(scope, requestBaseUrl(ctx)));
       // A body left unread (refused before or while reading it) must not be read as the next request on
       // this connection, nor be drained at the client's pace: close the connection after the answer.
@@ -60,4 +60,16 @@ export function createRegistryApp(options: RegistryAppOptions): Koa {
 
 async function authenticate(ctx: Context, deps: RegistryDeps): Promise<RegistryIdentity> {
   return deps.authorizer.authenticate(header(ctx, 'authorization'));
+}
+
+/**
+ * The scopes a 401 asks the client to get a token for: the route's, plus pull on the source of a
+ * cross-repository mount, so that a token-following client (docker, the conformance suite) can mount
+ * instead of uploading again.
+ */
+function challengeScopes(ctx: Context, route: V2Route, repository: string, action: RegistryAction): RegistryScope[] {
+  const scopes: RegistryScope[] = [{ repository, actions: scopeActions(action) }];
+  const from = route.kind === 'blobUpload' && ctx.method === 'POST' ? ctx.query.from : undefined;
+  if (typeof from === 'string' && from !== repository && isName(from) && typeof ctx.query.mount === 'string') scopes.push({ repository: from, actions: ['pull'] });
+  return scopes;
 }

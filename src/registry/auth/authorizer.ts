@@ -36,9 +36,10 @@ export interface RegistryAuthorizer {
   /** The subset of `actions` the identity may perform on the repository. */
   allowed(identity: RegistryIdentity, repository: string, actions: readonly RegistryAction[]): Promise<RegistryAction[]>;
   /**
-   * The WWW-Authenticate header value of a 401 for the scope that was asked. `baseUrl` is the
+   * The WWW-Authenticate header value of a 401 for the scope (or scopes: a mount also reads its source)
+   * that was asked. `baseUrl` is the
    * registry's URL as the client reached it (`http://host:port`), for a token realm; optional so that
    * simple policies can ignore it.
    */
-  challenge(scope?: RegistryScope, baseUrl?: string): string;
+  challenge(scope?: RegistryScope | readonly RegistryScope[], baseUrl?: string): string;
 }

@@ -98,10 +98,12 @@ export class StoreAuthorizer implements RegistryAuthorizer, RegistryTokenIssuer 
     return permitted;
   }
 
-  challenge(scope?: RegistryScope, baseUrl?: string): string {
+  challenge(scope?: RegistryScope | readonly RegistryScope[], baseUrl?: string): string {
     const realm = `${this.externalUrl ?? baseUrl ?? 'http://127.0.0.1:5000'}/token`;
     const base = `Bearer realm="${realm}",service="${this.service}"`;
-    return scope ? `${base},scope="${formatScope(scope)}"` : base;
+    const scopes: readonly RegistryScope[] = scope === undefined ? [] : 'repository' in scope ? [scope] : scope;
+    // Several scopes go in one parameter, space-separated, as distribution writes them.
+    return scopes.length > 0 ? `${base},scope="${scopes.map(formatScope).join(' ')}"` : base;
   }
 
   async issueToken(request: TokenRequest): Promise<IssuedToken> {

@@ -85,6 +85,15 @@ describe('registry token flow over HTTP', () => {
     assert.equal(ping.headers.get('www-authenticate'), `Bearer realm="${url}/token",service="gantry-registry"`);
   });
 
+  it('asks for pull on the source too when a mount is challenged, so a token can cover both', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const res = await fetch(`${url}/v2/team/app/blobs/uploads/?mount=${digest}&from=team/base`, { method: 'POST' });
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('www-authenticate'), `Bearer realm="${url}/token",service="gantry-registry",scope="repository:team/app:pull,push repository:team/base:pull"`);
+    const badFrom = await fetch(`${url}/v2/team/app/blobs/uploads/?mount=${digest}&from=..%2Fetc`, { method: 'POST' });
+    assert.match(badFrom.headers.get('www-authenticate') ?? '', /scope="repository:team\/app:pull,push"$/, 'an invalid source name is not echoed');
+  });
+
   it('the realm follows the Host the client used', async () => {
     const res = await fetch(`${url.replace('127.0.0.1', 'localhost')}/v2/`);
     assert.match(res.headers.get('www-authenticate') ?? '', /realm="http:\/\/localhost:\d+\/token"/);
