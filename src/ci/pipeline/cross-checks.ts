@@ -1,0 +1,87 @@
+// Rules that look across fields: unique step names, depends_on naming real steps, no dependency
+// cycles, and an environment variable set in one place only. They read the file's plain value
+// defensively, so they report alongside the field errors of schema.ts instead of waiting for them.
+import { findCycles, resolveDependsOn } from './dag.ts';
+import { didYouMean } from './did-you-mean.ts';
+import type { Finding } from './problems.ts';
+import { isPlainObject } from './schema-kit.ts';
+
+interface WrittenStep {
+  index: number;
+  name: string | null;
+  /** null when depends_on is not written (or not a list of names: schema.ts reports that). */
+  dependsOn: string[] | null;
+  /** depends_on written as one string rather than a list. */
+  dependsOnIsString: boolean;
+}
+
+export function crossCheck(file: unknown): Finding[] {
+  if (!isPlainObject(file)) return [];
+  const steps = Array.isArray(file.steps) ? file.steps.map(readStep) : [];
+  return [...duplicateNames(steps), ...unknownDependencies(steps), ...dependencyCycles(steps), ...envSecretClashes(file)];
+}
+
+function readStep(raw: unknown, index: number): WrittenStep {
+  const step = isPlainObject(raw) ? raw : {};
+  const name = typeof step.name === 'string' ? step.name : null;
+  const written = step.depends_on;
+  const dependsOn = typeof written === 'string' ? [written] : Array.isArray(written) ? written.filter((d): d is string => typeof d === 'string') : null;
+  return { index, name, dependsOn, dependsOnIsString: typeof written === 'string' };
+}
+
+function duplicateNames(steps: WrittenStep[]): Finding[] {
+  const firstIndex = new Map<string, number>();
+  const findings: Finding[] = [];
+  for (const step of steps) {
+    if (step.name === null) continue;
+    const first = firstIndex.get(step.name);
+    if (first === undefined) firstIndex.set(step.name, step.index);
+    else findings.push({ path: ['steps', step.index, 'name'], message: `duplicate step name "${step.name}" (also steps[${first}])` });
+  }
+  return findings;
+}
+
+function unknownDependencies(steps: WrittenStep[]): Finding[] {
+  const names = steps.map((s) => s.name).filter((n): n is string => n !== null);
+  const findings: Finding[] = [];
+  for (const step of steps) {
+    (step.dependsOn ?? []).forEach((dep, position) => {
+      const path = ['steps', step.index, 'depends_on'];
+      const at = step.dependsOnIsString ? path : [...path, position];
+      if (dep === step.name) findings.push({ path, at, message: `a step cannot depend on itself ("${dep}")` });
+      else if (!names.includes(dep)) findings.push({ path, at, message: `unknown step "${dep}"${didYouMean(dep, names)}` });
+    });
+  }
+  return findings;
+}
+
+/**
+ * Cycles among named steps (a nameless one is reported by the schema), counting the implicit
+ * dependency on the previous step. Only the first step of each name takes part: a duplicate is
+ * reported already and would only add false cycles.
+ */
+function dependencyCycles(steps: WrittenStep[]): Finding[] {
+  const named = steps.filter((s): s is WrittenStep & { name: string } => s.name !== null);
+  const resolved = resolveDependsOn(
+    named.map((s) => s.name),
+    named.map((s) => s.dependsOn?.filter((dep) => dep !== s.name) ?? null),
+  );
+  const isFirstOfName = named.map((step, i) => named.findIndex((other) => other.name === step.name) === i);
+  const unique = named.filter((_, i) => isFirstOfName[i]);
+  const dependsOn = resolved.filter((_, i) => isFirstOfName[i]);
+  return findCycles(unique.map((s) => s.name), dependsOn).map((cycle) => {
+    // A cycle needs a backward edge, which only a written depends_on makes: report on the first one.
+    const reporter = unique.find((s) => s.dependsOn !== null && cycle.includes(s.name)) ?? unique.find((s) => s.name === cycle[0])!;
+    const start = cycle.indexOf(reporter.name);
+    const loop = [...cycle.slice(start, -1), ...cycle.slice(0, start), reporter.name];
+    return { path: ['steps', reporter.index, 'depends_on'], message: `dependency cycle: ${loop.join(' → ')}` };
+  });
+}
+
+function envSecretClashes(file: Record<string, unknown>): Finding[] {
+  if (!isPlainObject(file.env) || !isPlainObject(file.secrets)) return [];
+  const env = file.env;
+  return Object.keys(file.secrets)
+    .filter((key) => key in env)
+    .map((key) => ({ path: ['secrets', key], atKey: true, message: `"${key}" is also set in env; give each variable one source` }));
+}
