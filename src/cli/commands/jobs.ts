@@ -125,7 +125,7 @@ export function registerJobCommands(program: Command): void {
     .option('-f, --follow', 'follow until the run ends')
     .action(async (runId: string, flags: { follow?: boolean }) => {
       const client = new ApiClient();
-      const run = await client.get<RunRecord>(`/api/v1/runs/${encodeURIComponent(runId)}`);
+      const run = await client.get<RunRecord>(`/api/v1/job-runs/${encodeURIComponent(runId)}`);
       if (!run.taskId) throw new CliError(`run ${runId} has no output: it is ${run.state}${run.reason ? ` (${run.reason})` : ''}`);
       await followLogs(client, run.taskId, { follow: Boolean(flags.follow) });
     });

@@ -1,4 +1,4 @@
-// /api/v1/jobs and /api/v1/runs: the batch scheduler's native API (the Chronos one is in chronos.ts).
+// /api/v1/jobs and /api/v1/job-runs: the batch scheduler's native API (the Chronos one is in chronos.ts).
 // Jobs take the same JSON as Chronos (plus Gantry's fields); answers add the firing state, statistics
 // and runs. A run's output is its task's log: /api/v1/tasks/<taskId>/logs.
 import Router from '@koa/router';
@@ -57,7 +57,7 @@ export function jobRoutes(batch: BatchService): Router {
     ctx.body = await batch.statistics(ctx.params.name!);
   });
 
-  router.get('/api/v1/runs/:id', async (ctx) => {
+  router.get('/api/v1/job-runs/:id', async (ctx) => {
     ctx.body = await batch.run(ctx.params.id!);
   });
 
