@@ -5,6 +5,8 @@ import { parseTaskSpec, type TaskSubmission } from './task-spec.ts';
 import type { TaskRecord } from './types.ts';
 
 export type { TaskSubmission } from './task-spec.ts';
+/** A task as clients may see it, without its secrets (TaskSpec.redact): for any API that shows tasks. */
+export { redactedSpec, redactedTask } from './redacted-task.ts';
 export type * from './types.ts';
 
 export interface ClusterClient {

@@ -8,6 +8,17 @@ export const TASK_DEFAULTS = { cpus: 0.1, mem: 64, disk: 0, gpus: 0, killGraceMs
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * Limits on TaskSpec.redact. The agent holds back up to the longest value − 1 bytes of output per
+ * stream and scans every chunk for every value, so both stay small; a 4096-bit PEM key is ~3.2 KiB.
+ */
+export const REDACT_LIMITS = { values: 100, valueBytes: 16 * 1024, totalBytes: 64 * 1024 } as const;
+
+const redactValue = z
+  .string()
+  .refine((v) => v.trim().length > 0, 'a value to redact must have a character other than whitespace (it would mask every space)')
+  .refine((v) => Buffer.byteLength(v, 'utf8') <= REDACT_LIMITS.valueBytes, `a value to redact is at most ${REDACT_LIMITS.valueBytes} bytes`);
+
 const submitSchema = z
   .object({
     name: z.string().min(1).max(200).optional(),
@@ -28,6 +39,11 @@ const submitSchema = z
     strategy: z.enum(RANKERS).optional(),
     killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
     image: z.string().min(1).optional(),
+    redact: z
+      .array(redactValue)
+      .max(REDACT_LIMITS.values)
+      .refine((vs) => vs.reduce((sum, v) => sum + Buffer.byteLength(v, 'utf8'), 0) <= REDACT_LIMITS.totalBytes, `the values to redact are at most ${REDACT_LIMITS.totalBytes} bytes together`)
+      .optional(),
   })
   .strict();
 
@@ -69,5 +85,6 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.args !== undefined) spec.args = s.args;
   if (s.strategy !== undefined) spec.strategy = s.strategy;
   if (s.image !== undefined) spec.image = s.image;
+  if (s.redact !== undefined && s.redact.length > 0) spec.redact = [...new Set(s.redact)];
   return spec;
 }

@@ -73,6 +73,12 @@ export interface TaskSpec {
   killGraceMs: number;
   /** Container image; tasks with an image run on the docker driver (a later issue). */
   image?: string;
+  /**
+   * Values to mask as `********` (e.g. the secrets a CI step gets in its env): the agent masks them in
+   * the task's output before it leaves the agent (rules: src/shared/redactor.ts), and the API never
+   * shows them (src/cluster/redacted-task.ts). Only the agent running the task receives them.
+   */
+  redact?: string[];
 }
 
 /** The part of an agent's resources given to one task. */

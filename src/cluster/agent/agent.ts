@@ -8,6 +8,7 @@ import type { Driver, TaskExit, TaskHandle } from '../drivers/driver.ts';
 import type { KillOrder, LaunchOrder, MasterLink, Order, RegistryAccess, StatusReport } from '../protocol.ts';
 import type { Attributes, Resources } from '../types.ts';
 import { pumpOutput } from './output-pump.ts';
+import { loadRedactValues, pruneRedactValues, removeRedactValues, saveRedactValues } from './redact-values.ts';
 import { taskEnvironment } from './task-environment.ts';
 
 export interface AgentOptions {
@@ -58,8 +59,9 @@ export class Agent {
     await mkdir(this.sandboxRoot, { recursive: true });
     this.agentId = await this.readAgentId();
     for (const driver of this.options.drivers) {
-      for (const handle of await driver.recover(this.sandboxRoot)) this.track(handle);
+      for (const handle of await driver.recover(this.sandboxRoot)) this.track(handle, await loadRedactValues(this.options.workDir, handle.taskId));
     }
+    await pruneRedactValues(this.options.workDir, new Set(this.tasks.keys()));
     await this.register();
     this.loopDone = this.pollLoop();
   }
@@ -127,11 +129,14 @@ export class Agent {
       const driver = this.pickDriver(order);
       const sandboxDir = path.join(this.sandboxRoot, order.taskId);
       const env = taskEnvironment(order, this.options.hostname, sandboxDir);
+      const redact = order.spec.redact ?? [];
+      await saveRedactValues(this.options.workDir, order.taskId, redact);
       const handle = await driver.start({ taskId: order.taskId, spec: order.spec, allocation: order.allocation, sandboxDir, env });
-      this.track(handle);
+      this.track(handle, redact);
       await this.report({ taskId: order.taskId, state: 'running', limits: handle.limits });
     } catch (err) {
       this.starting.delete(order.taskId);
+      await removeRedactValues(this.options.workDir, order.taskId).catch(() => undefined);
       await this.report({ taskId: order.taskId, state: 'failed', exitCode: null, reason: `failed to start: ${(err as Error).message}` });
       return;
     }
@@ -149,18 +154,19 @@ export class Agent {
     return driver;
   }
 
-  /** Follows a running task until its output is delivered and its exit reported. */
-  private track(handle: TaskHandle): void {
+  /** Follows a running task until its output is delivered (with `redact` masked) and its exit reported. */
+  private track(handle: TaskHandle, redact: readonly string[]): void {
     const entry: RunningTask = { handle, done: Promise.resolve() };
     entry.done = (async () => {
       const send = (batch: Parameters<MasterLink['sendOutput']>[1]) => this.options.link.sendOutput(this.agentId!, batch);
-      const output = pumpOutput(handle.taskId, handle.logs(), send, () => this.stopping).catch((err: Error) =>
+      const output = pumpOutput(handle.taskId, handle.logs(), send, () => this.stopping, redact).catch((err: Error) =>
         this.options.logger.error({ task: handle.taskId, err: err.message }, 'task output lost'),
       );
       const exit = await handle.wait();
       await output;
       await this.report(exitReport(handle.taskId, exit, entry.killReason, handle.limits));
       await handle.destroy().catch(() => undefined);
+      await removeRedactValues(this.options.workDir, handle.taskId).catch(() => undefined);
       this.tasks.delete(handle.taskId);
     })();
     this.tasks.set(handle.taskId, entry);

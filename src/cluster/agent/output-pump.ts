@@ -1,8 +1,11 @@
 // Moves a task's output from its driver to the master in batches: at most every 100 ms or 64 KiB,
-// retried until the master has it, numbered so that a retried batch is never stored twice.
+// retried until the master has it, numbered so that a retried batch is never stored twice. The task's
+// secrets (TaskSpec.redact) are masked here, before any output leaves the agent, so they are never
+// sent, stored or streamed.
 import type { Readable } from 'node:stream';
 import type { OutputChunk } from '../drivers/driver.ts';
 import type { OutputBatch } from '../protocol.ts';
+import { redactedOutput } from './redacted-output.ts';
 
 const FLUSH_INTERVAL_MS = 100;
 const FLUSH_BYTES = 64 * 1024;
@@ -10,7 +13,13 @@ const FLUSH_BYTES = 64 * 1024;
 export type SendBatch = (batch: OutputBatch) => Promise<void>;
 
 /** Resolves when the stream has ended and every chunk was accepted by the master. */
-export async function pumpOutput(taskId: string, output: Readable, send: SendBatch, isStopping: () => boolean): Promise<void> {
+export async function pumpOutput(
+  taskId: string,
+  output: Readable,
+  send: SendBatch,
+  isStopping: () => boolean,
+  redact: readonly string[] = [],
+): Promise<void> {
   let sent = 0;
   let pending: OutputChunk[] = [];
   let pendingBytes = 0;
@@ -32,7 +41,7 @@ export async function pumpOutput(taskId: string, output: Readable, send: SendBat
     if (Date.now() - lastFlush >= FLUSH_INTERVAL_MS) flushing = flushing.then(flush);
   }, FLUSH_INTERVAL_MS);
   try {
-    for await (const chunk of output as AsyncIterable<OutputChunk>) {
+    for await (const chunk of redactedOutput(output as AsyncIterable<OutputChunk>, redact)) {
       pending.push(chunk);
       pendingBytes += chunk.data.length;
       if (pendingBytes >= FLUSH_BYTES) {

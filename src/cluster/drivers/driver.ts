@@ -8,8 +8,10 @@ export interface TaskLaunch {
   taskId: string;
   spec: TaskSpec;
   allocation: Allocation;
-  /** The task's own directory; it is the working directory and holds nothing of any other task. */
+  /** The task's own directory; the working directory unless `workingDir` is given. */
   sandboxDir: string;
+  /** A directory shared with other tasks (a CI run's workspace), to run in instead of the sandbox. */
+  workingDir?: string;
   /** The environment the task sees: spec.env plus GANTRY_TASK_ID, PORT0..n, PORTS, HOST. */
   env: Record<string, string>;
 }

@@ -1,6 +1,7 @@
 // The exec driver: runs a task as plain processes on the agent's host.
 //
-// - The task runs in its sandbox directory (created if missing) as the leader of its own process group
+// - The task runs in its sandbox directory (created if missing), or in the shared working directory it
+//   was given (a CI run's workspace), as the leader of its own process group
 //   (spawned detached, so also its own session: no terminal, no SIGHUP when the agent goes).
 // - Its environment is exactly launch.env, plus two defaults when the caller did not set them:
 //   PATH (the agent's PATH, or the usual system directories) and HOME (the sandbox directory, so tools
@@ -72,6 +73,8 @@ export class ExecDriver implements Driver {
     const argv = commandArgv(launch.spec);
     const sandboxDir = path.resolve(launch.sandboxDir);
     await mkdir(sandboxDir, { recursive: true });
+    const workingDir = launch.workingDir ? path.resolve(launch.workingDir) : sandboxDir;
+    if (workingDir !== sandboxDir) await mkdir(workingDir, { recursive: true });
     const env = execEnvironment({ env: launch.env, sandboxDir });
     const { cgroup, limits } = await setUpTaskCgroup(
       launch.taskId,
@@ -79,7 +82,7 @@ export class ExecDriver implements Driver {
       { cgroupRoot: this.options.cgroupRoot, log: this.options.log },
     );
     try {
-      return await this.spawnTask(launch.taskId, sandboxDir, argv, env, cgroup, limits);
+      return await this.spawnTask(launch.taskId, sandboxDir, workingDir, argv, env, cgroup, limits);
     } catch (err) {
       await cgroup?.remove(this.options.log);
       throw err;
@@ -89,6 +92,7 @@ export class ExecDriver implements Driver {
   private async spawnTask(
     taskId: string,
     sandboxDir: string,
+    workingDir: string,
     argv: string[],
     env: Record<string, string>,
     cgroup: TaskCgroup | null,
@@ -106,7 +110,7 @@ export class ExecDriver implements Driver {
       const err = await open(path.join(sandboxDir, 'stderr'), flags, 0o644);
       try {
         child = spawn('/bin/sh', ['-c', `${cgroup?.joinScript() ?? ''}exec "$@"`, 'gantry-exec', ...argv], {
-          cwd: sandboxDir,
+          cwd: workingDir,
           env,
           detached: true,
           stdio: ['ignore', out.fd, err.fd],

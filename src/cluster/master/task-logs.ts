@@ -1,12 +1,15 @@
 // Task output as the master keeps it: one file per task under <dataDir>/logs, one JSON line per chunk
 // ({"s":"stdout","d":"text"} or {"s":"stderr","b":"base64"} when the bytes are not valid UTF-8), so
 // the order of stdout and stderr is kept and readers can follow a file while the task runs.
+// A chunk's place in the file is its identity for readers: the offset just after its line is where a
+// reader that got it resumes (SSE's Last-Event-ID), with no gap and no duplicate.
 import { EventEmitter } from 'node:events';
-import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { Invalid } from '../../shared/errors.ts';
 import { utf8Text } from '../../shared/utf8.ts';
 import type { OutputChunk, OutputStream } from '../drivers/driver.ts';
+import { completeLines, countLines } from './log-lines.ts';
 
 interface StoredLine {
   s: OutputStream;
@@ -14,11 +17,18 @@ interface StoredLine {
   b?: string;
 }
 
-export interface FollowOptions {
+export interface ReadOptions {
   follow: boolean;
   /** Whether the task has ended and will write no more output; checked when the file is drained. */
   isComplete: () => Promise<boolean>;
   signal?: AbortSignal;
+  /** Where to start in the task's file: 0 (the default) or the `endOffset` of a chunk read before. */
+  fromOffset?: number;
+}
+
+/** A chunk as read back, with where it ends in the task's file: give that as `fromOffset` to resume after it. */
+export interface StoredChunk extends OutputChunk {
+  endOffset: number;
 }
 
 export class TaskLogStore {
@@ -75,38 +85,66 @@ export class TaskLogStore {
   private async chunkCount(taskId: string): Promise<number> {
     const known = this.chunkCounts.get(taskId);
     if (known !== undefined) return known;
+    const file = await openIfExists(this.fileOf(taskId));
     let count = 0;
-    try {
-      const text = await readFile(this.fileOf(taskId), 'utf8');
-      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) count++;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (file) {
+      try {
+        count = await countLines(file);
+      } finally {
+        await file.close();
+      }
     }
     this.chunkCounts.set(taskId, count);
     return count;
   }
 
-  /** The task's output from the start; with follow, keeps reading until the task is complete. */
-  async *read(taskId: string, options: FollowOptions): AsyncGenerator<OutputChunk> {
-    const file = this.fileOf(taskId);
-    let offset = 0;
-    let partial = '';
-    for (;;) {
-      if (options.signal?.aborted) return;
-      // Ask before reading: whatever was appended before the task completed is then read below.
-      const complete = options.follow ? await options.isComplete() : true;
-      const woken = options.follow ? this.nextAppend(taskId, options.signal) : null;
-      const size = await fileSize(file);
-      if (size > offset) {
-        const text = await readRange(file, offset, size);
-        offset = size;
-        const lines = (partial + text).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) if (line) yield decodeChunk(JSON.parse(line) as StoredLine);
-        continue;
+  /** Throws Invalid unless `offset` is 0 or where a chunk of the task's file ends (what read() would accept). */
+  async checkResumeOffset(taskId: string, offset: number): Promise<void> {
+    if (offset === 0) return;
+    const file = await openIfExists(this.fileOf(taskId));
+    try {
+      await checkChunkBoundary(file, offset);
+    } finally {
+      await file?.close();
+    }
+  }
+
+  /**
+   * The task's output from `fromOffset` (the start by default), read in bounded pieces; with follow,
+   * keeps reading until the task is complete. Throws Invalid when `fromOffset` is not where a chunk ends.
+   */
+  async *read(taskId: string, options: ReadOptions): AsyncGenerator<StoredChunk> {
+    const logFile = this.fileOf(taskId);
+    let offset = options.fromOffset ?? 0;
+    /** How far the file has been looked at: a line still being written lies between offset and here. */
+    let scanned = offset;
+    let file: FileHandle | null = null;
+    try {
+      if (offset !== 0) {
+        file = await openIfExists(logFile);
+        await checkChunkBoundary(file, offset);
       }
-      if (complete) return;
-      await woken;
+      for (;;) {
+        if (options.signal?.aborted) return;
+        // Ask before reading: whatever was appended before the task completed is then read below.
+        const complete = options.follow ? await options.isComplete() : true;
+        const woken = options.follow ? this.nextAppend(taskId, options.signal) : null;
+        const size = await fileSize(logFile);
+        if (size > scanned) {
+          file ??= await open(logFile, 'r');
+          for await (const line of completeLines(file, offset, size)) {
+            yield { ...decodeChunk(JSON.parse(line.bytes.toString('utf8')) as StoredLine), endOffset: line.endOffset };
+            offset = line.endOffset;
+            if (options.signal?.aborted) return;
+          }
+          scanned = size;
+          continue;
+        }
+        if (complete) return;
+        await woken;
+      }
+    } finally {
+      await file?.close();
     }
   }
 
@@ -144,12 +182,20 @@ async function fileSize(file: string): Promise<number> {
   }
 }
 
-function readRange(file: string, start: number, end: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    createReadStream(file, { start, end: end - 1 })
-      .on('data', (part) => parts.push(part as Buffer))
-      .on('end', () => resolve(Buffer.concat(parts).toString('utf8')))
-      .on('error', reject);
-  });
+async function openIfExists(file: string): Promise<FileHandle | null> {
+  try {
+    return await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** A resume offset must be one a reader was given: the end of a line of the file. */
+async function checkChunkBoundary(file: FileHandle | null, offset: number): Promise<void> {
+  const invalid = new Invalid(`offset ${offset} is not where a chunk of this task's output ends`);
+  if (!Number.isSafeInteger(offset) || offset < 0 || !file) throw invalid;
+  const before = Buffer.alloc(1);
+  const { bytesRead } = await file.read(before, 0, 1, offset - 1);
+  if (bytesRead !== 1 || before[0] !== 0x0a) throw invalid;
 }

@@ -1,16 +1,19 @@
-// /api/v1/tasks and /api/v1/queue: submit, list, show, kill, and logs (with follow).
+// /api/v1/tasks and /api/v1/queue: submit, list, show, kill, logs (with follow) and events (SSE, in
+// task-events.ts). Tasks are shown without their secrets (redactedTask): clients never see them.
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Master } from '../../cluster/master/master.ts';
 import type { TaskLogStore } from '../../cluster/master/task-logs.ts';
+import { redactedTask } from '../../cluster/redacted-task.ts';
 import { parseTaskSpec } from '../../cluster/task-spec.ts';
 import { TASK_STATES, TERMINAL_STATES, type TaskRecord } from '../../cluster/types.ts';
 import type { OutputChunk } from '../../cluster/drivers/driver.ts';
 import { utf8Text } from '../../shared/utf8.ts';
 import { parseInput } from '../parse.ts';
 import type { TokenRecord } from '../../store/index.ts';
+import { taskEventRoutes } from './task-events.ts';
 
 const listQuery = z.object({
   state: z
@@ -35,22 +38,22 @@ export function taskRoutes(master: Master, logs: TaskLogStore): Router {
     const identity = ctx.state.identity as TokenRecord;
     const spec = parseTaskSpec(ctx.request.body, `user:${identity.name}`);
     ctx.status = 201;
-    ctx.body = await master.submit(spec);
+    ctx.body = redactedTask(await master.submit(spec));
   });
 
   router.get('/api/v1/tasks', async (ctx) => {
     const q = parseInput(listQuery, ctx.query, 'query');
     const tasks = await master.listTasks({ states: q.state, owner: q.owner, limit: q.limit });
-    ctx.body = { tasks };
+    ctx.body = { tasks: tasks.map(redactedTask) };
   });
 
   router.get('/api/v1/tasks/:id', async (ctx) => {
-    ctx.body = await master.getTask(ctx.params.id!);
+    ctx.body = redactedTask(await master.getTask(ctx.params.id!));
   });
 
   router.post('/api/v1/tasks/:id/kill', async (ctx) => {
     ctx.status = 202;
-    ctx.body = await master.kill(ctx.params.id!);
+    ctx.body = redactedTask(await master.kill(ctx.params.id!));
   });
 
   router.get('/api/v1/tasks/:id/logs', async (ctx) => {
@@ -62,9 +65,14 @@ export function taskRoutes(master: Master, logs: TaskLogStore): Router {
 
   router.get('/api/v1/queue', (ctx) => {
     ctx.body = {
-      tasks: master.queued().map((t) => ({ id: t.id, name: t.spec.name, owner: t.spec.owner, createdAt: t.createdAt, waitingReason: t.waitingReason })),
+      tasks: master
+        .queued()
+        .map(redactedTask)
+        .map((t) => ({ id: t.id, name: t.spec.name, owner: t.spec.owner, createdAt: t.createdAt, waitingReason: t.waitingReason })),
     };
   });
+
+  taskEventRoutes(router, master, logs);
 
   return router;
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import path from 'node:path';
-import type { RegistryAction, RegistryAuthorizer, RegistryIdentity } from '../../../src/registry/auth/authorizer.ts';
+import type { RegistryAction, RegistryAuthorizer, RegistryIdentity, RegistryScope } from '../../../src/registry/auth/authorizer.ts';
 import { ANONYMOUS } from '../../../src/registry/auth/authorizer.ts';
 import { createRegistryApp } from '../../../src/registry/api/index.ts';
 import { RegistryMetadata } from '../../../src/registry/metadata/registry-metadata.ts';
@@ -36,9 +36,10 @@ export class TestAuthorizer implements RegistryAuthorizer {
     return actions.filter((a) => a === 'pull');
   }
 
-  challenge(scope?: { repository: string; actions: readonly RegistryAction[] }): string {
+  challenge(scope?: RegistryScope | readonly RegistryScope[]): string {
     const base = 'Bearer realm="http://127.0.0.1/token",service="gantry-test"';
-    return scope ? `${base},scope="repository:${scope.repository}:${scope.actions.join(',')}"` : base;
+    const scopes: readonly RegistryScope[] = scope === undefined ? [] : 'repository' in scope ? [scope] : scope;
+    return scopes.length > 0 ? `${base},scope="${scopes.map((s) => `repository:${s.repository}:${s.actions.join(',')}`).join(' ')}"` : base;
   }
 }
 
