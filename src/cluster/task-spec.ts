@@ -39,6 +39,7 @@ const submitSchema = z
     strategy: z.enum(RANKERS).optional(),
     killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
     image: z.string().min(1).optional(),
+    workspace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a workspace name is letters, digits, . _ - (at most 100), not starting with . or -').optional(),
     redact: z
       .array(redactValue)
       .max(REDACT_LIMITS.values)
@@ -85,6 +86,7 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.args !== undefined) spec.args = s.args;
   if (s.strategy !== undefined) spec.strategy = s.strategy;
   if (s.image !== undefined) spec.image = s.image;
+  if (s.workspace !== undefined) spec.workspace = s.workspace;
   if (s.redact !== undefined && s.redact.length > 0) spec.redact = [...new Set(s.redact)];
   return spec;
 }

@@ -79,6 +79,13 @@ export interface TaskSpec {
    * shows them (src/cluster/redacted-task.ts). Only the agent running the task receives them.
    */
   redact?: string[];
+  /**
+   * A directory on the agent shared by every task naming it (a CI run's workspace: the clone step
+   * fills it, the next steps build in it), `<agent work dir>/workspaces/<name>`, created when missing.
+   * The task runs in it instead of its sandbox and sees it as GANTRY_WORKSPACE. Removing it is its
+   * owner's job.
+   */
+  workspace?: string;
 }
 
 /** The part of an agent's resources given to one task. */

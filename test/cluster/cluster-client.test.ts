@@ -61,6 +61,23 @@ describe('cluster client (TaskSource contract)', function () {
     assert.deepEqual(await cluster.findByOwner('job:find:none'), []);
   });
 
+  it('runs tasks naming one workspace in the same directory, GANTRY_WORKSPACE', async () => {
+    const finished = async (id: string) => waitFor('finished', async () => {
+      const t = await cluster.get(id);
+      return ['finished', 'failed'].includes(t.state) ? t : undefined;
+    });
+    const writer = await cluster.submit('ci:ws:1', { cmd: 'echo from-the-first-task > shared.txt', workspace: 'run-1' });
+    assert.equal((await finished(writer.id)).state, 'finished');
+    const reader = await cluster.submit('ci:ws:2', { cmd: 'test "$(cat shared.txt)" = from-the-first-task && test "$GANTRY_WORKSPACE" = "$PWD" && case "$PWD" in */workspaces/run-1) ;; *) exit 3;; esac', workspace: 'run-1' });
+    const read = await finished(reader.id);
+    assert.equal(read.exitCode, 0, `${read.reason}`);
+    const other = await cluster.submit('ci:ws:3', { cmd: 'test ! -e shared.txt', workspace: 'run-2' });
+    assert.equal((await finished(other.id)).exitCode, 0, 'another workspace is another directory');
+    for (const bad of ['../escape', '.hidden', 'a/b', '']) {
+      await assert.rejects(cluster.submit('ci:ws:4', { cmd: 'true', workspace: bad }), /workspace/, bad);
+    }
+  });
+
   it('rejects an invalid submission before anything is stored', async () => {
     await assert.rejects(cluster.submit('job:x:1', { cmd: 'true', constraints: ['rack:NEAR:r1'] }), /NEAR/);
   });

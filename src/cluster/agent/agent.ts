@@ -128,10 +128,12 @@ export class Agent {
     try {
       const driver = this.pickDriver(order);
       const sandboxDir = path.join(this.sandboxRoot, order.taskId);
-      const env = taskEnvironment(order, this.options.hostname, sandboxDir);
+      // The spec's name was checked at submission ([A-Za-z0-9._-], no leading dot): it stays inside.
+      const workingDir = order.spec.workspace ? path.join(this.options.workDir, 'workspaces', order.spec.workspace) : undefined;
+      const env = taskEnvironment(order, this.options.hostname, sandboxDir, workingDir);
       const redact = order.spec.redact ?? [];
       await saveRedactValues(this.options.workDir, order.taskId, redact);
-      const handle = await driver.start({ taskId: order.taskId, spec: order.spec, allocation: order.allocation, sandboxDir, env });
+      const handle = await driver.start({ taskId: order.taskId, spec: order.spec, allocation: order.allocation, sandboxDir, env, ...(workingDir ? { workingDir } : {}) });
       this.track(handle, redact);
       await this.report({ taskId: order.taskId, state: 'running', limits: handle.limits });
     } catch (err) {

@@ -5,13 +5,14 @@ import type { LaunchOrder } from '../protocol.ts';
  * written for them find their ports: PORT0..n, PORT (= PORT0), PORTS, HOST, MESOS_SANDBOX; and the
  * items of custom resources it was given as GANTRY_RESOURCE_<NAME>.
  */
-export function taskEnvironment(order: LaunchOrder, hostname: string, sandboxDir: string): Record<string, string> {
+export function taskEnvironment(order: LaunchOrder, hostname: string, sandboxDir: string, workspaceDir?: string): Record<string, string> {
   const env: Record<string, string> = {
     GANTRY_TASK_ID: order.taskId,
     GANTRY_SANDBOX: sandboxDir,
     MESOS_SANDBOX: sandboxDir,
     HOST: hostname,
   };
+  if (workspaceDir) env.GANTRY_WORKSPACE = workspaceDir;
   order.allocation.ports.forEach((port, i) => {
     env[`PORT${i}`] = String(port);
   });
