@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { BatchService } from './batch/index.ts';
+import { CiService } from './ci/index.ts';
 import { Agent } from './cluster/agent/agent.ts';
 import { detectResources, mergeResources } from './cluster/agent/detect-resources.ts';
 import { LocalMasterLink } from './cluster/agent/local-master-link.ts';
@@ -32,6 +33,7 @@ export interface RunningServer {
   store: Store;
   master: Master;
   batch: BatchService;
+  ci: CiService;
   localAgent: Agent | undefined;
   /** Secrets generated at this start (first start only), to show the operator once. */
   newSecrets: NewSecrets;
@@ -56,6 +58,16 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   await master.start();
   const batch = new BatchService({ knex: store.knex, cluster: clusterClient(master), clock: systemClock, logger: logger.child({ component: 'batch' }) });
   await batch.start();
+  const ci = new CiService({
+    knex: store.knex,
+    cluster: clusterClient(master),
+    clock: systemClock,
+    logger: logger.child({ component: 'ci' }),
+    dataDir: config.dataDir,
+    pipelinesDir: config.ci.pipelinesDir,
+    webhookSecrets: config.ci.webhookSecrets,
+  });
+  await ci.start();
 
   const registry = createRegistry({
     root: path.join(config.dataDir, 'registry'),
@@ -68,7 +80,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const robot = await ensurePlatformRobot(registry.auth.users, path.join(config.dataDir, 'secrets'));
   // Known once the registry listens; agents cannot register before the platform API listens anyway.
   let registryAccess: RegistryAccess | undefined;
-  const app = createApp({ store, master, logs, registry, batch, registryAccess: () => registryAccess, logger: logger.child({ component: 'api' }), version: VERSION });
+  const app = createApp({ store, master, logs, registry, batch, ci, registryAccess: () => registryAccess, logger: logger.child({ component: 'api' }), version: VERSION });
   const server = http.createServer(app.callback());
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
   server.requestTimeout = 0;
@@ -76,6 +88,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   try {
     await listen(server, config.listen);
   } catch (err) {
+    await ci.stop();
     await batch.stop();
     master.stop();
     await store.close();
@@ -90,6 +103,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     await listen(registryServer, config.registryListen);
   } catch (err) {
     server.close();
+    await ci.stop();
     await batch.stop();
     master.stop();
     await store.close();
@@ -122,10 +136,12 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     store,
     master,
     batch,
+    ci,
     localAgent,
     newSecrets,
     async close() {
       await localAgent?.stop();
+      await ci.stop();
       await batch.stop();
       master.stop();
       for (const listener of [server, registryServer]) {

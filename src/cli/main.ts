@@ -6,6 +6,7 @@ import { VERSION } from '../shared/version.ts';
 import { CliError } from './client.ts';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerAgentCommands } from './commands/agents.ts';
+import { registerCiCommands } from './commands/ci.ts';
 import { registerJobCommands } from './commands/jobs.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
 import { registerRunCommand } from './commands/run.ts';
@@ -25,6 +26,7 @@ registerAgentCommands(program);
 registerTaskCommands(program);
 registerRegistryCommands(program);
 registerJobCommands(program);
+registerCiCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -11,8 +11,10 @@ import type { Store } from '../store/index.ts';
 import { requireAdmin } from './auth.ts';
 import { errorMiddleware } from './errors.ts';
 import type { BatchService } from '../batch/index.ts';
+import type { CiService } from '../ci/index.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { chronosRoutes } from './routes/chronos.ts';
+import { ciRoutes, webhookRoutes } from './routes/ci.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { registryAccessRoutes } from './routes/registry-access.ts';
 import { registryRoutes } from './routes/registry.ts';
@@ -22,6 +24,7 @@ export interface AppParts {
   store: Store;
   registry: Pick<Registry, 'blobs' | 'metadata' | 'auth'>;
   batch: BatchService;
+  ci: CiService;
   master: Master;
   logs: TaskLogStore;
   logger: Logger;
@@ -34,13 +37,17 @@ export function createApp(parts: AppParts): Koa {
   const app = new Koa();
   app.proxy = false;
   app.use(errorMiddleware(parts.logger));
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16mb', encoding: 'utf-8' }));
+  // Webhooks are verified against their raw bytes: their route reads the body itself.
+  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: '16mb', encoding: 'utf-8' });
+  app.use(async (ctx, next) => (ctx.path.startsWith('/hooks/') ? next() : parseJson(ctx, next)));
 
   const open = new Router();
   open.get('/api/v1/health', (ctx) => {
     ctx.body = { status: 'ok', version: parts.version };
   });
   app.use(open.routes());
+  // GitHub deliveries authenticate with their signature.
+  app.use(webhookRoutes(parts.ci).routes());
 
   // Agents authenticate with their own tokens; these routes check them themselves.
   app.use(agentRoutes(parts.master, parts.store, parts.registryAccess).routes());
@@ -58,5 +65,6 @@ export function createApp(parts: AppParts): Koa {
   app.use(registryAccessRoutes(parts.registry).routes());
   app.use(jobRoutes(parts.batch).routes());
   app.use(chronosRoutes(parts.batch).routes());
+  app.use(ciRoutes(parts.ci).routes());
   return app;
 }

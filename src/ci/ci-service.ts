@@ -1,0 +1,173 @@
+// The CI as the rest of Gantry sees it: the webhook receiver, the server's pipelines, turning
+// deliveries into runs (also those recorded just before a crash), the run engine, and read models for
+// the API and CLI.
+import path from 'node:path';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { ClusterClient } from '../cluster/index.ts';
+import type { Clock } from '../shared/clock.ts';
+import { Invalid, NotFound } from '../shared/errors.ts';
+import { SerialLane } from '../shared/serial-lane.ts';
+import { loadPipelineDirectory, type Pipeline } from './pipeline/index.ts';
+import { RunEngine } from './runs/run-engine.ts';
+import { RunPlanner, type PushFacts } from './runs/run-planner.ts';
+import { DeliveryStore } from './store/deliveries.ts';
+import { RunStore, type CiRun, type CiStep } from './store/runs.ts';
+import { SecretStore } from './store/secrets.ts';
+import { GitHubReceiver } from './webhooks/github-receiver.ts';
+import { checkCloneUrl, GitMirror } from './workspace/git-mirror.ts';
+
+export interface CiServiceOptions {
+  knex: Knex;
+  cluster: ClusterClient;
+  clock: Clock;
+  logger: Logger;
+  dataDir: string;
+  pipelinesDir: string;
+  webhookSecrets: readonly string[];
+}
+
+export interface PipelineSummary {
+  name: string;
+  repository: string | null;
+  file: string;
+  steps: string[];
+}
+
+export class CiService {
+  readonly receiver: GitHubReceiver;
+  readonly runs: RunStore;
+  readonly secrets: SecretStore;
+  readonly deliveries: DeliveryStore;
+  private readonly engine: RunEngine;
+  private readonly planner: RunPlanner;
+  private readonly lane = new SerialLane();
+  private pipelines: Pipeline[] = [];
+  private pipelineErrors: Array<{ file: string; message: string }> = [];
+  private readonly listeners = new Set<(run: CiRun) => void>();
+
+  constructor(private readonly options: CiServiceOptions) {
+    this.runs = new RunStore(options.knex);
+    this.secrets = new SecretStore(options.knex);
+    this.deliveries = new DeliveryStore(options.knex);
+    this.engine = new RunEngine({
+      runs: this.runs,
+      secrets: this.secrets,
+      cluster: options.cluster,
+      clock: options.clock,
+      logger: options.logger,
+      onChange: (run) => {
+        for (const listener of this.listeners) listener(run);
+      },
+    });
+    this.planner = new RunPlanner(this.runs, new GitMirror(path.join(options.dataDir, 'ci', 'mirrors')), (repository) => this.pipelines.filter((p) => p.repository === repository), options.clock);
+    this.receiver = new GitHubReceiver({
+      secrets: options.webhookSecrets,
+      deliveries: this.deliveries,
+      clock: options.clock,
+      onDelivery: (id) => void this.processDelivery(id),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.reloadPipelines();
+    await this.engine.start();
+    // Deliveries recorded but not turned into runs before a stop or crash.
+    for (const delivery of await this.deliveries.pending()) void this.processDelivery(delivery.deliveryId);
+  }
+
+  async stop(): Promise<void> {
+    await this.lane.idle();
+    await this.engine.stop();
+  }
+
+  /** Reads the pipelines directory again; broken files are reported, not fatal. */
+  reloadPipelines(): { pipelines: PipelineSummary[]; errors: Array<{ file: string; message: string }> } {
+    const loaded = loadPipelineDirectory(this.options.pipelinesDir);
+    this.pipelines = loaded.pipelines;
+    this.pipelineErrors = loaded.errors;
+    for (const error of loaded.errors) this.options.logger.error({ file: error.file }, error.message);
+    return this.listPipelines();
+  }
+
+  listPipelines(): { pipelines: PipelineSummary[]; errors: Array<{ file: string; message: string }> } {
+    return {
+      pipelines: this.pipelines.map((p) => ({ name: p.name, repository: p.repository, file: p.file, steps: p.steps.map((s) => s.name) })),
+      errors: this.pipelineErrors,
+    };
+  }
+
+  /** Runs a server pipeline by hand at a ref (a branch name, a tag name or a full ref). */
+  async trigger(pipelineName: string, ref: string, cloneUrl?: string): Promise<CiRun> {
+    const pipeline = this.pipelines.find((p) => p.name === pipelineName);
+    if (!pipeline?.repository) throw new NotFound(`no server pipeline named "${pipelineName}" (gantry ci ls)`);
+    const url = cloneUrl ?? (await this.lastCloneUrl(pipeline.repository));
+    if (!url) throw new Invalid(`no clone URL known for ${pipeline.repository} yet: give one (--url)`);
+    const fullRef = ref.startsWith('refs/') ? ref : `refs/heads/${ref}`;
+    const planned = await this.lane.run(() =>
+      this.planner.plan({ repository: pipeline.repository!, cloneUrl: checkCloneUrl(url), ref: fullRef, before: null, after: null, event: 'manual', deliveryId: null }, pipelineName),
+    );
+    const run = planned.runs[0];
+    if (!run) throw new Invalid(`pipeline "${pipelineName}" did not start: ${planned.skipped.join('; ')}`);
+    await this.engine.enqueue(run.id);
+    return this.runs.get(run.id);
+  }
+
+  cancel(runId: string): Promise<CiRun> {
+    return this.engine.cancel(runId, 'canceled by user');
+  }
+
+  async run(runId: string): Promise<CiRun & { steps: CiStep[] }> {
+    const run = await this.runs.get(runId);
+    return { ...run, steps: await this.runs.steps(runId) };
+  }
+
+  listRuns(query: { pipeline?: string; limit?: number; before?: string }): Promise<CiRun[]> {
+    return this.runs.list(query);
+  }
+
+  /** Calls `listener` on every change of any run or step; returns an unsubscribe. */
+  subscribe(listener: (run: CiRun) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private async lastCloneUrl(repository: string): Promise<string | null> {
+    const [latest] = await this.options.knex('ci_runs').where({ repository }).orderBy('created_at', 'desc').limit(1).select('clone_url');
+    return (latest as { clone_url?: string } | undefined)?.clone_url ?? null;
+  }
+
+  /** Turns a recorded push into runs, once (runs are unique per delivery and pipeline). */
+  private processDelivery(deliveryId: string): Promise<void> {
+    return this.lane.run(async () => {
+      const delivery = await this.deliveries.get(deliveryId);
+      if (!delivery || delivery.outcome !== 'received') return;
+      try {
+        const push = pushFacts(JSON.parse(delivery.payload) as Record<string, unknown>, deliveryId);
+        const planned = await this.planner.plan(push);
+        for (const run of planned.runs) if (run.state === 'queued') await this.engine.enqueue(run.id);
+        const started = planned.runs.map((r) => `${r.pipeline} #${r.number}`);
+        await this.deliveries.settle(deliveryId, 'processed', [started.length ? `started ${started.join(', ')}` : 'no pipeline started', ...planned.skipped].join('; '));
+      } catch (err) {
+        this.options.logger.error({ delivery: deliveryId, err: (err as Error).message }, 'a push could not be turned into runs');
+        await this.deliveries.settle(deliveryId, 'failed', (err as Error).message);
+      }
+    });
+  }
+}
+
+function pushFacts(payload: Record<string, unknown>, deliveryId: string): PushFacts {
+  const repository = payload.repository as { full_name?: unknown; clone_url?: unknown } | undefined;
+  if (typeof repository?.full_name !== 'string' || typeof repository.clone_url !== 'string' || typeof payload.ref !== 'string' || typeof payload.after !== 'string') {
+    throw new Invalid('the push payload lacks repository.full_name, repository.clone_url, ref or after');
+  }
+  return {
+    repository: repository.full_name,
+    cloneUrl: checkCloneUrl(repository.clone_url),
+    ref: payload.ref,
+    before: typeof payload.before === 'string' ? payload.before : null,
+    after: payload.after,
+    event: payload.ref.startsWith('refs/tags/') ? 'tag' : 'push',
+    deliveryId,
+  };
+}

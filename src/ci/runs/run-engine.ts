@@ -1,0 +1,380 @@
+// Runs a CI run: admits it under its concurrency group, clones the repository into a workspace on an
+// agent, then starts each step as a task on that agent (owner `ci:RUN:POSITION`) as soon as the steps
+// it depends on have finished and its `when` holds, with its timeout and retries; ends the run, and
+// recovers every active run after a restart (a step's task is found by its owner, never submitted
+// twice). Cancel kills running steps within their grace period.
+import type { Logger } from 'pino';
+import type { ClusterClient, TaskRecord, TaskSubmission } from '../../cluster/index.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { GantryError } from '../../shared/errors.ts';
+import { SerialLane } from '../../shared/serial-lane.ts';
+import type { Pipeline, Step } from '../pipeline/index.ts';
+import { stepRunsWhen } from '../pipeline/index.ts';
+import type { SecretStore } from '../store/secrets.ts';
+import { ACTIVE_RUN_STATES, type CiRun, type CiStep, type RunStore, type StepState } from '../store/runs.ts';
+import { CLONE_STEP, cloneScript, failedSoFar, isFinished, readySteps, runOutcome, stepScript } from './step-plan.ts';
+
+const TERMINAL_TASK_STATES = new Set(['finished', 'failed', 'killed', 'lost']);
+/** A run with no `timeout` of its own ends after this long. */
+export const DEFAULT_RUN_TIMEOUT_MS = 60 * 60_000;
+
+export interface RunEngineOptions {
+  runs: RunStore;
+  secrets: SecretStore;
+  cluster: ClusterClient;
+  clock: Clock;
+  logger: Logger;
+  /** Notified of every change of a run or one of its steps (for event streams and commit statuses). */
+  onChange?: (run: CiRun) => void;
+}
+
+interface Timers {
+  run?: NodeJS.Timeout;
+  steps: Map<string, NodeJS.Timeout>;
+}
+
+export function stepOwner(runId: string, position: number): string {
+  return `ci:${runId}:${position}`;
+}
+
+export class RunEngine {
+  private readonly lane = new SerialLane();
+  private readonly timers = new Map<string, Timers>();
+  /** Why a step's task is being killed (timeout, cancel): its end is recorded with that state. */
+  private readonly killIntents = new Map<string, { state: StepState; reason: string }>();
+  private unwatch: (() => void) | undefined;
+
+  constructor(private readonly options: RunEngineOptions) {}
+
+  private get now(): string {
+    return this.options.clock.now().toISOString();
+  }
+
+  async start(): Promise<void> {
+    this.unwatch = this.options.cluster.watch('ci:', (task) => {
+      if (!TERMINAL_TASK_STATES.has(task.state)) return;
+      void this.lane.run(() => this.taskEnded(task)).catch((err: Error) => this.options.logger.error({ err: err.message, task: task.id }, 'handling a CI task event failed'));
+    });
+    await this.lane.run(() => this.recover());
+  }
+
+  async stop(): Promise<void> {
+    this.unwatch?.();
+    for (const timers of this.timers.values()) {
+      if (timers.run) clearTimeout(timers.run);
+      for (const t of timers.steps.values()) clearTimeout(t);
+    }
+    await this.lane.idle();
+  }
+
+  /** A new run (queued): cancels the runs it supersedes, then starts what its group admits. */
+  enqueue(runId: string): Promise<void> {
+    return this.lane.run(async () => {
+      const run = await this.options.runs.get(runId);
+      const pipeline = run.definition as Pipeline | null;
+      if (pipeline?.concurrency?.cancelPrevious && run.branch !== null) {
+        const older = (await this.options.runs.list({ pipeline: run.pipeline, branch: run.branch, states: ACTIVE_RUN_STATES })).filter((r) => r.createdAt < run.createdAt || (r.createdAt === run.createdAt && r.id < run.id));
+        for (const old of older) await this.cancelNow(old, `superseded by run #${run.number} (${run.commit?.slice(0, 8) ?? run.ref})`);
+      }
+      await this.admit(run.concurrencyGroup, pipeline?.concurrency?.limit ?? Infinity);
+    });
+  }
+
+  cancel(runId: string, reason: string): Promise<CiRun> {
+    return this.lane.run(async () => {
+      const run = await this.options.runs.get(runId);
+      await this.cancelNow(run, reason);
+      return this.options.runs.get(runId);
+    });
+  }
+
+  // ---- admission -----------------------------------------------------------------------------------
+
+  /** Starts the oldest queued runs of a group while it has room (runs without a group start at once). */
+  private async admit(group: string | null, limit: number): Promise<void> {
+    const queued = (await this.options.runs.list({ states: ['queued'] })).filter((r) => r.concurrencyGroup === group).reverse();
+    let active = group === null ? 0 : (await this.options.runs.list({ states: ['running'] })).filter((r) => r.concurrencyGroup === group).length;
+    for (const run of queued) {
+      if (group !== null && active >= limit) return;
+      if (await this.begin(run)) active++;
+    }
+  }
+
+  private async begin(run: CiRun): Promise<boolean> {
+    const pipeline = run.definition as Pipeline | null;
+    if (!pipeline) return false;
+    if (!(await this.options.runs.updateRun(run.id, ['queued'], { state: 'running', startedAt: this.now }))) return false;
+    const started = await this.options.runs.get(run.id);
+    this.armRunTimeout(started, pipeline);
+    this.changed(started);
+    await this.startStep(started, pipeline, CLONE_STEP, 0);
+    return true;
+  }
+
+  // ---- steps ---------------------------------------------------------------------------------------
+
+  private async startStep(run: CiRun, pipeline: Pipeline, name: string, attempt: number): Promise<void> {
+    const step = pipeline.steps.find((s) => s.name === name);
+    const position = step ? pipeline.steps.indexOf(step) + 1 : 0;
+    let submission: TaskSubmission;
+    try {
+      submission = step ? await this.stepTask(run, pipeline, step) : this.cloneTask(run, pipeline);
+    } catch (err) {
+      if (!(err instanceof GantryError)) throw err;
+      await this.endStep(run, name, ['pending', 'running'], { state: 'failure', reason: err.message, exitCode: null });
+      return;
+    }
+    const current = (await this.options.runs.steps(run.id)).find((s) => s.name === name)!;
+    if (!(await this.options.runs.updateStep(run.id, name, ['pending', 'running'], { state: 'running', attempt, startedAt: current.startedAt ?? this.now }))) return;
+    let task: TaskRecord;
+    try {
+      task = await this.options.cluster.submit(stepOwner(run.id, position), submission);
+    } catch (err) {
+      if (!(err instanceof GantryError)) throw err;
+      await this.endStep(run, name, ['running'], { state: 'failure', reason: `cannot start: ${err.message}`, exitCode: null });
+      return;
+    }
+    await this.options.runs.updateStep(run.id, name, ['running'], { taskId: task.id, taskIds: [...current.taskIds, task.id] });
+    this.armStepTimeout(run, step, task.id);
+    this.changed(run);
+    const latest = await this.options.cluster.get(task.id);
+    if (TERMINAL_TASK_STATES.has(latest.state)) await this.taskEnded(latest);
+  }
+
+  private cloneTask(run: CiRun, pipeline: Pipeline): TaskSubmission {
+    return {
+      name: `${pipeline.name} #${run.number} clone`,
+      group: `ci:${pipeline.name}`,
+      cmd: cloneScript(run.cloneUrl, run.ref, run.commit),
+      env: { GIT_TERMINAL_PROMPT: '0' },
+      cpus: 0.1,
+      mem: 128,
+      workspace: run.id,
+    };
+  }
+
+  private async stepTask(run: CiRun, pipeline: Pipeline, step: Step): Promise<TaskSubmission> {
+    const secretEnv = await this.options.secrets.resolve({ ...pipeline.secrets, ...step.secrets });
+    const env = { ...pipeline.env, ...step.env, ...ciVariables(run, pipeline, step), ...secretEnv };
+    const constraints = [...step.constraints];
+    if (run.workspaceHost) constraints.push(`hostname:IS:${run.workspaceHost}`);
+    const redact = Object.values(secretEnv).filter((v) => v.length > 0);
+    return {
+      name: `${pipeline.name} #${run.number} ${step.name}`,
+      group: `ci:${pipeline.name}`,
+      cmd: stepScript(step),
+      env,
+      constraints,
+      workspace: run.id,
+      ...(redact.length > 0 ? { redact } : {}),
+      ...(step.resources.cpus !== undefined ? { cpus: step.resources.cpus } : {}),
+      ...(step.resources.mem !== undefined ? { mem: step.resources.mem } : {}),
+      ...(step.resources.disk !== undefined ? { disk: step.resources.disk } : {}),
+      ...(step.image ? { image: step.image } : {}),
+    };
+  }
+
+  /** A step's task ended: success, a retry, or a failure; then whatever that unblocks. */
+  private async taskEnded(task: TaskRecord): Promise<void> {
+    const [, runId, positionText] = task.spec.owner.split(':');
+    const run = runId ? await this.options.runs.find(runId) : null;
+    if (!run) return;
+    const pipeline = run.definition as Pipeline;
+    const position = Number(positionText);
+    const name = position === 0 ? CLONE_STEP : pipeline.steps[position - 1]?.name;
+    const step = name ? (await this.options.runs.steps(run.id)).find((s) => s.name === name) : undefined;
+    if (!step || step.state !== 'running' || step.taskId !== task.id) return; // an older attempt
+    this.clearStepTimeout(run.id, step.name);
+    const intent = this.killIntents.get(task.id);
+    this.killIntents.delete(task.id);
+    if (intent) {
+      await this.endStep(run, step.name, ['running'], { state: intent.state, reason: intent.reason, exitCode: task.exitCode });
+      return;
+    }
+    if (task.state === 'finished') {
+      if (step.name === CLONE_STEP) await this.options.runs.updateRun(run.id, ['running'], { workspaceHost: await this.options.cluster.agentHostname(task.agentId) });
+      await this.endStep(await this.options.runs.get(run.id), step.name, ['running'], { state: 'success', reason: null, exitCode: task.exitCode });
+      return;
+    }
+    const definition = pipeline.steps.find((s) => s.name === step.name);
+    if (definition && step.attempt < definition.retry && run.state === 'running') {
+      this.options.logger.info({ run: run.id, step: step.name, attempt: step.attempt + 1 }, 'retrying a failed step');
+      await this.startStep(run, pipeline, step.name, step.attempt + 1);
+      return;
+    }
+    await this.endStep(run, step.name, ['running'], { state: 'failure', reason: task.reason ?? `task ${task.state}`, exitCode: task.exitCode });
+  }
+
+  private async endStep(run: CiRun, name: string, from: readonly StepState[], end: { state: StepState; reason: string | null; exitCode: number | null }): Promise<void> {
+    if (!(await this.options.runs.updateStep(run.id, name, from, { ...end, finishedAt: this.now }))) return;
+    this.changed(run);
+    await this.advance(run.id);
+  }
+
+  /** Starts or skips every step now ready; ends the run when all have finished. */
+  private async advance(runId: string): Promise<void> {
+    for (;;) {
+      const run = await this.options.runs.get(runId);
+      const pipeline = run.definition as Pipeline;
+      const steps = await this.options.runs.steps(run.id);
+      const states = new Map(steps.map((s) => [s.name, s.state]));
+      if (run.state !== 'running') {
+        // Canceled or timed out: nothing new starts; pending steps are canceled.
+        for (const step of steps.filter((s) => s.state === 'pending')) await this.options.runs.updateStep(run.id, step.name, ['pending'], { state: 'canceled', reason: run.reason, finishedAt: this.now });
+        return this.finishIfDone(run.id);
+      }
+      if (states.get(CLONE_STEP) === 'failure' || states.get(CLONE_STEP) === 'timeout') {
+        for (const step of steps.filter((s) => s.state === 'pending')) await this.options.runs.updateStep(run.id, step.name, ['pending'], { state: 'skipped', reason: 'the repository could not be cloned', finishedAt: this.now });
+        return this.finishIfDone(run.id);
+      }
+      const ready = readySteps(pipeline, states);
+      if (ready.length === 0) return this.finishIfDone(run.id);
+      for (const step of ready) {
+        const context = { branch: run.branch, tag: run.tag, event: run.event, changedPaths: run.changedPaths, failedSoFar: failedSoFar(pipeline, states) };
+        if (stepRunsWhen(step, context)) await this.startStep(run, pipeline, step.name, 0);
+        else await this.options.runs.updateStep(run.id, step.name, ['pending'], { state: 'skipped', reason: context.failedSoFar ? 'an earlier step failed' : 'its `when` does not match', finishedAt: this.now });
+      }
+      // Skipped steps may have unblocked others: look again.
+    }
+  }
+
+  private async finishIfDone(runId: string): Promise<void> {
+    const run = await this.options.runs.get(runId);
+    if (!['running', 'canceled', 'timeout'].includes(run.state)) return;
+    const pipeline = run.definition as Pipeline;
+    const steps = await this.options.runs.steps(run.id);
+    const outcome = runOutcome(pipeline, new Map(steps.map((s) => [s.name, s.state])), { canceled: run.state === 'canceled', timedOut: run.state === 'timeout' });
+    if (!outcome) return;
+    if (run.state === 'running') {
+      const failed = steps.find((s) => (s.state === 'failure' || s.state === 'timeout') && pipeline.steps.find((p) => p.name === s.name)?.failure !== 'ignore');
+      await this.options.runs.updateRun(run.id, ['running'], { state: outcome, finishedAt: this.now, reason: outcome === 'failure' ? `step "${failed?.name ?? CLONE_STEP}" failed${failed?.reason ? `: ${failed.reason}` : ''}` : null });
+    } else if (!run.finishedAt) {
+      await this.options.runs.updateRun(run.id, [run.state], { finishedAt: this.now });
+    }
+    this.clearRunTimers(run.id);
+    await this.removeWorkspace(run);
+    const ended = await this.options.runs.get(run.id);
+    this.changed(ended);
+    this.options.logger.info({ run: run.id, pipeline: run.pipeline, state: ended.state }, 'CI run ended');
+    await this.admit(run.concurrencyGroup, pipeline.concurrency?.limit ?? Infinity);
+  }
+
+  private async cancelNow(run: CiRun, reason: string, state: 'canceled' | 'timeout' = 'canceled'): Promise<void> {
+    if (!(await this.options.runs.updateRun(run.id, ACTIVE_RUN_STATES, { state, reason }))) return;
+    this.options.logger.info({ run: run.id, reason }, state === 'timeout' ? 'CI run timed out' : 'CI run canceled');
+    for (const step of await this.options.runs.steps(run.id)) {
+      if (step.state !== 'running' || !step.taskId) continue;
+      this.killIntents.set(step.taskId, { state, reason });
+      await this.options.cluster.kill(step.taskId, reason).catch(() => undefined);
+    }
+    if (run.state === 'queued') await this.options.runs.updateRun(run.id, [state], { finishedAt: this.now });
+    await this.advance(run.id);
+  }
+
+  // ---- timeouts, workspace, recovery ---------------------------------------------------------------
+
+  private armRunTimeout(run: CiRun, pipeline: Pipeline): void {
+    const limit = pipeline.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+    const left = Date.parse(run.startedAt ?? this.now) + limit - this.options.clock.now().getTime();
+    const timers = this.timersOf(run.id);
+    if (timers.run) clearTimeout(timers.run);
+    timers.run = setTimeout(() => void this.lane.run(async () => this.cancelNow(await this.options.runs.get(run.id), `the run took longer than its timeout (${limit / 1000} s)`, 'timeout')), Math.max(0, left));
+  }
+
+  private armStepTimeout(run: CiRun, step: Step | undefined, taskId: string): void {
+    const limit = step?.timeoutMs;
+    if (!limit) return;
+    const name = step.name;
+    this.timersOf(run.id).steps.set(
+      name,
+      setTimeout(() => {
+        const reason = `step "${name}" took longer than its timeout (${limit / 1000} s)`;
+        this.killIntents.set(taskId, { state: 'timeout', reason });
+        void this.options.cluster.kill(taskId, reason).catch(() => undefined);
+      }, limit),
+    );
+  }
+
+  private clearStepTimeout(runId: string, name: string): void {
+    const timers = this.timers.get(runId);
+    const timer = timers?.steps.get(name);
+    if (timer) clearTimeout(timer);
+    timers?.steps.delete(name);
+  }
+
+  private clearRunTimers(runId: string): void {
+    const timers = this.timers.get(runId);
+    if (timers?.run) clearTimeout(timers.run);
+    for (const t of timers?.steps.values() ?? []) clearTimeout(t);
+    this.timers.delete(runId);
+  }
+
+  private timersOf(runId: string): Timers {
+    let timers = this.timers.get(runId);
+    if (!timers) this.timers.set(runId, (timers = { steps: new Map() }));
+    return timers;
+  }
+
+  /** The workspace goes with the run (an ephemeral build agent leaves nothing behind). */
+  private async removeWorkspace(run: CiRun): Promise<void> {
+    if (!run.workspaceHost) return;
+    await this.options.cluster
+      .submit(`ci:${run.id}:cleanup`, {
+        name: `remove workspace of ${run.id}`,
+        cmd: 'cd / && rm -rf -- "$GANTRY_WORKSPACE"',
+        workspace: run.id,
+        cpus: 0.01,
+        mem: 16,
+        constraints: [`hostname:IS:${run.workspaceHost}`],
+      })
+      .catch((err: Error) => this.options.logger.warn({ run: run.id, err: err.message }, 'could not remove the workspace'));
+  }
+
+  private async recover(): Promise<void> {
+    for (const run of await this.options.runs.list({ states: ['running'] })) {
+      const pipeline = run.definition as Pipeline;
+      this.armRunTimeout(run, pipeline);
+      for (const step of await this.options.runs.steps(run.id)) {
+        if (step.state !== 'running') continue;
+        const position = step.name === CLONE_STEP ? 0 : pipeline.steps.findIndex((s) => s.name === step.name) + 1;
+        const tasks = await this.options.cluster.findByOwner(stepOwner(run.id, position));
+        const current = step.taskId ? tasks.find((t) => t.id === step.taskId) : tasks.filter((t) => !step.taskIds.includes(t.id)).pop();
+        if (!current) {
+          // The server stopped between marking the step and submitting its task.
+          await this.options.runs.updateStep(run.id, step.name, ['running'], { state: 'pending' });
+          continue;
+        }
+        if (!step.taskId) await this.options.runs.updateStep(run.id, step.name, ['running'], { taskId: current.id, taskIds: [...step.taskIds, current.id] });
+        if (TERMINAL_TASK_STATES.has(current.state)) await this.taskEnded(current);
+        else this.armStepTimeout(run, pipeline.steps.find((s) => s.name === step.name), current.id);
+      }
+      await this.advance(run.id);
+    }
+    const groups = new Map<string | null, number>();
+    for (const run of await this.options.runs.list({ states: ['queued'] })) groups.set(run.concurrencyGroup, (run.definition as Pipeline | null)?.concurrency?.limit ?? Infinity);
+    for (const [group, limit] of groups) await this.admit(group, limit);
+  }
+
+  private changed(run: CiRun): void {
+    this.options.onChange?.(run);
+  }
+}
+
+/** What every step sees about its run, in the names Woodpecker and Drone use. */
+function ciVariables(run: CiRun, pipeline: Pipeline, step: Step): Record<string, string> {
+  return {
+    CI: 'true',
+    CI_PIPELINE: pipeline.name,
+    CI_RUN_ID: run.id,
+    CI_RUN_NUMBER: String(run.number),
+    CI_REPO: run.repository,
+    CI_COMMIT_SHA: run.commit ?? '',
+    CI_COMMIT_REF: run.ref,
+    CI_COMMIT_BRANCH: run.branch ?? '',
+    CI_COMMIT_TAG: run.tag ?? '',
+    CI_STEP_NAME: step.name,
+    CI_EVENT: run.event,
+  };
+}
+
+export type { CiStep };

@@ -1,0 +1,180 @@
+// `gantry ci ls|run|runs|show|logs|cancel|secret`: pipelines and their runs from the terminal.
+import type { Command } from 'commander';
+import { ApiClient, CliError } from '../client.ts';
+import { followLogs } from '../follow-logs.ts';
+import { age, formatTable, printJson } from '../table.ts';
+
+interface Step {
+  name: string;
+  position: number;
+  state: string;
+  attempt: number;
+  taskId: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  reason: string | null;
+}
+
+interface Run {
+  id: string;
+  pipeline: string;
+  number: number;
+  event: string;
+  ref: string;
+  commit: string | null;
+  state: string;
+  reason: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  steps?: Step[];
+}
+
+const ACTIVE = new Set(['queued', 'running']);
+const STEP_ACTIVE = new Set(['pending', 'running']);
+
+export function registerCiCommands(program: Command): void {
+  const ci = program.command('ci').description('CI pipelines and runs');
+
+  ci.command('ls')
+    .description("the server's pipelines (and files that did not load)")
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const listing = await new ApiClient().get<{ pipelines: Array<{ name: string; repository: string | null; file: string; steps: string[] }>; errors: Array<{ file: string; message: string }> }>('/api/v1/pipelines');
+      if (flags.json) return printJson(listing);
+      const rows = listing.pipelines.map((p) => [p.name, p.repository ?? '-', p.steps.join(' → '), p.file]);
+      process.stdout.write(formatTable(['PIPELINE', 'REPOSITORY', 'STEPS', 'FILE'], rows) + '\n');
+      for (const error of listing.errors) process.stderr.write(`${error.message}\n`);
+    });
+
+  ci.command('run')
+    .description('run a pipeline by hand at a branch, tag or ref')
+    .argument('<pipeline>')
+    .option('--ref <ref>', 'branch name, tag name (refs/tags/...) or full ref', 'main')
+    .option('--url <url>', 'clone URL (default: the last one seen for the repository)')
+    .option('-f, --follow', 'follow the run until it ends; exit with its outcome')
+    .action(async (pipeline: string, flags: { ref: string; url?: string; follow?: boolean }) => {
+      const client = new ApiClient();
+      const run = await client.post<Run>(`/api/v1/pipelines/${encodeURIComponent(pipeline)}/runs`, { ref: flags.ref, ...(flags.url ? { url: flags.url } : {}) });
+      process.stdout.write(`Started ${run.pipeline} #${run.number} (${run.id}) at ${run.ref}\n`);
+      if (flags.follow) await followRun(client, run.id, undefined);
+    });
+
+  ci.command('runs')
+    .description('runs, newest first')
+    .argument('[pipeline]')
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'print JSON')
+    .action(async (pipeline: string | undefined, flags: { limit: string; json?: boolean }) => {
+      const query = new URLSearchParams({ limit: flags.limit, ...(pipeline ? { pipeline } : {}) });
+      const { runs } = await new ApiClient().get<{ runs: Run[] }>(`/api/v1/runs?${query}`);
+      if (flags.json) return printJson(runs);
+      const rows = runs.map((r) => [r.id, `${r.pipeline} #${r.number}`, r.event, r.ref.replace(/^refs\/(heads|tags)\//, ''), r.commit?.slice(0, 8) ?? '-', r.state, took(r), age(r.createdAt), r.reason ?? '']);
+      process.stdout.write(formatTable(['RUN', 'PIPELINE', 'EVENT', 'REF', 'COMMIT', 'STATE', 'TOOK', 'AGE', 'REASON'], rows) + '\n');
+    });
+
+  ci.command('show')
+    .description('a run and its steps')
+    .argument('<run>')
+    .option('--json', 'print JSON')
+    .action(async (runId: string, flags: { json?: boolean }) => {
+      const run = await new ApiClient().get<Run>(`/api/v1/runs/${encodeURIComponent(runId)}`);
+      if (flags.json) return printJson(run);
+      process.stdout.write(`${run.pipeline} #${run.number} ${run.state}${run.reason ? `: ${run.reason}` : ''} (${run.ref} ${run.commit?.slice(0, 8) ?? ''})\n`);
+      process.stdout.write(stepTable(run.steps ?? []) + '\n');
+    });
+
+  ci.command('logs')
+    .description("a run's output, or one step's; -f follows it live with the steps' status")
+    .argument('<run>')
+    .argument('[step]')
+    .option('-f, --follow', 'follow until the run ends')
+    .action(async (runId: string, step: string | undefined, flags: { follow?: boolean }) => {
+      const client = new ApiClient();
+      if (flags.follow) return followRun(client, runId, step);
+      const run = await client.get<Run>(`/api/v1/runs/${encodeURIComponent(runId)}`);
+      const steps = (run.steps ?? []).filter((s) => step === undefined || s.name === step);
+      if (step !== undefined && steps.length === 0) throw new CliError(`run ${runId} has no step "${step}"`);
+      for (const s of steps) {
+        if (step === undefined) process.stdout.write(`--- ${s.name} (${s.state})\n`);
+        if (s.taskId) await followLogs(client, s.taskId, { follow: false });
+      }
+    });
+
+  ci.command('cancel')
+    .description('cancel a run: running steps are stopped within their grace period')
+    .argument('<run>')
+    .action(async (runId: string) => {
+      const run = await new ApiClient().post<Run>(`/api/v1/runs/${encodeURIComponent(runId)}/cancel`);
+      process.stdout.write(`${run.pipeline} #${run.number}: ${run.state}\n`);
+    });
+
+  const secret = ci.command('secret').description('secrets pipelines name with from_secret');
+  secret
+    .command('set')
+    .description('set a secret; its value is read from stdin')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      const value = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+      if (!value) throw new CliError('no value on stdin', 2);
+      await new ApiClient().put(`/api/v1/ci/secrets/${encodeURIComponent(name)}`, { value });
+      process.stdout.write(`Set secret ${name}\n`);
+    });
+  secret
+    .command('ls')
+    .description('secret names (values are never shown)')
+    .action(async () => {
+      const { secrets } = await new ApiClient().get<{ secrets: Array<{ name: string; updatedAt: string }> }>('/api/v1/ci/secrets');
+      process.stdout.write(formatTable(['NAME', 'UPDATED'], secrets.map((s) => [s.name, age(s.updatedAt)])) + '\n');
+    });
+  secret
+    .command('rm')
+    .argument('<name>')
+    .action(async (name: string) => {
+      await new ApiClient().delete(`/api/v1/ci/secrets/${encodeURIComponent(name)}`);
+      process.stdout.write(`Removed secret ${name}\n`);
+    });
+}
+
+/**
+ * Follows a run: each step's output as it runs (steps in the order they start), a status line on
+ * stderr when a step changes, and the run's outcome as the exit code (0 success, 1 otherwise).
+ */
+async function followRun(client: ApiClient, runId: string, only: string | undefined): Promise<void> {
+  const printed = new Set<string>();
+  const reported = new Map<string, string>();
+  for (;;) {
+    const run = await client.get<Run>(`/api/v1/runs/${encodeURIComponent(runId)}`);
+    for (const step of run.steps ?? []) {
+      if (reported.get(step.name) !== step.state) {
+        reported.set(step.name, step.state);
+        process.stderr.write(`[${step.name}] ${step.state}${step.reason && !STEP_ACTIVE.has(step.state) ? `: ${step.reason}` : ''}\n`);
+      }
+      if ((only === undefined || step.name === only) && step.taskId && !printed.has(step.name) && step.state !== 'pending') {
+        printed.add(step.name);
+        await followLogs(client, step.taskId, { follow: true });
+        continue;
+      }
+    }
+    if (!ACTIVE.has(run.state)) {
+      process.stderr.write(`${run.pipeline} #${run.number} ${run.state}${run.reason ? `: ${run.reason}` : ''}\n`);
+      if (run.state !== 'success') process.exitCode = 1;
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+function stepTable(steps: Step[]): string {
+  const rows = steps.map((s) => [s.name, s.state, String(s.attempt + 1), s.exitCode === null ? '-' : String(s.exitCode), took(s), s.reason ?? '']);
+  return formatTable(['STEP', 'STATE', 'ATTEMPT', 'EXIT', 'TOOK', 'REASON'], rows);
+}
+
+function took(item: { startedAt: string | null; finishedAt: string | null }): string {
+  if (!item.startedAt) return '-';
+  const ms = Date.parse(item.finishedAt ?? new Date().toISOString()) - Date.parse(item.startedAt);
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,124 @@
+// The CI's HTTP surface: POST /hooks/github (authenticated by its signature, not a token), and the
+// admin API /api/v1/pipelines, /api/v1/runs, /api/v1/ci/secrets, /api/v1/ci/deliveries. A step's
+// output is its task's: /api/v1/tasks/<taskId>/logs and /events (SSE with Last-Event-ID resume).
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { CiService } from '../../ci/index.ts';
+import { Invalid } from '../../shared/errors.ts';
+import { parseInput } from '../parse.ts';
+import { SseStream } from '../sse.ts';
+
+/** GitHub sends at most 25 MB. */
+const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+
+const listQuery = z.object({
+  pipeline: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  before: z.string().optional(),
+});
+const triggerBody = z.object({ ref: z.string().min(1).default('main'), url: z.string().min(1).optional() }).strict();
+const secretBody = z.object({ value: z.string().min(1) }).strict();
+
+export function webhookRoutes(ci: CiService): Router {
+  const router = new Router();
+  router.post('/hooks/github', async (ctx) => {
+    const rawBody = await readRawBody(ctx);
+    const answer = await ci.receiver.receive({ header: (name) => ctx.get(name) || undefined, contentType: ctx.get('content-type') || undefined, rawBody });
+    ctx.status = answer.status;
+    ctx.body = answer.body;
+  });
+  return router;
+}
+
+export function ciRoutes(ci: CiService): Router {
+  const router = new Router();
+
+  router.get('/api/v1/pipelines', (ctx) => {
+    ctx.body = ci.listPipelines();
+  });
+
+  router.post('/api/v1/pipelines/reload', (ctx) => {
+    ctx.body = ci.reloadPipelines();
+  });
+
+  router.post('/api/v1/pipelines/:name/runs', async (ctx) => {
+    const body = parseInput(triggerBody, ctx.request.body ?? {});
+    ctx.status = 201;
+    ctx.body = await ci.trigger(ctx.params.name!, body.ref, body.url);
+  });
+
+  router.get('/api/v1/runs', async (ctx) => {
+    const q = parseInput(listQuery, ctx.query, 'query');
+    ctx.body = { runs: await ci.listRuns({ limit: q.limit, ...(q.pipeline !== undefined ? { pipeline: q.pipeline } : {}), ...(q.before !== undefined ? { before: q.before } : {}) }) };
+  });
+
+  router.get('/api/v1/runs/:id', async (ctx) => {
+    ctx.body = await ci.run(ctx.params.id!);
+  });
+
+  router.post('/api/v1/runs/:id/cancel', async (ctx) => {
+    ctx.body = await ci.cancel(ctx.params.id!);
+  });
+
+  // The run and its steps as they change: one `run` event with the whole run (steps included) at once
+  // and after every change, then `end` when the run is over.
+  router.get('/api/v1/runs/:id/events', async (ctx) => {
+    const id = ctx.params.id!;
+    await ci.run(id); // 404 before the stream starts
+    const stream = SseStream.open(ctx);
+    let sending = Promise.resolve();
+    const send = () => {
+      sending = sending.then(async () => {
+        if (stream.signal.aborted) return;
+        const run = await ci.run(id);
+        await stream.send({ event: 'run', data: JSON.stringify(run) });
+        if (!['queued', 'running'].includes(run.state)) {
+          await stream.send({ event: 'end', data: JSON.stringify({ state: run.state, reason: run.reason }) });
+          stream.close();
+        }
+      });
+    };
+    const unsubscribe = ci.subscribe((run) => {
+      if (run.id === id) send();
+    });
+    send();
+    // Koa is done with this request (the stream answers it); unsubscribe when it ends either way.
+    stream.signal.addEventListener('abort', unsubscribe);
+  });
+
+  router.get('/api/v1/ci/secrets', async (ctx) => {
+    ctx.body = { secrets: await ci.secrets.list() };
+  });
+
+  router.put('/api/v1/ci/secrets/:name', async (ctx) => {
+    const body = parseInput(secretBody, ctx.request.body);
+    await ci.secrets.set(ctx.params.name!, body.value, new Date().toISOString());
+    ctx.status = 204;
+  });
+
+  router.delete('/api/v1/ci/secrets/:name', async (ctx) => {
+    if (!(await ci.secrets.remove(ctx.params.name!))) throw new Invalid(`no CI secret named "${ctx.params.name}"`);
+    ctx.status = 204;
+  });
+
+  router.get('/api/v1/ci/deliveries', async (ctx) => {
+    const q = parseInput(listQuery, ctx.query, 'query');
+    ctx.body = { deliveries: await ci.deliveries.list(q.limit) };
+  });
+
+  return router;
+}
+
+async function readRawBody(ctx: Context): Promise<Buffer> {
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > MAX_WEBHOOK_BYTES) throw new Invalid(`the body is larger than ${MAX_WEBHOOK_BYTES} bytes`);
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of ctx.req) {
+    total += (chunk as Buffer).length;
+    if (total > MAX_WEBHOOK_BYTES) throw new Invalid(`the body is larger than ${MAX_WEBHOOK_BYTES} bytes`);
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts, total);
+}
