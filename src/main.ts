@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { BatchService } from './batch/index.ts';
-import { CiService } from './ci/index.ts';
+import { CiService, GitHubStatusReporter } from './ci/index.ts';
 import { Agent } from './cluster/agent/agent.ts';
 import { detectResources, mergeResources } from './cluster/agent/detect-resources.ts';
 import { LocalMasterLink } from './cluster/agent/local-master-link.ts';
@@ -67,6 +67,10 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     pipelinesDir: config.ci.pipelinesDir,
     webhookSecrets: config.ci.webhookSecrets,
   });
+  if (config.ci.github.token) {
+    const statuses = new GitHubStatusReporter({ ...config.ci.github, token: config.ci.github.token, logger: logger.child({ component: 'github-status' }) });
+    ci.subscribe((run) => void statuses.report(run));
+  }
   await ci.start();
 
   const registry = createRegistry({

@@ -57,9 +57,19 @@ const serverConfigSchema = z
         webhookSecrets: z.array(z.string().min(8, 'a webhook secret needs at least 8 characters')).default([]),
         /** The pipeline definitions the server loads (YAML, one pipeline a file). */
         pipelinesDir: z.string().min(1).default('./pipelines'),
+        /** Commit statuses on GitHub (optional): a token that may write statuses, and where. */
+        github: z
+          .object({
+            apiUrl: z.url({ protocol: /^https?$/ }).default('https://api.github.com'),
+            token: z.string().min(1).optional(),
+            /** The Gantry server's public URL, for the statuses' links. */
+            publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+          })
+          .strict()
+          .default({ apiUrl: 'https://api.github.com' }),
       })
       .strict()
-      .default({ webhookSecrets: [], pipelinesDir: './pipelines' }),
+      .default({ webhookSecrets: [], pipelinesDir: './pipelines', github: { apiUrl: 'https://api.github.com' } }),
     /** An agent not heard from for this long is marked unreachable. */
     heartbeatTimeoutMs: durationMs.default(30_000),
     /** Given non-interactively instead of generating one at first start. */
@@ -82,6 +92,9 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, (value: string) => Partial<Se
   ['GANTRY_REGISTRY_LISTEN', (v) => ({ registryListen: v })],
   ['GANTRY_REGISTRY_EXTERNAL_URL', (v) => ({ registry: { externalUrl: v } })],
   ['GANTRY_PIPELINES_DIR', (v) => ({ ci: { pipelinesDir: v } })],
+  ['GANTRY_GITHUB_TOKEN', (v) => ({ ci: { github: { token: v } } })],
+  ['GANTRY_GITHUB_API_URL', (v) => ({ ci: { github: { apiUrl: v } } })],
+  ['GANTRY_PUBLIC_URL', (v) => ({ ci: { github: { publicUrl: v } } })],
   ['GANTRY_DATABASE_URL', (v) => ({ databaseUrl: v })],
   ['GANTRY_LOG_LEVEL', (v) => ({ logLevel: v as ServerConfigInput['logLevel'] })],
   ['GANTRY_ADMIN_TOKEN', (v) => ({ adminToken: v })],

@@ -60,6 +60,12 @@ describe('server configuration', () => {
     assert.throws(() => loadServerConfig({ env: { GANTRY_GITHUB_WEBHOOK_SECRET: 'short' }, flags: {} }), /at least 8 characters/);
   });
 
+  it('reports commit statuses only with a GitHub token, to api.github.com unless told otherwise', () => {
+    assert.deepEqual(loadServerConfig({ env: {}, flags: {} }).ci.github, { apiUrl: 'https://api.github.com' });
+    const github = loadServerConfig({ env: { GANTRY_GITHUB_TOKEN: 'ghp_x', GANTRY_GITHUB_API_URL: 'https://ghe.example.com/api/v3', GANTRY_PUBLIC_URL: 'https://ci.example.com' }, flags: {} }).ci.github;
+    assert.deepEqual(github, { apiUrl: 'https://ghe.example.com/api/v3', token: 'ghp_x', publicUrl: 'https://ci.example.com' });
+  });
+
   const bad: Array<[string, () => unknown, RegExp]> = [
     ['a registry external URL that is not http(s)', () => loadServerConfig({ env: { GANTRY_REGISTRY_EXTERNAL_URL: 'ftp://x.example' }, flags: {} }), /registry.externalUrl: must be an http/],
     ['a registry external URL with a query', () => loadServerConfig({ env: { GANTRY_REGISTRY_EXTERNAL_URL: 'https://x.example/?a=1' }, flags: {} }), /registry.externalUrl: must not carry a query/],
