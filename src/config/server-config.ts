@@ -111,10 +111,11 @@ export interface ConfigSources {
 
 export function loadServerConfig(sources: ConfigSources): ServerConfig {
   const fromFile = readConfigFile(sources.file ?? sources.env.GANTRY_CONFIG);
-  const fromEnv: ServerConfigInput = {};
+  let fromEnv: ServerConfigInput = {};
   for (const [name, toSetting] of ENVIRONMENT) {
     const value = sources.env[name];
-    if (value !== undefined && value !== '') Object.assign(fromEnv, toSetting(value));
+    // Merged, not assigned: several variables may set parts of one section (ci.github.token, .apiUrl).
+    if (value !== undefined && value !== '') fromEnv = mergeDefined(fromEnv, toSetting(value) as ServerConfigInput);
   }
   const merged = mergeDefined(mergeDefined(fromFile, fromEnv), sources.flags);
   const parsed = serverConfigSchema.safeParse(merged);
