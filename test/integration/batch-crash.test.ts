@@ -139,7 +139,6 @@ describe('batch: exactly once across kill -9 and downtime', function () {
     assert.ok(during.length >= 2, `occurrences during the downtime are recorded: ${reasons}`);
     assert.ok(during.every((r) => r.state === 'skipped' && /^(missed|superseded)/.test(r.reason ?? '')), reasons);
     assert.ok(during.some((r) => /^missed: due .* more than epsilon \(3 s\)/.test(r.reason ?? '')), reasons);
-    assert.equal(all.filter((r) => r.scheduledAt > catchUp.scheduledAt && r.state === 'skipped').length, 0, 'none skipped after it');
     assertOnce(all, []);
     const times = all.map((r) => Date.parse(r.scheduledAt)).sort((a, b) => a - b);
     for (let i = 1; i < times.length; i++) assert.equal(times[i]! - times[i - 1]!, 2000, 'every occurrence has its record');

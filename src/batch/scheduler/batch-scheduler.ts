@@ -210,31 +210,40 @@ export class BatchScheduler {
     this.timer = undefined;
     await this.lane
       .run(async () => {
+        // Record every due occurrence first (each a quick compare-and-set), then launch them all at
+        // once: jobs due at the same instant must not wait for each other's submit to the pool.
+        const launches: Array<() => Promise<void>> = [];
         for (const entry of this.index.popDue(this.options.clock.now().getTime())) {
           try {
-            await this.fireEntry(entry.key as IndexKey);
+            const launch = await this.fireEntry(entry.key as IndexKey);
+            if (launch) launches.push(launch);
           } catch (err) {
             this.options.logger.error({ key: entry.key, err: (err as Error).message }, 'firing failed; retrying in 1 s');
             this.index.set(entry.key, this.options.clock.now().getTime() + 1000);
           }
         }
+        // A launch that fails leaves its run pending: recovery at the next start launches it.
+        await Promise.all(launches.map((launch) => launch().catch((err: Error) => this.options.logger.error({ err: err.message }, 'launching a run failed'))));
       })
       .finally(() => this.arm());
   }
 
-  private async fireEntry(key: IndexKey): Promise<void> {
+  /** Handles one due entry; a scheduled occurrence is only recorded here and returned to launch. */
+  private async fireEntry(key: IndexKey): Promise<(() => Promise<void>) | null> {
     const colon = key.indexOf(':');
     const kind = key.slice(0, colon);
     const id = key.slice(colon + 1);
-    if (kind === 'retry') return this.executor.retryDue(id);
-    if (kind === 'deadline') return this.executor.deadlineDue(id);
-    return this.fireJob(id);
+    if (kind === 'retry') await this.executor.retryDue(id);
+    else if (kind === 'deadline') await this.executor.deadlineDue(id);
+    else return this.fireJob(id);
+    return null;
   }
 
-  private async fireJob(name: string): Promise<void> {
+  /** Records the job's due occurrence (and any skipped ones); returns how to launch its run, if any. */
+  private async fireJob(name: string): Promise<(() => Promise<void>) | null> {
     const job = this.jobs.get(name);
     const state = this.states.get(name);
-    if (!job?.schedule || !state?.nextDueAt || job.disabled) return;
+    if (!job?.schedule || !state?.nextDueAt || job.disabled) return null;
     const now = this.options.clock.now();
     const due: Occurrence = { at: new Date(state.nextDueAt), index: state.nextIndex };
     const plan = planFiring(job.schedule, due, job.epsilonMs, now);
@@ -261,11 +270,12 @@ export class BatchScheduler {
       const stored = await this.options.store.findState(name);
       if (stored) this.states.set(name, stored);
       this.indexJob(job);
-      return;
+      return null;
     }
     this.states.set(name, next);
     this.indexJob(job);
     if (plan.skipped.length > 0) this.options.logger.warn({ job: name, skipped: plan.skipped.length }, 'occurrences skipped (older than epsilon or superseded)');
-    if (run && run.state === 'pending') await this.executor.launch(job, run);
+    const pending = run && run.state === 'pending' ? run : null;
+    return pending ? () => this.executor.launch(job, pending) : null;
   }
 }
