@@ -43,6 +43,13 @@ export async function isSameProcessAlive(pid: number, startTime: number): Promis
 
 /** The pids of the live (non-zombie) members of process group `pgid`. */
 export async function groupMembers(pgid: number): Promise<number[]> {
+  // Most tasks leave nothing behind: when no process is in the group at all, skip reading every
+  // /proc/PID/stat of the machine (about 90 reads a task here, the bulk of a task end's cost).
+  try {
+    process.kill(-pgid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return [];
+  }
   let entries: string[];
   try {
     entries = await readdir('/proc');
