@@ -10,9 +10,9 @@ import { BatchService } from './batch/index.ts';
 import { CiService, GitHubStatusReporter } from './ci/index.ts';
 import { Agent } from './cluster/agent/agent.ts';
 import { detectResources, mergeResources } from './cluster/agent/detect-resources.ts';
+import { detectAgentDrivers } from './cluster/agent/agent-drivers.ts';
 import { LocalMasterLink } from './cluster/agent/local-master-link.ts';
 import type { RegistryAccess } from './cluster/protocol.ts';
-import { createExecDriver } from './cluster/drivers/exec.ts';
 import { clusterClient } from './cluster/index.ts';
 import { Master } from './cluster/master/master.ts';
 import { TaskLogStore } from './cluster/master/task-logs.ts';
@@ -122,14 +122,16 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     const link = new LocalMasterLink(master, () => registryAccess);
     const workDir = path.join(config.dataDir, 'agent');
     await mkdir(workDir, { recursive: true });
+    const agentLogger = logger.child({ component: 'agent', embedded: true });
+    const { drivers, attributes } = await detectAgentDrivers(agentLogger);
     localAgent = new Agent({
       link,
-      drivers: [createExecDriver({ log: (msg: string) => logger.warn({ component: 'exec' }, msg) })],
+      drivers,
       workDir,
       hostname: config.agent.hostname ?? os.hostname(),
       resources: mergeResources(detectResources(workDir), parseResources(config.agent.resources ?? '')),
-      attributes: parseAttributes(config.agent.attributes),
-      logger: logger.child({ component: 'agent', embedded: true }),
+      attributes: { ...attributes, ...parseAttributes(config.agent.attributes) },
+      logger: agentLogger,
     });
     await localAgent.start();
   }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { Invalid } from '../shared/errors.ts';
 import { parseConstraint, parseConstraintArray } from './resources/parse.ts';
-import { RANKERS, type Constraint, type TaskSpec } from './types.ts';
+import { CONTAINER_NETWORKS, RANKERS, type Constraint, type TaskSpec } from './types.ts';
 
 export const TASK_DEFAULTS = { cpus: 0.1, mem: 64, disk: 0, gpus: 0, killGraceMs: 10_000, group: 'default' } as const;
 
@@ -38,7 +38,9 @@ const submitSchema = z
     constraints: z.array(z.union([z.string(), z.array(z.string()).min(2).max(3)])).optional(),
     strategy: z.enum(RANKERS).optional(),
     killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
-    image: z.string().min(1).optional(),
+    image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'an image reference has no whitespace').optional(),
+    forcePull: z.boolean().optional(),
+    network: z.enum(CONTAINER_NETWORKS).optional(),
     workspace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a workspace name is letters, digits, . _ - (at most 100), not starting with . or -').optional(),
     redact: z
       .array(redactValue)
@@ -58,16 +60,22 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
     throw new Invalid(`invalid task: ${problems.join('; ')}`);
   }
   const s = parsed.data;
-  if ((s.cmd === undefined) === (s.args === undefined)) {
+  if (s.cmd !== undefined && s.args !== undefined) {
     throw new Invalid('invalid task: give exactly one of "cmd" (a shell command line) or "args" (an argv)');
   }
+  if (s.cmd === undefined && s.args === undefined && s.image === undefined) {
+    throw new Invalid('invalid task: give exactly one of "cmd" (a shell command line) or "args" (an argv), or an "image" to run its own command');
+  }
+  if (s.forcePull !== undefined && s.image === undefined) throw new Invalid('invalid task: "forcePull" needs an "image"');
+  if (s.network !== undefined && s.image === undefined) throw new Invalid('invalid task: "network" needs an "image"');
+  if (s.network === 'none' && (s.ports ?? []).length > 0) throw new Invalid('invalid task: a container with network "none" cannot have ports');
   const ports = s.ports ?? [];
   const fixed = ports.filter((p) => p !== 0);
   if (new Set(fixed).size !== fixed.length) throw new Invalid('invalid task: the same port is asked for twice');
   const constraints: Constraint[] = (s.constraints ?? []).map((c) =>
     typeof c === 'string' ? parseConstraint(c) : parseConstraintArray(c),
   );
-  const command = s.cmd ?? (s.args ?? []).join(' ');
+  const command = s.cmd ?? s.args?.join(' ') ?? s.image!;
   const spec: TaskSpec = {
     name: s.name ?? (command.length > 60 ? `${command.slice(0, 57)}...` : command),
     owner: s.owner ?? defaultOwner,
@@ -86,6 +94,8 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.args !== undefined) spec.args = s.args;
   if (s.strategy !== undefined) spec.strategy = s.strategy;
   if (s.image !== undefined) spec.image = s.image;
+  if (s.forcePull === true) spec.forcePull = true;
+  if (s.network !== undefined) spec.network = s.network;
   if (s.workspace !== undefined) spec.workspace = s.workspace;
   if (s.redact !== undefined && s.redact.length > 0) spec.redact = [...new Set(s.redact)];
   return spec;

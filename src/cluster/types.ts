@@ -40,6 +40,9 @@ export interface Constraint {
   value?: string;
 }
 
+export const CONTAINER_NETWORKS = ['bridge', 'host', 'none'] as const;
+export type ContainerNetwork = (typeof CONTAINER_NETWORKS)[number];
+
 export const RANKERS = ['binpack', 'spread', 'random'] as const;
 export type RankerName = (typeof RANKERS)[number];
 
@@ -51,9 +54,12 @@ export interface TaskSpec {
   owner: string;
   /** Tasks sharing a group are counted together by constraints (Marathon: the instances of one app). */
   group: string;
-  /** A shell command line run by `/bin/sh -c` (Marathon `cmd`). Exactly one of cmd and args is set. */
+  /**
+   * A shell command line run by `/bin/sh -c` (Marathon `cmd`). Exactly one of cmd and args is set,
+   * except that a task with an image may have neither: it runs the image's own entrypoint and command.
+   */
   cmd?: string;
-  /** An argv executed directly without a shell (Marathon `args`). */
+  /** An argv executed directly without a shell (Marathon `args`; with an image: the arguments of its entrypoint). */
   args?: string[];
   env: Record<string, string>;
   cpus: number;
@@ -71,8 +77,16 @@ export interface TaskSpec {
   strategy?: RankerName;
   /** SIGTERM → SIGKILL grace period. */
   killGraceMs: number;
-  /** Container image; tasks with an image run on the docker driver (a later issue). */
+  /** Container image; tasks with an image run on the docker driver (src/cluster/drivers/docker.ts). */
   image?: string;
+  /** With an image: pull it before every start, even when the agent holds it (default: only when absent). */
+  forcePull?: boolean;
+  /**
+   * With an image: the container's network. `bridge` (the default) publishes each allocated host port
+   * from the same port number inside; `host` shares the agent's network (the task binds its ports
+   * itself); `none` has only loopback (no ports).
+   */
+  network?: ContainerNetwork;
   /**
    * Values to mask as `********` (e.g. the secrets a CI step gets in its env): the agent masks them in
    * the task's output before it leaves the agent (rules: src/shared/redactor.ts), and the API never

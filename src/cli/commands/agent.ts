@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Agent } from '../../cluster/agent/agent.ts';
 import { detectResources, mergeResources } from '../../cluster/agent/detect-resources.ts';
+import { detectAgentDrivers } from '../../cluster/agent/agent-drivers.ts';
 import { HttpMasterLink } from '../../cluster/agent/http-master-link.ts';
-import { createExecDriver } from '../../cluster/drivers/exec.ts';
 import { parseAttributes, parseResources } from '../../cluster/resources/parse.ts';
 import { CliError } from '../client.ts';
 
@@ -49,13 +49,14 @@ export function registerAgentCommand(program: Command): void {
 
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
       const link = new HttpMasterLink(masterUrl, joinToken);
+      const detected = await detectAgentDrivers(logger);
       const agent = new Agent({
         link,
-        drivers: [createExecDriver({ log: (msg: string) => logger.warn({ component: 'exec' }, msg) })],
+        drivers: detected.drivers,
         workDir,
         hostname: flags.hostname ?? os.hostname(),
         resources: mergeResources(detectResources(workDir), resources),
-        attributes,
+        attributes: { ...detected.attributes, ...attributes },
         logger,
       });
       try {

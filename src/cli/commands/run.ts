@@ -1,7 +1,8 @@
 // `gantry run [options] -- CMD...`: submits a task, shows why it waits while it is queued, streams
-// its output, and exits with its exit code.
+// its output, and exits with its exit code. With `--image IMAGE` the task runs in a container of that
+// image (the docker driver); the command is then optional (the image's own command runs).
 import type { Command } from 'commander';
-import type { TaskRecord } from '../../cluster/types.ts';
+import { CONTAINER_NETWORKS, type ContainerNetwork, type TaskRecord } from '../../cluster/types.ts';
 import type { TaskSubmission } from '../../cluster/task-spec.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import { ApiClient, CliError } from '../client.ts';
@@ -22,6 +23,9 @@ interface RunFlags {
   group?: string;
   strategy?: 'binpack' | 'spread' | 'random';
   sh?: string;
+  image?: string;
+  forcePull?: boolean;
+  network?: string;
   killGrace?: string;
   detach?: boolean;
   json?: boolean;
@@ -46,6 +50,9 @@ export function registerRunCommand(program: Command): void {
     .option('--group <group>', 'tasks of one group are counted together by constraints (default "default")')
     .option('--strategy <name>', 'placement strategy: binpack, spread or random')
     .option('--sh <cmdline>', 'run a shell command line with /bin/sh -c instead of an argv')
+    .option('--image <image>', 'run in a container of this image (docker driver); the command after -- is optional then')
+    .option('--force-pull', 'with --image: pull the image even when the agent holds it')
+    .option('--network <mode>', 'with --image: bridge (default: ports published from the same port inside), host or none')
     .option('--kill-grace <duration>', 'time between SIGTERM and SIGKILL on kill (default 10s)')
     .option('-d, --detach', 'print the task id and return without waiting')
     .option('--json', 'with --detach: print the task record as JSON')
@@ -66,10 +73,20 @@ export function registerRunCommand(program: Command): void {
 
 export function buildSubmission(command: string[], flags: RunFlags): TaskSubmission {
   if (flags.sh !== undefined && command.length > 0) throw new CliError('give either --sh CMDLINE or a command after --, not both', 2);
-  if (flags.sh === undefined && command.length === 0) throw new CliError('nothing to run: give a command after -- (gantry run -- echo hello)', 2);
+  if (flags.sh === undefined && command.length === 0 && flags.image === undefined) {
+    throw new CliError('nothing to run: give a command after -- (gantry run -- echo hello), or an --image', 2);
+  }
+  if (flags.forcePull && flags.image === undefined) throw new CliError('--force-pull needs --image', 2);
+  if (flags.network !== undefined && flags.image === undefined) throw new CliError('--network needs --image', 2);
+  if (flags.network !== undefined && !(CONTAINER_NETWORKS as readonly string[]).includes(flags.network)) {
+    throw new CliError(`--network must be one of ${CONTAINER_NETWORKS.join(', ')} (got "${flags.network}")`, 2);
+  }
   const submission: TaskSubmission = {};
   if (flags.sh !== undefined) submission.cmd = flags.sh;
-  else submission.args = command;
+  else if (command.length > 0) submission.args = command;
+  if (flags.image !== undefined) submission.image = flags.image;
+  if (flags.forcePull) submission.forcePull = true;
+  if (flags.network !== undefined) submission.network = flags.network as ContainerNetwork;
   if (flags.cpus !== undefined) submission.cpus = number(flags.cpus, '--cpus');
   if (flags.mem !== undefined) submission.mem = number(flags.mem, '--mem');
   if (flags.disk !== undefined) submission.disk = number(flags.disk, '--disk');

@@ -133,7 +133,17 @@ export class Agent {
       const env = taskEnvironment(order, this.options.hostname, sandboxDir, workingDir);
       const redact = order.spec.redact ?? [];
       await saveRedactValues(this.options.workDir, order.taskId, redact);
-      const handle = await driver.start({ taskId: order.taskId, spec: order.spec, allocation: order.allocation, sandboxDir, env, ...(workingDir ? { workingDir } : {}) });
+      const handle = await driver.start({
+        taskId: order.taskId,
+        spec: order.spec,
+        allocation: order.allocation,
+        sandboxDir,
+        env,
+        ...(workingDir ? { workingDir } : {}),
+        ...(this.agentId ? { agentId: this.agentId } : {}),
+        // The bundled registry's robot account: the docker driver pulls images from that registry with it.
+        ...(this.registryAccess ? { registry: this.registryAccess } : {}),
+      });
       this.track(handle, redact);
       await this.report({ taskId: order.taskId, state: 'running', limits: handle.limits });
     } catch (err) {
@@ -152,7 +162,7 @@ export class Agent {
   private pickDriver(order: LaunchOrder): Driver {
     const wanted = order.spec.image ? 'docker' : 'exec';
     const driver = this.options.drivers.find((d) => d.name === wanted);
-    if (!driver) throw new Error(`this agent has no ${wanted} driver`);
+    if (!driver) throw new Error(wanted === 'docker' ? 'this agent has no docker driver (no Docker engine answered when it started)' : `this agent has no ${wanted} driver`);
     return driver;
   }
 

@@ -1,5 +1,5 @@
-// The Driver interface: how an agent runs one task. `exec` (processes + cgroups) and, in a later issue,
-// `docker` (dockerode) implement it; the agent picks one per task (a task with an image means docker).
+// The Driver interface: how an agent runs one task. `exec` (processes + cgroups) and `docker`
+// (dockerode) implement it; the agent picks one per task (a task with an image means docker).
 // Modelled on Woodpecker's pipeline/backend/types/backend.go and Nomad's task drivers.
 import type { Readable } from 'node:stream';
 import type { Allocation, TaskSpec } from '../types.ts';
@@ -14,6 +14,17 @@ export interface TaskLaunch {
   workingDir?: string;
   /** The environment the task sees: spec.env plus GANTRY_TASK_ID, PORT0..n, PORTS, HOST. */
   env: Record<string, string>;
+  /** The id of the agent running the task (docker: the `gantry.agent` label). */
+  agentId?: string;
+  /** The bundled registry's robot account (docker: used to pull images from that registry). */
+  registry?: RegistryCredentials;
+}
+
+/** Credentials for one registry: its base URL (http://host:port) and an account on it. */
+export interface RegistryCredentials {
+  url: string;
+  username: string;
+  password: string;
 }
 
 export type OutputStream = 'stdout' | 'stderr';

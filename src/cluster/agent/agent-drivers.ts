@@ -1,0 +1,28 @@
+// The drivers an agent runs tasks with, and what they add to its attributes: exec always; docker when
+// a Docker engine answers at start (then the attribute `docker` is the engine's version, e.g.
+// `docker:LIKE:.*` or `docker:LIKE:2[0-9]\..*` in a constraint picks agents that run containers).
+import type { Logger } from 'pino';
+import { detectDockerDriver } from '../drivers/docker.ts';
+import type { Driver } from '../drivers/driver.ts';
+import { createExecDriver } from '../drivers/exec.ts';
+import type { Attributes } from '../types.ts';
+
+export interface AgentDrivers {
+  drivers: Driver[];
+  /** Attributes the drivers report; the operator's own attributes of the same name win. */
+  attributes: Attributes;
+}
+
+export async function detectAgentDrivers(logger: Logger): Promise<AgentDrivers> {
+  const drivers: Driver[] = [createExecDriver({ log: (msg: string) => logger.warn({ component: 'exec' }, msg) })];
+  const attributes: Attributes = {};
+  const docker = await detectDockerDriver({ log: (msg: string) => logger.warn({ component: 'docker' }, msg) });
+  if (docker) {
+    drivers.push(docker.driver);
+    attributes.docker = { kind: 'text', value: docker.version };
+    logger.info({ version: docker.version }, 'Docker engine found: tasks with an image run in containers');
+  } else {
+    logger.info('no Docker engine answers: tasks with an image cannot run on this agent');
+  }
+  return { drivers, attributes };
+}
