@@ -47,7 +47,8 @@ export function taskForRun(job: JobDefinition, run: RunInfo): TaskForRun {
     constraints: job.constraints,
     // Chronos with shell=false: `command` is the program, `arguments` its arguments (Mesos CommandInfo).
     ...(job.shell ? { cmd: job.command } : { args: [job.command, ...job.arguments, ...extra] }),
-    ...(job.container ? { image: job.container.image } : {}),
+    // Chronos's container settings the Docker driver applies (its network names in lower case).
+    ...(job.container ? containerFields(job.container) : {}),
   };
   return { owner, submission, notApplied: notApplied(job, extra) };
 }
@@ -85,6 +86,12 @@ function javaDouble(n: number): string {
   return Number.isInteger(n) ? n.toFixed(1) : String(n);
 }
 
+/** Chronos's container settings the Docker driver applies; its USER network has no equal here. */
+function containerFields(c: NonNullable<JobDefinition['container']>): Pick<TaskSubmission, 'image' | 'network' | 'forcePull'> {
+  const network = c.network === 'USER' ? undefined : (c.network.toLowerCase() as 'bridge' | 'host' | 'none');
+  return { image: c.image, ...(network ? { network } : {}), ...(c.forcePullImage ? { forcePull: true } : {}) };
+}
+
 function notApplied(job: JobDefinition, extraArguments: string[]): string[] {
   const lines: string[] = [];
   if (job.runAsUser !== null) lines.push(`runAsUser "${job.runAsUser}": tasks run as the agent's user`);
@@ -94,8 +101,7 @@ function notApplied(job: JobDefinition, extraArguments: string[]): string[] {
   if (c !== null) {
     if (c.volumes.length > 0) lines.push(`container.volumes: ${c.volumes.length} volume(s) not mounted`);
     if (c.parameters.length > 0) lines.push('container.parameters: docker options not passed');
-    if (c.forcePullImage) lines.push('container.forcePullImage: the image is not pulled again if present');
-    if (c.network !== 'HOST') lines.push(`container.network ${c.network}: not applied`);
+    if (c.network === 'USER') lines.push('container.network USER: runs on the default bridge network');
   }
   return lines;
 }
