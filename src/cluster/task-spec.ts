@@ -75,6 +75,9 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   const constraints: Constraint[] = (s.constraints ?? []).map((c) =>
     typeof c === 'string' ? parseConstraint(c) : parseConstraintArray(c),
   );
+  // A container needs an agent with a Docker engine (agents say so in their `docker` attribute): the
+  // task waits for one, with that reason, instead of failing on an agent without the driver.
+  if (s.image !== undefined && !constraints.some((c) => c.field === 'docker')) constraints.push(parseConstraintArray(['docker', 'LIKE', '.+']));
   const command = s.cmd ?? s.args?.join(' ') ?? s.image!;
   const spec: TaskSpec = {
     name: s.name ?? (command.length > 60 ? `${command.slice(0, 57)}...` : command),
