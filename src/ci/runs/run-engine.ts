@@ -93,7 +93,11 @@ export class RunEngine {
   /** Starts the oldest queued runs of a group while it has room (runs without a group start at once). */
   private async admit(group: string | null, limit: number): Promise<void> {
     const queued = (await this.options.runs.list({ states: ['queued'] })).filter((r) => r.concurrencyGroup === group).reverse();
-    let active = group === null ? 0 : (await this.options.runs.list({ states: ['running'] })).filter((r) => r.concurrencyGroup === group).length;
+    // A canceled or timed-out run is still active until its steps have stopped (finishedAt is set
+    // then): its killed steps get their grace period, and may spend it (a deploy cleaning up, a trap
+    // on SIGTERM). Counting only `running` runs let the run that superseded it start at once, so with
+    // `limit: 1` two runs of the group ran side by side for up to the grace period.
+    let active = group === null ? 0 : await this.options.runs.countActiveInGroup(group);
     for (const run of queued) {
       if (group !== null && active >= limit) return;
       if (await this.begin(run)) active++;
@@ -125,7 +129,9 @@ export class RunEngine {
       return;
     }
     const current = (await this.options.runs.steps(run.id)).find((s) => s.name === name)!;
-    if (!(await this.options.runs.updateStep(run.id, name, ['pending', 'running'], { state: 'running', attempt, startedAt: current.startedAt ?? this.now }))) return;
+    // taskId is cleared until this attempt's task exists: a retry left the failed attempt's task there,
+    // and a restart in between took that task's end for this attempt's (spending one more attempt).
+    if (!(await this.options.runs.updateStep(run.id, name, ['pending', 'running'], { state: 'running', attempt, startedAt: current.startedAt ?? this.now, taskId: null }))) return;
     let task: TaskRecord;
     try {
       task = await this.options.cluster.submit(stepOwner(run.id, position), submission);
@@ -231,7 +237,9 @@ export class RunEngine {
       if (ready.length === 0) return this.finishIfDone(run.id);
       for (const step of ready) {
         const context = { branch: run.branch, tag: run.tag, event: run.event, changedPaths: run.changedPaths, failedSoFar: failedSoFar(pipeline, states) };
-        if (stepRunsWhen(step, context)) await this.startStep(run, pipeline, step.name, 0);
+        // At the attempt it is at: a step put back to pending by recover() (its task was never
+        // submitted) keeps the attempts it already spent.
+        if (stepRunsWhen(step, context)) await this.startStep(run, pipeline, step.name, steps.find((s) => s.name === step.name)?.attempt ?? 0);
         else await this.options.runs.updateStep(run.id, step.name, ['pending'], { state: 'skipped', reason: context.failedSoFar ? 'an earlier step failed' : 'its `when` does not match', finishedAt: this.now });
       }
       // Skipped steps may have unblocked others: look again.
@@ -262,6 +270,9 @@ export class RunEngine {
   private async cancelNow(run: CiRun, reason: string, state: 'canceled' | 'timeout' = 'canceled'): Promise<void> {
     if (!(await this.options.runs.updateRun(run.id, ACTIVE_RUN_STATES, { state, reason }))) return;
     this.options.logger.info({ run: run.id, reason }, state === 'timeout' ? 'CI run timed out' : 'CI run canceled');
+    // Tell followers now: the steps may take their grace period to stop, and until then nothing else
+    // changes (the run's event stream showed it "running" until every step had stopped).
+    this.changed(await this.options.runs.get(run.id));
     for (const step of await this.options.runs.steps(run.id)) {
       if (step.state !== 'running' || !step.taskId) continue;
       this.killIntents.set(step.taskId, { state, reason });
@@ -336,23 +347,52 @@ export class RunEngine {
       this.armRunTimeout(run, pipeline);
       for (const step of await this.options.runs.steps(run.id)) {
         if (step.state !== 'running') continue;
-        const position = step.name === CLONE_STEP ? 0 : pipeline.steps.findIndex((s) => s.name === step.name) + 1;
-        const tasks = await this.options.cluster.findByOwner(stepOwner(run.id, position));
-        const current = step.taskId ? tasks.find((t) => t.id === step.taskId) : tasks.filter((t) => !step.taskIds.includes(t.id)).pop();
+        const current = await this.recoverTask(run, pipeline, step);
         if (!current) {
           // The server stopped between marking the step and submitting its task.
           await this.options.runs.updateStep(run.id, step.name, ['running'], { state: 'pending' });
           continue;
         }
-        if (!step.taskId) await this.options.runs.updateStep(run.id, step.name, ['running'], { taskId: current.id, taskIds: [...step.taskIds, current.id] });
         if (TERMINAL_TASK_STATES.has(current.state)) await this.taskEnded(current);
         else this.armStepTimeout(run, pipeline.steps.find((s) => s.name === step.name), current.id);
+      }
+      await this.advance(run.id);
+    }
+    // Runs canceled or timed out whose steps were still stopping when the server went away. They were
+    // left out, so their steps stayed "running" and the run never got its finishedAt (and, as it
+    // still holds its place in its concurrency group, blocked the group); a killed step came back
+    // as a failure, since the kill's intent lived in memory only. Kill what still runs again (the kill
+    // may not have reached the agent), with the run's own state as the steps' end.
+    for (const run of await this.options.runs.list({ states: ['canceled', 'timeout'] })) {
+      if (run.finishedAt !== null) continue;
+      const pipeline = run.definition as Pipeline;
+      const intent = { state: run.state as StepState, reason: run.reason ?? `run ${run.state}` };
+      for (const step of await this.options.runs.steps(run.id)) {
+        if (step.state !== 'running') continue;
+        const current = await this.recoverTask(run, pipeline, step);
+        if (!current) {
+          await this.options.runs.updateStep(run.id, step.name, ['running'], { ...intent, finishedAt: this.now });
+          continue;
+        }
+        this.killIntents.set(current.id, intent);
+        if (TERMINAL_TASK_STATES.has(current.state)) await this.taskEnded(current);
+        else await this.options.cluster.kill(current.id, intent.reason).catch(() => undefined);
       }
       await this.advance(run.id);
     }
     const groups = new Map<string | null, number>();
     for (const run of await this.options.runs.list({ states: ['queued'] })) groups.set(run.concurrencyGroup, (run.definition as Pipeline | null)?.concurrency?.limit ?? Infinity);
     for (const [group, limit] of groups) await this.admit(group, limit);
+  }
+
+  /** The task of a step found running after a restart (recorded on the step if it was not yet), or null. */
+  private async recoverTask(run: CiRun, pipeline: Pipeline, step: CiStep): Promise<TaskRecord | null> {
+    const position = step.name === CLONE_STEP ? 0 : pipeline.steps.findIndex((s) => s.name === step.name) + 1;
+    const tasks = await this.options.cluster.findByOwner(stepOwner(run.id, position));
+    const current = step.taskId ? tasks.find((t) => t.id === step.taskId) : tasks.filter((t) => !step.taskIds.includes(t.id)).pop();
+    if (!current) return null;
+    if (!step.taskId) await this.options.runs.updateStep(run.id, step.name, ['running'], { taskId: current.id, taskIds: [...step.taskIds, current.id] });
+    return current;
   }
 
   private changed(run: CiRun): void {

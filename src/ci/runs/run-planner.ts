@@ -80,7 +80,9 @@ export class RunPlanner {
         deliveryId: push.deliveryId,
         state: pipeline ? 'queued' : 'failure',
         reason: candidate.problem ?? null,
-        concurrencyGroup: pipeline ? concurrencyGroupFor(pipeline, { repository: push.repository, ref: push.ref }) : null,
+        // `${branch}` is the branch (or tag) name, as concurrencyGroupFor documents it: passing the full
+        // ref made a group written "deploy-${branch}" read "deploy-refs/heads/main".
+        concurrencyGroup: pipeline ? concurrencyGroupFor(pipeline, { repository: push.repository, ref: tag ?? branch ?? push.ref }) : null,
         definition: pipeline,
         changedPaths,
         workspaceHost: null,

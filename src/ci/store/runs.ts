@@ -104,6 +104,16 @@ export class RunStore {
     return (await q).map(toRun);
   }
 
+  /** Runs of a concurrency group that hold a place in it: running, or canceled/timed out but not yet stopped. */
+  async countActiveInGroup(group: string): Promise<number> {
+    const row = await this.knex('ci_runs')
+      .where({ concurrency_group: group })
+      .andWhere((q) => q.where({ state: 'running' }).orWhere((stopping) => stopping.whereIn('state', ['canceled', 'timeout']).whereNull('finished_at')))
+      .count({ n: '*' })
+      .first();
+    return Number(row?.n ?? 0);
+  }
+
   /** Moves a run from one of `from`; false when it was in another state. */
   async updateRun(id: string, from: readonly CiRunState[], changes: Partial<Pick<CiRun, 'state' | 'reason' | 'startedAt' | 'finishedAt' | 'definition' | 'changedPaths' | 'workspaceHost' | 'commit'>>): Promise<boolean> {
     const row: Record<string, unknown> = {};

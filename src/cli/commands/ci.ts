@@ -159,7 +159,9 @@ async function followRun(client: ApiClient, runId: string, only: string | undefi
         continue;
       }
     }
-    if (!ACTIVE.has(run.state)) {
+    // Over once finishedAt is set: a canceled run's steps still stop within their grace period, and
+    // their last output and final states come after the run's state changed.
+    if (!ACTIVE.has(run.state) && run.finishedAt !== null) {
       process.stderr.write(`${run.pipeline} #${run.number} ${run.state}${run.reason ? `: ${run.reason}` : ''}\n`);
       if (run.state !== 'success') process.exitCode = 1;
       return;

@@ -62,7 +62,7 @@ export function ciRoutes(ci: CiService): Router {
   });
 
   // The run and its steps as they change: one `run` event with the whole run (steps included) at once
-  // and after every change, then `end` when the run is over.
+  // and after every change, then `end` when the run is over (its steps have all stopped).
   router.get('/api/v1/runs/:id/events', async (ctx) => {
     const id = ctx.params.id!;
     await ci.run(id); // 404 before the stream starts
@@ -73,11 +73,17 @@ export function ciRoutes(ci: CiService): Router {
         if (stream.signal.aborted) return;
         const run = await ci.run(id);
         await stream.send({ event: 'run', data: JSON.stringify(run) });
-        if (!['queued', 'running'].includes(run.state)) {
+        // Over once finishedAt is set: a canceled or timed-out run is in its final state at once, but
+        // its steps still get their grace period to stop; ending the stream on the state alone left
+        // followers with a last snapshot whose steps were still "running".
+        if (!['queued', 'running'].includes(run.state) && run.finishedAt !== null) {
           await stream.send({ event: 'end', data: JSON.stringify({ state: run.state, reason: run.reason }) });
           stream.close();
         }
       });
+      // A failed read (the store closing under a stream at shutdown) ends this stream; left in the
+      // chain it was an unhandled rejection, which stops the whole process.
+      sending = sending.catch(() => stream.close());
     };
     const unsubscribe = ci.subscribe((run) => {
       if (run.id === id) send();
