@@ -117,7 +117,17 @@ export class ExecTaskHandle implements TaskHandle {
   private async signalAll(signal: NodeJS.Signals): Promise<void> {
     try {
       signalGroup(this.pgid, signal);
-      if (this.cgroup) signalEach(await this.cgroup.pids(), signal);
+      // The cgroup catches processes that left the group (setsid); the group's own members already got
+      // the signal, and a second SIGTERM would run their handlers twice (many programs read a second
+      // one as "quit now").
+      if (this.cgroup) {
+        const escaped: number[] = [];
+        for (const pid of await this.cgroup.pids()) {
+          const stat = await readProcStat(pid);
+          if (stat && stat.pgrp !== this.pgid) escaped.push(pid);
+        }
+        signalEach(escaped, signal);
+      }
     } catch (err) {
       this.log(`exec driver: ${signal} to task ${this.taskId} failed: ${(err as Error).message}`);
     }

@@ -112,6 +112,16 @@ describe('exec driver', function () {
     await new Promise((r) => logs.on('end', r));
   });
 
+  it('sends SIGTERM once to a task whose processes stay in its group (with cgroups too)', async () => {
+    const handle = await start(root.dir, { cmd: 'n=0; trap \'n=$((n+1)); echo "term $n"\' TERM; echo ready; while :; do sleep 0.1; done', mem: 64 });
+    const output = collect(handle.logs());
+    await new Promise((r) => setTimeout(r, 300));
+    await handle.kill(800);
+    const printed = text(await output, 'stdout');
+    assert.match(printed, /term 1/);
+    assert.doesNotMatch(printed, /term 2/, printed);
+  });
+
   it('kill returns early when the task ends on SIGTERM, and after the end it only reports the exit', async () => {
     const graceful = await start(root.dir, { cmd: 'trap "echo bye; exit 0" TERM; echo ready; while :; do sleep 0.1; done' });
     const logs = collect(graceful.logs());
