@@ -82,6 +82,14 @@ describe('CI: live runs (events, log resume, cancel, superseded runs)', function
     const output = Buffer.concat([...first, ...resumed].filter((e) => e.event !== 'end').map(eventBytes)).toString();
     assert.equal(output, await server.stepLog(snapshots.at(-1)!, 'count'), 'no gap, no duplicate');
     assert.match(output, /line 1\nline 2\nline 3\nline 4\n$/);
+
+    // The same through the run's own address for a step (a redirect to its task).
+    const viaRun = await server.events(`/api/v1/runs/${run.id}/steps/count/events`, { 'last-event-id': first.at(-1)!.lastEventId });
+    assert.deepEqual(viaRun.map(eventBytes).join(''), resumed.map(eventBytes).join(''));
+    const log = await fetch(`${server.url}/api/v1/runs/${run.id}/steps/count/logs`, { headers: { authorization: `Bearer ${server.cliEnv.GANTRY_TOKEN}` } });
+    assert.equal(await log.text(), output);
+    const missing = await fetch(`${server.url}/api/v1/runs/${run.id}/steps/nope/logs`, { headers: { authorization: `Bearer ${server.cliEnv.GANTRY_TOKEN}` } });
+    assert.equal(missing.status, 404);
   });
 
   it('`gantry ci cancel RUN` stops a running `sleep 30` step within its grace period', async () => {

@@ -5,7 +5,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { CiService } from '../../ci/index.ts';
-import { Invalid } from '../../shared/errors.ts';
+import { Conflict, Invalid, NotFound } from '../../shared/errors.ts';
 import { parseInput } from '../parse.ts';
 import { SseStream } from '../sse.ts';
 
@@ -60,6 +60,19 @@ export function ciRoutes(ci: CiService): Router {
   router.post('/api/v1/runs/:id/cancel', async (ctx) => {
     ctx.body = await ci.cancel(ctx.params.id!);
   });
+
+  // A step's output is its task's: these send the client there (same query: follow, format, stream,
+  // from), so there is one implementation of logs and of resumable events.
+  for (const kind of ['logs', 'events'] as const) {
+    router.get(`/api/v1/runs/:id/steps/:step/${kind}`, async (ctx) => {
+      const run = await ci.run(ctx.params.id!);
+      const step = run.steps.find((s) => s.name === ctx.params.step);
+      if (!step) throw new NotFound(`run ${run.id} has no step "${ctx.params.step}"`);
+      if (!step.taskId) throw new Conflict(`step "${step.name}" has not started (${step.state})`);
+      ctx.status = 307;
+      ctx.redirect(`/api/v1/tasks/${encodeURIComponent(step.taskId)}/${kind}${ctx.querystring ? `?${ctx.querystring}` : ''}`);
+    });
+  }
 
   // The run and its steps as they change: one `run` event with the whole run (steps included) at once
   // and after every change, then `end` when the run is over (its steps have all stopped).
