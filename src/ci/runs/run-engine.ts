@@ -15,6 +15,12 @@ import { ACTIVE_RUN_STATES, type CiRun, type CiStep, type RunStore, type StepSta
 import { CLONE_STEP, cloneScript, failedSoFar, isFinished, readySteps, runOutcome, stepScript } from './step-plan.ts';
 
 const TERMINAL_TASK_STATES = new Set(['finished', 'failed', 'killed', 'lost']);
+/**
+ * What a step gets when its pipeline does not say: builds want whole CPUs (the pool's task default of
+ * 0.1 CPU is a hard cgroup quota when the agent runs as root) and some memory (npm, compilers).
+ */
+export const STEP_DEFAULTS = { cpus: 1, mem: 1024 } as const;
+
 /** A run with no `timeout` of its own ends after this long. */
 export const DEFAULT_RUN_TIMEOUT_MS = 60 * 60_000;
 
@@ -153,8 +159,10 @@ export class RunEngine {
       group: `ci:${pipeline.name}`,
       cmd: cloneScript(run.cloneUrl, run.ref, run.commit),
       env: { GIT_TERMINAL_PROMPT: '0' },
-      cpus: 0.1,
-      mem: 128,
+      // A whole CPU: the pool's 0.1 default is a hard quota as root, and a clone under it took ~1 s
+      // instead of ~0.1 s (bench/README.md, CI).
+      cpus: STEP_DEFAULTS.cpus,
+      mem: 256,
       workspace: run.id,
     };
   }
@@ -173,8 +181,8 @@ export class RunEngine {
       constraints,
       workspace: run.id,
       ...(redact.length > 0 ? { redact } : {}),
-      ...(step.resources.cpus !== undefined ? { cpus: step.resources.cpus } : {}),
-      ...(step.resources.mem !== undefined ? { mem: step.resources.mem } : {}),
+      cpus: step.resources.cpus ?? STEP_DEFAULTS.cpus,
+      mem: step.resources.mem ?? STEP_DEFAULTS.mem,
       ...(step.resources.disk !== undefined ? { disk: step.resources.disk } : {}),
       ...(step.image ? { image: step.image } : {}),
     };
