@@ -1,0 +1,126 @@
+// GitHub push deliveries as GitHub sends them: a real push payload (@octokit/webhooks-examples) with the
+// benchmark's repository, ref and commits in it, signed over the raw body with HMAC-SHA256
+// (X-Hub-Signature-256) and HMAC-SHA1 (X-Hub-Signature, which GitHub still sends and Buildbot checks),
+// X-GitHub-Event and a unique X-GitHub-Delivery; posted with node:http.
+import { createHmac, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+
+const examples = createRequire(import.meta.url)('@octokit/webhooks-examples/api.github.com/index.json') as Array<{ name: string; examples: Array<Record<string, unknown>> }>;
+const PUSH_EXAMPLE = examples.find((e) => e.name === 'push')!.examples.find((e) => e.ref === 'refs/heads/master' && e.deleted === false)!;
+const ZERO = '0'.repeat(40);
+
+export interface PushFacts {
+  fullName: string;
+  cloneUrl: string;
+  ref: string;
+  before: string | null;
+  after: string;
+  /** A deleted ref: `deleted: true`, `after` all zeros. */
+  deleted?: boolean;
+}
+
+/** The JSON body of a push delivery (about 7.7 KB, like GitHub's). */
+export function pushBody(facts: PushFacts): string {
+  const example = structuredClone(PUSH_EXAMPLE) as Record<string, any>;
+  const [owner, name] = facts.fullName.split('/');
+  const after = facts.deleted ? ZERO : facts.after;
+  Object.assign(example.repository, { name, full_name: facts.fullName, clone_url: facts.cloneUrl, html_url: `https://github.com/${facts.fullName}` });
+  example.repository.owner.login = owner;
+  Object.assign(example, {
+    ref: facts.ref,
+    before: facts.before ?? ZERO,
+    after,
+    created: facts.before === null,
+    deleted: facts.deleted === true,
+    forced: false,
+  });
+  if (example.head_commit) example.head_commit.id = after;
+  for (const commit of example.commits ?? []) commit.id = after;
+  return JSON.stringify(example);
+}
+
+export function sign(body: string, secret: string, algorithm: 'sha256' | 'sha1' = 'sha256'): string {
+  return `${algorithm}=${createHmac(algorithm, secret).update(body).digest('hex')}`;
+}
+
+export interface Delivery {
+  id: string;
+  event: string;
+  body: string;
+}
+
+export function delivery(body: string, event = 'push', id: string = randomUUID()): Delivery {
+  return { id, event, body };
+}
+
+export interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  /** From writing the request to the last byte of the answer (ms). */
+  ms: number;
+  /** Date.now() just before the request was written. */
+  sentAt: number;
+}
+
+/** Posts one delivery to `endpoint` (Gantry: http://HOST/hooks/github). */
+export function post(endpoint: string, secret: string, d: Delivery, agent: http.Agent): Promise<Answer> {
+  const target = new URL(endpoint);
+  const body = Buffer.from(d.body);
+  return new Promise((resolve, reject) => {
+    const sentAt = Date.now();
+    const started = performance.now();
+    const request = http.request(
+      target,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': body.length,
+          'user-agent': 'GitHub-Hookshot/bench',
+          'x-github-event': d.event,
+          'x-github-delivery': d.id,
+          'x-github-hook-id': '1',
+          'x-hub-signature-256': sign(d.body, secret),
+          'x-hub-signature': sign(d.body, secret, 'sha1'),
+        },
+      },
+      (response) => {
+        const parts: Buffer[] = [];
+        response.on('data', (c: Buffer) => parts.push(c));
+        response.on('end', () => {
+          const elapsed = performance.now() - started;
+          let parsed: Record<string, unknown> = {};
+          try {
+            parsed = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
+          } catch {
+            // not JSON: leave it empty
+          }
+          resolve({ status: response.statusCode ?? 0, body: parsed, ms: elapsed, sentAt });
+        });
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** Posts every delivery, `concurrency` at a time over a keep-alive pool of as many sockets. */
+export async function burst(endpoint: string, secret: string, deliveries: readonly Delivery[], concurrency: number): Promise<{ answers: Answer[]; wallMs: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const answers: Answer[] = new Array(deliveries.length);
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < deliveries.length) {
+      const i = next++;
+      answers[i] = await post(endpoint, secret, deliveries[i]!, agent);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const wallMs = performance.now() - started;
+  agent.destroy();
+  return { answers, wallMs };
+}
