@@ -56,6 +56,10 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
   });
   await master.start();
+  // The bundled registry as agents and CI steps reach it, with the platform robot: known once the
+  // registry listens (agents cannot register before the API listens; a step relaunched while the
+  // server starts goes without the registry variables).
+  let registryAccess: RegistryAccess | undefined;
   const batch = new BatchService({ knex: store.knex, cluster: clusterClient(master), clock: systemClock, logger: logger.child({ component: 'batch' }) });
   await batch.start();
   const ci = new CiService({
@@ -66,6 +70,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     dataDir: config.dataDir,
     pipelinesDir: config.ci.pipelinesDir,
     webhookSecrets: config.ci.webhookSecrets,
+    registry: () => registryAccess,
   });
   if (config.ci.github.token) {
     const statuses = new GitHubStatusReporter({ ...config.ci.github, token: config.ci.github.token, logger: logger.child({ component: 'github-status' }) });
@@ -82,8 +87,6 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     ...(config.registry.externalUrl !== undefined ? { externalUrl: config.registry.externalUrl } : {}),
   });
   const robot = await ensurePlatformRobot(registry.auth.users, path.join(config.dataDir, 'secrets'));
-  // Known once the registry listens; agents cannot register before the platform API listens anyway.
-  let registryAccess: RegistryAccess | undefined;
   const app = createApp({ store, master, logs, registry, batch, ci, registryAccess: () => registryAccess, logger: logger.child({ component: 'api' }), version: VERSION });
   const server = http.createServer(app.callback());
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.

@@ -25,6 +25,8 @@ export interface CiServiceOptions {
   dataDir: string;
   pipelinesDir: string;
   webhookSecrets: readonly string[];
+  /** The bundled registry and the platform robot, handed to every step (see RunEngineOptions.registry). */
+  registry?: () => { url: string; username: string; password: string } | undefined;
 }
 
 export interface PipelineSummary {
@@ -56,6 +58,7 @@ export class CiService {
       cluster: options.cluster,
       clock: options.clock,
       logger: options.logger,
+      ...(options.registry ? { registry: options.registry } : {}),
       onChange: (run) => {
         for (const listener of this.listeners) listener(run);
       },

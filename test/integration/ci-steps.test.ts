@@ -75,6 +75,13 @@ steps:
       - echo "$TOKEN" >&2
       - printf 'key:\\n%s\\nend of key\\n' "$KEY"
 `,
+  registry: `steps:
+  - name: push
+    commands:
+      - echo "registry=$GANTRY_REGISTRY user=$GANTRY_REGISTRY_USERNAME password=$GANTRY_REGISTRY_PASSWORD"
+      - >-
+        node -e "fetch('http://' + process.env.GANTRY_REGISTRY + '/v2/ci/app/blobs/uploads/', { method: 'POST', headers: { authorization: 'Basic ' + Buffer.from(process.env.GANTRY_REGISTRY_USERNAME + ':' + process.env.GANTRY_REGISTRY_PASSWORD).toString('base64') } }).then((r) => { console.log('upload', r.status); process.exit(r.status === 202 ? 0 : 1); })"
+`,
 } as const;
 
 const TOKEN = 'tok-9f8e7d6c5b4a-DEPLOY';
@@ -193,5 +200,13 @@ describe('CI: steps (order, failures, timeouts, retries, secrets)', function () 
     // The CLI shows the same masked log.
     const cli = succeeded(await runCli(['ci', 'logs', run.id, 'leak'], server.cliEnv));
     assert.ok(!cli.stdout.includes(TOKEN) && cli.stdout.includes('token=********'), cli.stdout);
+  });
+
+  it('gives every step the bundled registry and the platform robot, password masked, so it can push', async () => {
+    const run = await runs.get('registry')!;
+    assert.equal(run.state, 'success', run.reason ?? '');
+    const log = await server.stepLog(run, 'push');
+    assert.match(log, /registry=127\.0\.0\.1:\d+ user=gantry-platform password=\*{8}\n/);
+    assert.match(log, /upload 202/);
   });
 });

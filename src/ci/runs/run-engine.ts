@@ -32,6 +32,12 @@ export interface RunEngineOptions {
   logger: Logger;
   /** Notified of every change of a run or one of its steps (for event streams and commit statuses). */
   onChange?: (run: CiRun) => void;
+  /**
+   * The bundled registry and the platform's robot account: every step gets them (GANTRY_REGISTRY,
+   * GANTRY_REGISTRY_USERNAME, GANTRY_REGISTRY_PASSWORD, the password masked in its output), so a
+   * pipeline pushes what it builds without a secret of its own.
+   */
+  registry?: () => { url: string; username: string; password: string } | undefined;
 }
 
 interface Timers {
@@ -169,10 +175,14 @@ export class RunEngine {
 
   private async stepTask(run: CiRun, pipeline: Pipeline, step: Step): Promise<TaskSubmission> {
     const secretEnv = await this.options.secrets.resolve({ ...pipeline.secrets, ...step.secrets });
-    const env = { ...pipeline.env, ...step.env, ...ciVariables(run, pipeline, step), ...secretEnv };
+    const registry = this.options.registry?.();
+    const registryEnv: Record<string, string> = registry
+      ? { GANTRY_REGISTRY: new URL(registry.url).host, GANTRY_REGISTRY_USERNAME: registry.username, GANTRY_REGISTRY_PASSWORD: registry.password }
+      : {};
+    const env = { ...registryEnv, ...pipeline.env, ...step.env, ...ciVariables(run, pipeline, step), ...secretEnv };
     const constraints = [...step.constraints];
     if (run.workspaceHost) constraints.push(`hostname:IS:${run.workspaceHost}`);
-    const redact = Object.values(secretEnv).filter((v) => v.length > 0);
+    const redact = [...Object.values(secretEnv), ...(registry ? [registry.password] : [])].filter((v) => v.length > 0);
     return {
       name: `${pipeline.name} #${run.number} ${step.name}`,
       group: `ci:${pipeline.name}`,
