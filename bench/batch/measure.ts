@@ -4,23 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { occurrenceKey, type Occurrence } from './workload.ts';
 
-/** Nearest-rank percentile (q in 0..1) of unsorted values; NaN when there are none. */
-export function percentile(values: readonly number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
+import { percentile, summarize, type Summary } from '../shared/stats.ts';
 
-export interface Summary {
-  count: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-export function summarize(values: readonly number[]): Summary {
-  return { count: values.length, p50: percentile(values, 0.5), p99: percentile(values, 0.99), max: values.length ? Math.max(...values) : NaN };
-}
+export { percentile, summarize, type Summary };
 
 // ---- /proc --------------------------------------------------------------------------------------
 
