@@ -3,30 +3,12 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { documentedDependentJob, documentedScheduledJob } from '../batch/jobs/chronos-jobs.ts';
 import { ADMIN_TOKEN, JOIN_TOKEN, killAll, runCli, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
 
 // Chronos's documented examples, verbatim (api.md: "Adding a Scheduled Job", "Adding a Dependent Job").
-const SAMPLE_JOB1 = {
-  schedule: 'R10/2012-10-01T05:52:00Z/PT2S',
-  name: 'SAMPLE_JOB1',
-  epsilon: 'PT15M',
-  command: "echo 'FOO' >> /tmp/JOB1_OUT",
-  owner: 'bob@airbnb.com',
-  async: false,
-};
-const DEPENDENT_JOB = {
-  async: true,
-  command: 'bash -x /srv/data-infra/jobs/hive_query.bash run_hive hostings-earnings-summary',
-  epsilon: 'PT30M',
-  errorCount: 0,
-  lastError: '',
-  lastSuccess: '2013-03-15T13:02:14.243Z',
-  name: 'hostings_earnings_summary',
-  owner: 'bob@airbnb.com',
-  parents: ['db_export-airbed_hostings', 'db_export-airbed_reservation2s'],
-  retries: 2,
-  successCount: 100,
-};
+const SAMPLE_JOB1 = documentedScheduledJob;
+const DEPENDENT_JOB = documentedDependentJob;
 
 describe('batch: the Chronos API and the jobs CLI', function () {
   this.timeout(90_000);

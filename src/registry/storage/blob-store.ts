@@ -164,13 +164,7 @@ export class BlobStore {
    * BlobUnknown when absent; SizeInvalid when it is longer than `maxBytes` (nothing is read then).
    */
   async read(digest: string, maxBytes: number): Promise<Buffer> {
-    const file = this.layout.blobPath(parseDigest(digest));
-    let handle: FileHandle;
-    try {
-      handle = await open(file, 'r');
-    } catch (err) {
-      throw isMissing(err) ? new BlobUnknown(digest) : err;
-    }
+    const handle = await this.openFile(digest);
     try {
       const { size } = await handle.stat();
       if (size > maxBytes) throw new SizeInvalid(maxBytes, size);
@@ -189,6 +183,15 @@ export class BlobStore {
     }
   }
 
+  /** The blob's file, open for reading; BlobUnknown when absent. */
+  private async openFile(digest: string): Promise<FileHandle> {
+    try {
+      return await open(this.layout.blobPath(parseDigest(digest)), 'r');
+    } catch (err) {
+      throw isMissing(err) ? new BlobUnknown(digest) : err;
+    }
+  }
+
   async get(digest: string, range?: ByteRange): Promise<Readable> {
     return (await this.open(digest, range)).stream;
   }
@@ -198,13 +201,7 @@ export class BlobStore {
    * does). BlobUnknown when absent, RangeNotSatisfiable when the range starts past the end.
    */
   async open(digest: string, range?: ByteRange): Promise<BlobRead> {
-    const file = this.layout.blobPath(parseDigest(digest));
-    let handle: FileHandle;
-    try {
-      handle = await open(file, 'r');
-    } catch (err) {
-      throw isMissing(err) ? new BlobUnknown(digest) : err;
-    }
+    const handle = await this.openFile(digest);
     try {
       const { size } = await handle.stat();
       if (!range) return { stream: handle.createReadStream({ highWaterMark: chunkFor(size) }), size, start: 0, end: size - 1 };
