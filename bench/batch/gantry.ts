@@ -1,26 +1,16 @@
 // Gantry's side: `./bin/gantry server` as its own process (embedded agent, SQLite in a fresh temporary
 // data directory, loopback ports, log level warn), a small JSON client for its API, and the job
 // definitions the benchmark posts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT, spawnGantryServer, stopper, waitFor, type GantryServer } from '../shared/gantry-process.ts';
+export type { GantryServer };
 import { dailyName, dailySchedule, frequentName, isoSeconds, type Workload } from './workload.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ADMIN_TOKEN = 'gat_bench-batch-admin-token-0123456789abcdef';
 const JOIN_TOKEN = 'gjt_bench-batch-join-token-0123456789abcdef';
 /** Large enough that no run ever waits for resources: the benchmark measures the scheduler. */
 export const AGENT_RESOURCES = 'cpus:1000;mem:1048576;disk:104857600';
-
-export interface GantryServer {
-  url: string;
-  pid: number;
-  child: ChildProcess;
-  /** Milliseconds from spawn to the "listening on" line (store opened, jobs loaded, firing started). */
-  startMs: number;
-  output(): string;
-  stop(): Promise<void>;
-}
 
 /**
  * Starts the server; with `localAgent: false` it runs without its embedded agent (start one with
@@ -28,41 +18,18 @@ export interface GantryServer {
  */
 export async function startGantryServer(dataDir: string, opts: { cpuProfDir?: string; localAgent?: boolean } = {}): Promise<GantryServer> {
   const localAgent = opts.localAgent ?? true;
-  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
-  const args = [
-    ...nodeArgs,
-    path.join(ROOT, 'bin/gantry'),
-    'server',
-    '--data-dir', dataDir,
-    '--listen', '127.0.0.1:0',
-    '--registry-listen', '127.0.0.1:0',
-    '--log-level', 'warn',
-    ...(localAgent ? ['--agent-resources', AGENT_RESOURCES] : ['--no-local-agent']),
-  ];
-  const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gantry server not ready after 120 s:\n${out}`)), 120_000);
-    const check = (): void => {
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (!match) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', check);
-      resolve(match[1]!);
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`gantry server exited (${code ?? signal}) before it was ready:\n${out}`));
-    });
+  return spawnGantryServer({
+    nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [],
+    serverArgs: [
+      '--data-dir', dataDir,
+      '--listen', '127.0.0.1:0',
+      '--registry-listen', '127.0.0.1:0',
+      '--log-level', 'warn',
+      ...(localAgent ? ['--agent-resources', AGENT_RESOURCES] : ['--no-local-agent']),
+    ],
+    env: { ...process.env, GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN },
+    localAgent,
   });
-  const startMs = performance.now() - started;
-  // The local agent registers right after the API listens; a job posted before would wait for it.
-  if (localAgent) await waitFor(async () => /Local agent \S+ registered/.test(out), 30_000, 'the local agent');
-  return { url, pid: child.pid ?? 0, child, startMs, output: () => out, stop: stopper(child) };
 }
 
 /** `gantry agent` in its own process, joined to the server at `url`. */
@@ -77,27 +44,6 @@ export async function startGantryAgent(url: string, dataDir: string): Promise<{ 
     return /Agent \S+ joined/.test(out);
   }, 30_000, 'the agent to join');
   return { pid: child.pid ?? 0, stop: stopper(child) };
-}
-
-function stopper(child: ChildProcess): () => Promise<void> {
-  return () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
-}
-
-async function waitFor(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export interface ApiAnswer<T> {

@@ -1,0 +1,72 @@
+// `./bin/gantry server` as its own process for the benchmarks: started with the given flags and
+// environment, ready once it prints its "listening on" line (and, when it has one, once its local
+// agent registered), stopped with SIGTERM then SIGKILL.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface GantryServer {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  /** Milliseconds from spawn to the "listening on" line (store opened, state loaded, loops started). */
+  startMs: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns node with `nodeArgs` then `bin/gantry server` and `serverArgs`. With `localAgent`, also
+ * waits for the embedded agent, which registers right after the API listens (work posted before
+ * would wait for it).
+ */
+export async function spawnGantryServer(opts: { nodeArgs?: string[]; serverArgs: string[]; env: NodeJS.ProcessEnv; localAgent: boolean }): Promise<GantryServer> {
+  const args = [...(opts.nodeArgs ?? []), path.join(ROOT, 'bin/gantry'), 'server', ...opts.serverArgs];
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gantry server not ready after 120 s:\n${out}`)), 120_000);
+    const check = (): void => {
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', check);
+      resolve(match[1]!);
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`gantry server exited (${code ?? signal}) before it was ready:\n${out}`));
+    });
+  });
+  const startMs = performance.now() - started;
+  if (opts.localAgent) await waitFor(async () => /Local agent \S+ registered/.test(out), 30_000, 'the local agent');
+  return { url, pid: child.pid ?? 0, child, startMs, output: () => out, stop: stopper(child) };
+}
+
+/** SIGTERM, then SIGKILL after 30 s; resolves once the process is gone. */
+export function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+}
+
+export async function waitFor(probe: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
