@@ -104,7 +104,7 @@ export class CiService {
   async trigger(pipelineName: string, ref: string, cloneUrl?: string): Promise<CiRun> {
     const pipeline = this.pipelines.find((p) => p.name === pipelineName);
     if (!pipeline?.repository) throw new NotFound(`no server pipeline named "${pipelineName}" (gantry ci ls)`);
-    const url = cloneUrl ?? (await this.lastCloneUrl(pipeline.repository));
+    const url = cloneUrl ?? (await this.runs.lastCloneUrl(pipeline.repository));
     if (!url) throw new Invalid(`no clone URL known for ${pipeline.repository} yet: give one (--url)`);
     const fullRef = ref.startsWith('refs/') ? ref : `refs/heads/${ref}`;
     const planned = await this.lane.run(() =>
@@ -133,11 +133,6 @@ export class CiService {
   subscribe(listener: (run: CiRun) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
-  }
-
-  private async lastCloneUrl(repository: string): Promise<string | null> {
-    const [latest] = await this.options.knex('ci_runs').where({ repository }).orderBy('created_at', 'desc').limit(1).select('clone_url');
-    return (latest as { clone_url?: string } | undefined)?.clone_url ?? null;
   }
 
   /** Turns a recorded push into runs, once (runs are unique per delivery and pipeline). */

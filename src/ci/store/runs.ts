@@ -128,6 +128,12 @@ export class RunStore {
     return (await this.knex('ci_runs').where({ id }).whereIn('state', from).update(row)) === 1;
   }
 
+  /** The clone URL of the repository's newest run (for manual runs that give none). */
+  async lastCloneUrl(repository: string): Promise<string | null> {
+    const latest: { clone_url: string } | undefined = await this.knex('ci_runs').where({ repository }).orderBy('created_at', 'desc').first('clone_url');
+    return latest?.clone_url ?? null;
+  }
+
   async steps(runId: string): Promise<CiStep[]> {
     const rows = await this.knex('ci_steps').where({ run_id: runId }).orderBy('position');
     return rows.map(toStep);
