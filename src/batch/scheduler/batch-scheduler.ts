@@ -30,6 +30,8 @@ type IndexKey = `job:${string}` | `retry:${string}` | `deadline:${string}`;
 
 export class BatchScheduler {
   private readonly jobs = new Map<string, JobView>();
+  /** parent → the names of the jobs that run after it, kept with `jobs` (setJob, dropJob). */
+  private readonly childrenIndex = new Map<string, Set<string>>();
   private readonly states = new Map<string, JobState>();
   private readonly index = new DueIndex();
   private readonly lane = new SerialLane();
@@ -46,6 +48,7 @@ export class BatchScheduler {
       logger: options.logger,
       job: (name) => this.jobs.get(name),
       jobs: () => this.jobs.values(),
+      children: (parent) => [...(this.childrenIndex.get(parent) ?? [])].flatMap((name) => this.jobs.get(name) ?? []),
       schedule: (key, dueAt) => this.setDue(key as IndexKey, dueAt),
       unschedule: (key) => this.index.delete(key),
     });
@@ -60,7 +63,7 @@ export class BatchScheduler {
   async start(jobs: readonly JobView[]): Promise<void> {
     this.stopped = false;
     await this.lane.run(async () => {
-      for (const job of jobs) this.jobs.set(job.name, job);
+      for (const job of jobs) this.setJob(job);
       for (const state of await this.options.store.listStates()) this.states.set(state.jobName, state);
       for (const job of this.jobs.values()) await this.syncState(job);
       this.unwatch = this.options.cluster.watch('job:', (task) => {
@@ -108,12 +111,12 @@ export class BatchScheduler {
       }
       await this.options.store.saveJobs({ upsert: changes, remove }, now.toISOString());
       for (const name of remove) {
-        this.jobs.delete(name);
+        this.dropJob(name);
         this.states.delete(name);
         this.index.delete(`job:${name}`);
       }
       for (const [i, job] of upsert.entries()) {
-        this.jobs.set(job.name, job);
+        this.setJob(job);
         const state = changes[i]!.state;
         if (state === null) this.states.delete(job.name);
         else if (state) this.states.set(job.name, state);
@@ -160,6 +163,21 @@ export class BatchScheduler {
       for (const run of runs) await this.executor.cancel(run, 'killed by user');
       return runs.length;
     });
+  }
+
+  private setJob(job: JobView): void {
+    this.dropJob(job.name);
+    this.jobs.set(job.name, job);
+    for (const parent of job.parents) {
+      let children = this.childrenIndex.get(parent);
+      if (!children) this.childrenIndex.set(parent, (children = new Set()));
+      children.add(job.name);
+    }
+  }
+
+  private dropJob(name: string): void {
+    for (const parent of this.jobs.get(name)?.parents ?? []) this.childrenIndex.get(parent)?.delete(name);
+    this.jobs.delete(name);
   }
 
   // ---- firing --------------------------------------------------------------------------------------

@@ -16,12 +16,9 @@ export class DependencyTracker {
   constructor(
     private readonly store: BatchStore,
     private readonly clock: Clock,
-    private readonly jobs: () => Iterable<JobView>,
+    /** The jobs that name `parent` among their parents (an index: no walk over every job). */
+    private readonly childrenOf: (parent: string) => JobView[],
   ) {}
-
-  childrenOf(parent: string): JobView[] {
-    return [...this.jobs()].filter((job) => job.parents.includes(parent));
-  }
 
   /** Records a parent's finished run; returns the children's runs now due (inserted, pending). */
   async parentFinished(parent: string, runId: string, outcome: ParentOutcome): Promise<Array<{ job: JobView; run: RunRecord }>> {

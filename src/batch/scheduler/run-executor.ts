@@ -24,6 +24,7 @@ export interface RunExecutorOptions {
   logger: Logger;
   job(name: string): JobView | undefined;
   jobs(): Iterable<JobView>;
+  children(parent: string): JobView[];
   /** Puts a key (`retry:RUN`, `deadline:RUN`) in the firing index. */
   schedule(key: string, dueAt: number): void;
   unschedule(key: string): void;
@@ -41,7 +42,7 @@ export class RunExecutor {
   private readonly dependencies: DependencyTracker;
 
   constructor(private readonly options: RunExecutorOptions) {
-    this.dependencies = new DependencyTracker(options.store, options.clock, () => options.jobs());
+    this.dependencies = new DependencyTracker(options.store, options.clock, (parent) => options.children(parent));
   }
 
   private get now(): Date {
