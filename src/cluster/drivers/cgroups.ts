@@ -6,6 +6,10 @@
 // The task's process joins its cgroups before it runs the task's command: the driver spawns a shell
 // that writes its own pid into each cgroup.procs (joinScript) and then execs the command.
 //
+// The task's directories and limit files are made by the launcher helper in one request, synchronously
+// (src/shared/launcher): through this process's thread pool the same ~8 operations a task took 25–100 ms
+// for a burst of 20 tasks on a busy server, against ~3 ms. The parents are prepared once per process.
+//
 // v1: memory.limit_in_bytes (+ memory.memsw.limit_in_bytes when swap accounting exists, so the task
 //     cannot escape into swap), cpu.cfs_period_us / cpu.cfs_quota_us; OOM kills from the `oom_kill`
 //     line of memory.oom_control.
@@ -20,10 +24,13 @@ import {
   parseMountInfo,
   parseProcCgroup,
   unifiedHierarchy,
+  type CgroupMount,
   type CgroupVersion,
   type ControllerLocation,
+  type ProcessCgroups,
 } from './cgroup-detect.ts';
 import { signalEach, sleep } from './process-group.ts';
+import { sharedLauncher, type DirSetup } from '../../shared/launcher/launcher.ts';
 
 export interface CgroupLimits {
   /** MiB; 0 = no memory limit. */
@@ -35,6 +42,8 @@ export interface CgroupLimits {
 export interface CgroupSetupOptions {
   /** The cgroup path (inside each hierarchy) that holds the tasks' cgroups; default `<own cgroup>/gantry`. */
   cgroupRoot?: string;
+  /** Who makes the task's directories and writes its limits; default the shared launcher helper. */
+  makeDirs?: (setups: DirSetup[]) => Promise<Array<string | null>>;
   /** Defaults to process.getuid(); a parameter so tests can check the non-root answer. */
   uid?: number;
   log?: (msg: string) => void;
@@ -137,6 +146,34 @@ function errorText(err: unknown): string {
   return e.code ? `${e.syscall ?? 'write'} ${e.path ?? ''}: ${e.code}`.replace(' :', ':') : String(e.message ?? err);
 }
 
+interface HostCgroupLayout {
+  mounts: CgroupMount[];
+  self: ProcessCgroups;
+  /** The controllers the v2 hierarchy offers, null without one. */
+  v2Controllers: string[] | null;
+}
+
+let layoutOfThisProcess: Promise<HostCgroupLayout> | null = null;
+
+/**
+ * Where the hierarchies are and which cgroup this process is in: read once per process (it does not
+ * change while the agent runs), not for every task (five /proc and cgroupfs reads a launch).
+ */
+function hostCgroupLayout(): Promise<HostCgroupLayout> {
+  layoutOfThisProcess ??= (async () => {
+    const [mountInfo, procCgroup] = await Promise.all([readFile('/proc/self/mountinfo', 'utf8'), readFile('/proc/self/cgroup', 'utf8')]);
+    const mounts = parseMountInfo(mountInfo);
+    const self = parseProcCgroup(procCgroup);
+    const unified = unifiedHierarchy(mounts, self);
+    const v2Controllers = unified
+      ? (await readFile(posix.join(unified.mountPoint, 'cgroup.controllers'), 'utf8').catch(() => '')).trim().split(/\s+/)
+      : null;
+    return { mounts, self, v2Controllers };
+  })();
+  layoutOfThisProcess.catch(() => (layoutOfThisProcess = null)); // a failed read is tried again next time
+  return layoutOfThisProcess;
+}
+
 /**
  * Creates the task's cgroups and writes its limits. Never throws for a host that cannot enforce them:
  * `cgroup` is then null (or covers only what worked) and `limits` says what is enforced and why not.
@@ -151,44 +188,49 @@ export async function setUpTaskCgroup(
   const uid = options.uid ?? process.getuid?.() ?? -1;
   if (uid !== 0) return { cgroup: null, limits: 'not enforced: not running as root' };
 
-  let mountInfo: string;
-  let procCgroup: string;
+  let layout: HostCgroupLayout;
   try {
-    [mountInfo, procCgroup] = await Promise.all([readFile('/proc/self/mountinfo', 'utf8'), readFile('/proc/self/cgroup', 'utf8')]);
+    layout = await hostCgroupLayout();
   } catch (err) {
     return { cgroup: null, limits: `not enforced: cannot read /proc (${errorText(err)})` };
   }
-  const mounts = parseMountInfo(mountInfo);
-  const self = parseProcCgroup(procCgroup);
-  const unified = unifiedHierarchy(mounts, self);
-  const v2Controllers = unified
-    ? (await readFile(posix.join(unified.mountPoint, 'cgroup.controllers'), 'utf8').catch(() => '')).trim().split(/\s+/)
-    : null;
+  const { mounts, self, v2Controllers } = layout;
 
-  const record: TaskCgroupRecord = {};
-  const created = new Map<string, Promise<string | null>>(); // dir → failure reason
+  // Where each controller's cgroup goes; its parent is prepared once per process (parentReady).
+  const planned: Array<{ controller: 'memory' | 'cpu'; location: ControllerLocation; dir: string }> = [];
   const failures: string[] = [];
   for (const controller of controllers) {
     const location = locateController(controller, mounts, self, v2Controllers);
-    let reason: string | null;
-    let dir = '';
     if (typeof location === 'string') {
-      reason = location;
-    } else {
-      const parent = options.cgroupRoot ?? posix.join(location.ownPath, 'gantry');
-      dir = posix.join(location.mountPoint, parent, cgroupName(taskId));
-      let pending = created.get(dir);
-      if (!pending) created.set(dir, (pending = createCgroupDir(location, parent, dir, controller)));
-      reason = await pending;
-      if (reason === null) reason = await applyLimit(controller, location.version, dir, wanted);
+      failures.push(`no writable ${controller} cgroup (${location})`);
+      continue;
     }
-    if (reason === null) record[controller] = { version: (location as ControllerLocation).version, dir };
+    const parent = options.cgroupRoot ?? posix.join(location.ownPath, 'gantry');
+    const why = await parentReady(location, parent, controller);
+    if (why !== null) failures.push(`no writable ${controller} cgroup (${why})`);
+    else planned.push({ controller, location, dir: posix.join(location.mountPoint, parent, cgroupName(taskId)) });
+  }
+
+  // The task's directories and limits in one request to the launcher helper, done synchronously there.
+  const makeDirs = options.makeDirs ?? ((setups: DirSetup[]) => sharedLauncher().makeDirs(setups));
+  const setups = planned.map(({ controller, location, dir }) => ({ dir, files: limitFiles(controller, location.version, wanted) }));
+  let results = planned.length > 0 ? await makeDirs(setups) : [];
+  if (results.some((r) => r?.startsWith('mkdir ') && r.endsWith(': ENOENT'))) {
+    // A parent removed behind our back (an operator's cleanup): prepare the parents again, once.
+    parentsReady.clear();
+    for (const { controller, location } of planned) await parentReady(location, options.cgroupRoot ?? posix.join(location.ownPath, 'gantry'), controller);
+    results = await makeDirs(setups);
+  }
+  const record: TaskCgroupRecord = {};
+  for (const [i, { controller, location, dir }] of planned.entries()) {
+    const reason = results[i] ?? null;
+    if (reason === null) record[controller] = { version: location.version, dir };
     else failures.push(`no writable ${controller} cgroup (${reason})`);
   }
 
   const cgroup = new TaskCgroup(record);
   // Directories whose controller failed (e.g. a limit that could not be written) are not kept.
-  for (const dir of created.keys()) if (!cgroup.dirs.includes(dir)) await rmdir(dir).catch(() => undefined);
+  for (const { dir } of planned) if (!cgroup.dirs.includes(dir)) await rmdir(dir).catch(() => undefined);
   const enforced: string[] = [];
   if (record.memory) enforced.push(`memory ${wanted.memMiB} MiB`);
   if (record.cpu) enforced.push(`cpu ${wanted.cpus}`);
@@ -202,8 +244,24 @@ export async function setUpTaskCgroup(
   return { cgroup, limits: `${prefix}: ${enforced.join(', ')}${rest}` };
 }
 
-/** mkdir -p of the parent (v2: enabling the controller for children on the way) and of the task's dir. */
-async function createCgroupDir(location: ControllerLocation, parent: string, dir: string, controller: string): Promise<string | null> {
+const parentsReady = new Map<string, Promise<string | null>>();
+
+/**
+ * Makes sure the tasks' parent cgroup exists (v2: with the controller handed down to its children on
+ * the way). Done once per parent and controller in this process; a failure is tried again next time.
+ */
+function parentReady(location: ControllerLocation, parent: string, controller: string): Promise<string | null> {
+  const key = `${location.mountPoint}\0${parent}\0${controller}`;
+  let ready = parentsReady.get(key);
+  if (!ready) {
+    ready = prepareParent(location, parent, controller);
+    parentsReady.set(key, ready);
+    void ready.then((why) => why !== null && parentsReady.delete(key));
+  }
+  return ready;
+}
+
+async function prepareParent(location: ControllerLocation, parent: string, controller: string): Promise<string | null> {
   try {
     if (location.version === 2) {
       // Every cgroup from the root down to `parent` must hand the controller to its children.
@@ -225,45 +283,35 @@ async function createCgroupDir(location: ControllerLocation, parent: string, dir
     } else {
       await mkdir(posix.join(location.mountPoint, parent), { recursive: true });
     }
-    try {
-      await mkdir(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      await rmdir(dir); // left by an earlier run of the same task id; fails (EBUSY) if still in use
-      await mkdir(dir);
-    }
     return null;
   } catch (err) {
     return errorText(err);
   }
 }
 
-async function applyLimit(controller: 'memory' | 'cpu', version: CgroupVersion, dir: string, wanted: CgroupLimits): Promise<string | null> {
-  const write = (file: string, value: string) => writeFile(posix.join(dir, file), value);
-  const optional = (file: string, value: string) => write(file, value).catch(() => undefined);
-  try {
-    if (controller === 'memory') {
-      const bytes = String(Math.round(wanted.memMiB * MiB));
-      if (version === 1) {
-        await write('memory.limit_in_bytes', bytes);
-        // memsw (memory + swap) must be >= the memory limit, so it is written second; absent without swap accounting.
-        await optional('memory.memsw.limit_in_bytes', bytes);
-      } else {
-        await write('memory.max', bytes);
-        await optional('memory.swap.max', '0');
-        await optional('memory.oom.group', '1');
-      }
-    } else {
-      const quota = Math.max(1000, Math.round(wanted.cpus * CFS_PERIOD_US));
-      if (version === 1) {
-        await write('cpu.cfs_period_us', String(CFS_PERIOD_US));
-        await write('cpu.cfs_quota_us', String(quota));
-      } else {
-        await write('cpu.max', `${quota} ${CFS_PERIOD_US}`);
-      }
+/** The files that set a controller's limit, in the order they must be written. */
+function limitFiles(controller: 'memory' | 'cpu', version: CgroupVersion, wanted: CgroupLimits): DirSetup['files'] {
+  if (controller === 'memory') {
+    const bytes = String(Math.round(wanted.memMiB * MiB));
+    if (version === 1) {
+      // memsw (memory + swap) must be >= the memory limit, so it is written second; absent without swap accounting.
+      return [
+        { name: 'memory.limit_in_bytes', content: bytes },
+        { name: 'memory.memsw.limit_in_bytes', content: bytes, optional: true },
+      ];
     }
-    return null;
-  } catch (err) {
-    return errorText(err);
+    return [
+      { name: 'memory.max', content: bytes },
+      { name: 'memory.swap.max', content: '0', optional: true },
+      { name: 'memory.oom.group', content: '1', optional: true },
+    ];
   }
+  const quota = String(Math.max(1000, Math.round(wanted.cpus * CFS_PERIOD_US)));
+  if (version === 1) {
+    return [
+      { name: 'cpu.cfs_period_us', content: String(CFS_PERIOD_US) },
+      { name: 'cpu.cfs_quota_us', content: quota },
+    ];
+  }
+  return [{ name: 'cpu.max', content: `${quota} ${CFS_PERIOD_US}` }];
 }

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import type { TaskExit, TaskHandle } from './driver.ts';
 import type { TaskCgroup } from './cgroups.ts';
 import { tailOutput } from './output-tail.ts';
+import { removeTaskRecord } from './task-record.ts';
 import { groupMembers, pollUntil, readProcStat, signalEach, signalGroup, sleep } from './process-group.ts';
 
 export interface MainExit {
@@ -85,12 +86,16 @@ export class ExecTaskHandle implements TaskHandle {
     return this.exit;
   }
 
-  /** Kills the task if it still runs (no grace), then removes its cgroups. The sandbox stays. */
+  /**
+   * Kills the task if it still runs (no grace), removes its cgroups and its task record (so that the
+   * next agent's recover() does not report it again). The sandbox and its output stay.
+   */
   destroy(): Promise<void> {
     this.destroying ??= (async () => {
       if (!this.mainEnded) await this.kill(0).catch(() => undefined);
       await this.exit.catch(() => undefined);
       await this.cgroup?.remove(this.log);
+      await removeTaskRecord(this.sandboxDir).catch((err: Error) => this.log(`exec driver: task ${this.taskId}: ${err.message}`));
     })();
     return this.destroying;
   }

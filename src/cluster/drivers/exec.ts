@@ -7,39 +7,45 @@
 //   PATH (the agent's PATH, or the usual system directories) and HOME (the sandbox directory, so tools
 //   that keep state in HOME, such as git and npm, work and stay inside the task's own directory).
 // - `spec.cmd` runs as `/bin/sh -c CMD`; `spec.args` is executed directly, argv[0] looked up in PATH.
-//   Both go through a tiny `/bin/sh` prelude that joins the task's cgroups and then `exec`s the
-//   command, so the command never runs outside its limits and keeps the spawned pid. A command that
-//   cannot be found ends with exit code 127 and the shell's message in `stderr`.
+//   Both start with a tiny `/bin/sh` prelude that joins the task's cgroups (cmd: in the task's own
+//   shell; args: before `exec`), so the command never runs outside its limits and keeps the spawned
+//   pid. A command that cannot be found ends with exit code 127 and the shell's message in `stderr`.
 // - stdout and stderr are files in the sandbox (`stdout`, `stderr`) that the process writes itself:
 //   no pipe through the agent, so a task outlives its agent and none of its output is lost. logs()
 //   tails the files (output-tail.ts).
 // - Memory and CPU limits with cgroups v1 or v2 when running as root (cgroups.ts); `limits` says what
 //   is enforced, or why not.
-// - start() writes `task.json` (task-record.ts) so recover() can find the task after a restart.
+// - The processes are started by the launcher helper (src/shared/launcher), not by this process: a
+//   fork of the agent (or of the server it is embedded in) would block its event loop for milliseconds
+//   per task. The helper outlives a crashed agent, stays the tasks' parent and writes each one's exit
+//   status to `exit.json` in its sandbox.
+// - start() writes `task.json` (task-record.ts) so recover() can find the task after a restart;
+//   destroy() (after the end was reported) removes it.
 //
 // A recovered task is followed like a live one: it ends when its main process (the group leader, found
-// by pid and start time) ends, and what it left in its group and cgroups is then killed.
-// What recover() does not do yet (the agent-restart issue): the exit code of a recovered task is
-// unknown (exitCode null: its parent was the old agent), a task that ended while no agent ran is not
-// reported at all, and a process that left both its process group (setsid) and, without cgroups, the
-// driver's sight is not followed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, readFileSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+// by pid and start time) ends, and what it left in its group and cgroups is then killed. Its exit code
+// comes from `exit.json`; a task that ended while no agent ran is recovered as ended with that status.
+// Unknown (exitCode and signal null, or not recovered at all when it had already ended) only when the
+// helper died too (kill -9 of it, a reboot). A process that left both its process group (setsid) and,
+// without cgroups, the driver's sight is not followed.
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Invalid } from '../../shared/errors.ts';
 import type { TaskSpec } from '../types.ts';
 import type { Driver, TaskHandle, TaskLaunch } from './driver.ts';
 import { setUpTaskCgroup, TaskCgroup } from './cgroups.ts';
 import { ExecTaskHandle, type MainExit } from './exec-task-handle.ts';
-import { groupMembers, isSameProcessAlive, parseProcStat, readProcStat, sleep } from './process-group.ts';
-import { findTaskRecords, writeTaskRecord } from './task-record.ts';
+import { groupMembers, isSameProcessAlive, readProcStat, sleep } from './process-group.ts';
+import { EXIT_STATUS_FILE, findTaskRecords, readExitStatus, writeTaskRecord, type ExecTaskRecord } from './task-record.ts';
+import { sharedLauncher, type ProcessLauncher, type SpawnedProcess } from '../../shared/launcher/launcher.ts';
 
 export interface ExecDriverOptions {
   /** The cgroup path (inside each hierarchy) under which tasks get their cgroups; default `<agent's cgroup>/gantry`. */
   cgroupRoot?: string;
   /** Where the driver says what went wrong outside of a task's result (cgroups it could not remove, ...). */
   log?: (msg: string) => void;
+  /** Who starts the processes; default the process's shared launcher helper (src/shared/launcher). */
+  launcher?: ProcessLauncher;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -55,6 +61,18 @@ export function commandArgv(spec: Pick<TaskSpec, 'cmd' | 'args'>): string[] {
   return hasCmd ? ['/bin/sh', '-c', spec.cmd!] : [...spec.args!];
 }
 
+/**
+ * What is spawned: the command behind `prelude` (the cgroup join, run by the task's own shell before
+ * anything else). A cmd is one shell running prelude then CMD, not a shell that execs a second one:
+ * one exec less per task counts when tens start at once. Args go through `exec "$@"`, so argv[0] is
+ * looked up in PATH and a missing program is the shell's exit 127.
+ */
+export function launchArgv(spec: Pick<TaskSpec, 'cmd' | 'args'>, prelude: string): string[] {
+  const argv = commandArgv(spec);
+  if (typeof spec.cmd === 'string' && spec.cmd.length > 0) return ['/bin/sh', '-c', `${prelude}${spec.cmd}`];
+  return ['/bin/sh', '-c', `${prelude}exec "$@"`, 'gantry-exec', ...argv];
+}
+
 /** launch.env plus PATH and HOME when missing (see the top of this file). */
 export function execEnvironment(launch: Pick<TaskLaunch, 'env' | 'sandboxDir'>, agentPath = process.env.PATH): Record<string, string> {
   return { PATH: agentPath || DEFAULT_PATH, HOME: launch.sandboxDir, ...launch.env };
@@ -63,14 +81,18 @@ export function execEnvironment(launch: Pick<TaskLaunch, 'env' | 'sandboxDir'>, 
 export class ExecDriver implements Driver {
   readonly name = 'exec';
 
-  constructor(private readonly options: ExecDriverOptions = {}) {}
+  private readonly launcher: ProcessLauncher;
+
+  constructor(private readonly options: ExecDriverOptions = {}) {
+    this.launcher = options.launcher ?? sharedLauncher(options.log);
+  }
 
   async available(): Promise<boolean> {
     return process.platform === 'linux';
   }
 
   async start(launch: TaskLaunch): Promise<TaskHandle> {
-    const argv = commandArgv(launch.spec);
+    commandArgv(launch.spec); // a task without a command fails before any directory is made
     const sandboxDir = path.resolve(launch.sandboxDir);
     await mkdir(sandboxDir, { recursive: true });
     const workingDir = launch.workingDir ? path.resolve(launch.workingDir) : sandboxDir;
@@ -82,7 +104,7 @@ export class ExecDriver implements Driver {
       { cgroupRoot: this.options.cgroupRoot, log: this.options.log },
     );
     try {
-      return await this.spawnTask(launch.taskId, sandboxDir, workingDir, argv, env, cgroup, limits);
+      return await this.spawnTask(launch.taskId, sandboxDir, workingDir, launchArgv(launch.spec, cgroup?.joinScript() ?? ''), env, cgroup, limits);
     } catch (err) {
       await cgroup?.remove(this.options.log);
       throw err;
@@ -98,43 +120,21 @@ export class ExecDriver implements Driver {
     cgroup: TaskCgroup | null,
     limits: string,
   ): Promise<ExecTaskHandle> {
-    // Truncated for this run; O_APPEND because the task's processes share the files and must not
-    // overwrite each other's output.
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
-    const out = await open(path.join(sandboxDir, 'stdout'), flags, 0o644);
-    let child: ChildProcess;
-    let startTime = 0;
-    let spawnError: Promise<Error> | undefined;
-    let mainExited: Promise<MainExit> | undefined;
+    let spawned: SpawnedProcess;
     try {
-      const err = await open(path.join(sandboxDir, 'stderr'), flags, 0o644);
-      try {
-        child = spawn('/bin/sh', ['-c', `${cgroup?.joinScript() ?? ''}exec "$@"`, 'gantry-exec', ...argv], {
-          cwd: workingDir,
-          env,
-          detached: true,
-          stdio: ['ignore', out.fd, err.fd],
-        });
-        // Listen at once: a failed spawn reports its error on the next tick.
-        const spawned = child;
-        spawnError = new Promise<Error>((resolve) => spawned.once('error', resolve));
-        mainExited = new Promise<MainExit>((resolve) => {
-          spawned.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
-        });
-        // Read before any await: until the event loop runs again the child cannot have been reaped.
-        if (child.pid !== undefined) startTime = readStartTime(child.pid);
-      } finally {
-        await err.close();
-      }
-    } finally {
-      await out.close();
+      spawned = await this.launcher.spawnDetached({
+        argv,
+        cwd: workingDir,
+        env,
+        stdoutPath: path.join(sandboxDir, 'stdout'),
+        stderrPath: path.join(sandboxDir, 'stderr'),
+        exitFile: path.join(sandboxDir, EXIT_STATUS_FILE),
+      });
+    } catch (err) {
+      throw new Error(`cannot start task ${taskId}: ${(err as Error).message}`);
     }
-    const pid = child.pid;
-    if (pid === undefined || !mainExited) {
-      const error = await spawnError;
-      throw new Error(`cannot start task ${taskId}: ${error?.message ?? 'no pid'}`);
-    }
-    child.on('error', (err) => this.options.log?.(`exec driver: task ${taskId}: ${err.message}`));
+    const { pid, startTime } = spawned;
+    const mainExited = spawned.exited.then((exit) => exit ?? followUntilGone(sandboxDir, pid, startTime));
     const handle = new ExecTaskHandle({ taskId, limits, sandboxDir, pgid: pid, cgroup, mainExited, log: this.options.log });
     await writeTaskRecord(sandboxDir, {
       driver: 'exec',
@@ -152,16 +152,12 @@ export class ExecDriver implements Driver {
   async recover(sandboxRoot: string): Promise<TaskHandle[]> {
     const handles: TaskHandle[] = [];
     for (const { sandboxDir, record } of await findTaskRecords(sandboxRoot)) {
-      const leader = await readProcStat(record.pid);
-      // A pid in use by another process (other start time) means our group is gone: the kernel does
-      // not hand out a pid while a process group of that number still has members.
-      if (leader && leader.startTime !== record.startTime) continue;
-      const leaderAlive = leader !== null && leader.state !== 'Z';
-      if (!leaderAlive && (await groupMembers(record.pgid)).length === 0) continue;
-      const mainExited = (async (): Promise<MainExit> => {
-        while (await isSameProcessAlive(record.pid, record.startTime)) await sleep(RECOVERED_POLL_MS);
-        return { exitCode: null, signal: null }; // not our child: its exit status went to its new parent
-      })();
+      const mainExited = (await this.stillRunning(record))
+        ? followUntilGone(sandboxDir, record.pid, record.startTime)
+        : await readExitStatus(sandboxDir, record.pid, record.startTime);
+      // Ended while no agent ran and no launcher helper saw its end: nothing to report but "lost",
+      // which the master concludes itself from the task's absence.
+      if (mainExited === null) continue;
       const hasCgroups = record.cgroups.memory !== undefined || record.cgroups.cpu !== undefined;
       handles.push(
         new ExecTaskHandle({
@@ -170,22 +166,33 @@ export class ExecDriver implements Driver {
           sandboxDir,
           pgid: record.pgid,
           cgroup: hasCgroups ? new TaskCgroup(record.cgroups) : null,
-          mainExited,
+          mainExited: Promise.resolve(mainExited),
           log: this.options.log,
         }),
       );
     }
     return handles;
   }
+
+  /** Whether the task of `record` still has processes: its leader (same start time) or its group. */
+  private async stillRunning(record: ExecTaskRecord): Promise<boolean> {
+    const leader = await readProcStat(record.pid);
+    // A pid in use by another process (other start time) means our group is gone: the kernel does
+    // not hand out a pid while a process group of that number still has members.
+    if (leader && leader.startTime !== record.startTime) return false;
+    if (leader !== null && leader.state !== 'Z') return true;
+    return (await groupMembers(record.pgid)).length > 0;
+  }
 }
 
-/** The start time of `pid` from /proc, read synchronously; 0 without /proc (recover() then skips the task). */
-function readStartTime(pid: number): number {
-  try {
-    return parseProcStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'))?.startTime ?? 0;
-  } catch {
-    return 0;
-  }
+/**
+ * The end of a task that is not (or no longer) a child of our launcher helper: polls until the process
+ * is gone, then takes its exit status from the exit file the helper that started it wrote, if that
+ * helper outlived it; otherwise the status is unknown (exitCode and signal null).
+ */
+async function followUntilGone(sandboxDir: string, pid: number, startTime: number): Promise<MainExit> {
+  while (await isSameProcessAlive(pid, startTime)) await sleep(RECOVERED_POLL_MS);
+  return (await readExitStatus(sandboxDir, pid, startTime)) ?? { exitCode: null, signal: null };
 }
 
 export function createExecDriver(options: ExecDriverOptions = {}): ExecDriver {

@@ -1,7 +1,7 @@
 // `task.json` in a task's sandbox: what the exec driver needs to find a running task again after the
 // agent restarted (recover): its process group, the leader's start time (pids are reused; a pid
 // counts as ours only with the same start time) and its cgroups.
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TaskCgroupRecord } from './cgroups.ts';
 
@@ -67,4 +67,33 @@ export async function findTaskRecords(sandboxRoot: string): Promise<Array<{ sand
     if (record) found.push({ sandboxDir, record });
   }
   return found;
+}
+
+/**
+ * `exit.json` in a task's sandbox: the task's exit status, written by the launcher helper that started
+ * it when the task ended (src/shared/launcher/helper.mjs). The helper outlives a crashed agent, so the
+ * next agent learns how a task it recovered ended, even one that ended while no agent ran.
+ */
+export const EXIT_STATUS_FILE = 'exit.json';
+
+/** The exit status of the process `pid` started at `startTime`, if its exit file says so. */
+export async function readExitStatus(
+  sandboxDir: string,
+  pid: number,
+  startTime: number,
+): Promise<{ exitCode: number | null; signal: NodeJS.Signals | null } | null> {
+  try {
+    const parsed = JSON.parse(await readFile(path.join(sandboxDir, EXIT_STATUS_FILE), 'utf8')) as Record<string, unknown>;
+    if (parsed.pid !== pid || parsed.startTime !== startTime) return null; // another run's file
+    const exitCode = Number.isInteger(parsed.code) ? (parsed.code as number) : null;
+    const signal = typeof parsed.signal === 'string' ? (parsed.signal as NodeJS.Signals) : null;
+    return exitCode === null && signal === null ? null : { exitCode, signal };
+  } catch {
+    return null;
+  }
+}
+
+/** Forgets a task whose end was reported: a later recover() must not report it again. */
+export async function removeTaskRecord(sandboxDir: string): Promise<void> {
+  await rm(path.join(sandboxDir, TASK_RECORD_FILE), { force: true });
 }
