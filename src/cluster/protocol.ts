@@ -66,7 +66,10 @@ export interface OutputBatch {
 /** How an agent reaches its master. */
 export interface MasterLink {
   register(registration: Registration): Promise<RegistrationResult>;
-  /** Heartbeat and order delivery in one: waits up to waitMs for orders. */
+  /**
+   * Heartbeat and order delivery in one: waits up to waitMs for orders. `runningTaskIds`: the tasks the
+   * agent has, running or being started (those get no launch order again).
+   */
   pollOrders(agentId: string, runningTaskIds: string[], waitMs: number): Promise<Order[]>;
   reportStatus(agentId: string, report: StatusReport): Promise<void>;
   sendOutput(agentId: string, batch: OutputBatch): Promise<void>;

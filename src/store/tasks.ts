@@ -71,8 +71,9 @@ export class TaskRepository {
    * 200 tasks, still a compare-and-set on `state = 'queued'`: a statement per task costs ~200 µs on
    * SQLite, this ~26 µs a task (bench/README.md).
    */
-  async stageMany(items: readonly Staging[], now: string): Promise<string[]> {
-    const staged: string[] = [];
+  /** Stages queued tasks in one transaction; returns the staged ones as they are now, in `items` order (a task no longer queued is left out). */
+  async stageMany(items: readonly Staging[], now: string): Promise<TaskRecord[]> {
+    const staged: TaskRecord[] = [];
     await this.knex.transaction(async (trx) => {
       for (let i = 0; i < items.length; i += STAGE_BATCH) {
         const batch = items.slice(i, i + STAGE_BATCH);
@@ -80,10 +81,10 @@ export class TaskRepository {
         const ids = batch.map(() => '?').join(', ');
         // `state || ''` keeps SQLite from driving this update through the state index, which holds every
         // queued task under one key: measured 90 µs a task at 100,000 queued instead of 30 µs.
-        const rows: Array<{ id: string }> = await trx.raw(
+        const rows: Array<{ id: string } & Record<string, unknown>> = await trx.raw(
           `UPDATE tasks SET state = 'staging', agent_id = CASE id ${agentCase} END, allocation = CASE id ${agentCase} END,
              waiting_reason = NULL, staged_at = ?, version = version + 1
-           WHERE id IN (${ids}) AND state || '' = 'queued' RETURNING id`,
+           WHERE id IN (${ids}) AND state || '' = 'queued' RETURNING *`,
           [
             ...batch.flatMap((item) => [item.id, item.agentId]),
             ...batch.flatMap((item) => [item.id, toJson(item.allocation)]),
@@ -91,8 +92,11 @@ export class TaskRepository {
             ...batch.map((item) => item.id),
           ],
         ).then((result: unknown) => (Array.isArray(result) ? result : (result as { rows: Array<{ id: string }> }).rows));
-        const done = new Set(rows.map((row) => row.id));
-        for (const item of batch) if (done.has(item.id)) staged.push(item.id);
+        const done = new Map(rows.map((row) => [row.id, row]));
+        for (const item of batch) {
+          const row = done.get(item.id);
+          if (row) staged.push(fromRow(row));
+        }
       }
     });
     return staged;
@@ -120,15 +124,20 @@ export class TaskRepository {
   }
 
   /** staging → running, reported by the agent the task was staged on. */
-  async markRunning(id: string, agentId: string, limits: string | null, now: string): Promise<boolean> {
-    const n = await this.knex('tasks')
+  /** staging → running, reported by the task's agent; the task as it is now, or null when it was not staging on that agent. */
+  async markRunning(id: string, agentId: string, limits: string | null, now: string): Promise<TaskRecord | null> {
+    const rows: Array<Record<string, unknown>> = await this.knex('tasks')
       .where({ id, agent_id: agentId, state: 'staging' })
-      .update({ state: 'running', started_at: now, limits, version: this.knex.raw('version + 1') });
-    return n === 1;
+      .update({ state: 'running', started_at: now, limits, version: this.knex.raw('version + 1') })
+      .returning('*');
+    return rows[0] ? fromRow(rows[0]) : null;
   }
 
-  /** staging/running → a terminal state, reported by the task's agent (or decided by the master). */
-  async finish(id: string, agentId: string, finish: Finish, now: string, limits?: string | null): Promise<boolean> {
+  /**
+   * staging/running → a terminal state, reported by the task's agent (or decided by the master); the
+   * task as it is now, or null when it was not active on that agent (a repeated or stale report).
+   */
+  async finish(id: string, agentId: string, finish: Finish, now: string, limits?: string | null): Promise<TaskRecord | null> {
     const update: Record<string, unknown> = {
       state: finish.state,
       exit_code: finish.exitCode,
@@ -137,8 +146,8 @@ export class TaskRepository {
       version: this.knex.raw('version + 1'),
     };
     if (limits !== undefined) update.limits = limits;
-    const n = await this.knex('tasks').where({ id, agent_id: agentId }).whereIn('state', ACTIVE).update(update);
-    return n === 1;
+    const rows: Array<Record<string, unknown>> = await this.knex('tasks').where({ id, agent_id: agentId }).whereIn('state', ACTIVE).update(update).returning('*');
+    return rows[0] ? fromRow(rows[0]) : null;
   }
 
   /** queued → killed, for a task that never reached an agent. */

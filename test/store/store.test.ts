@@ -64,11 +64,15 @@ for (const database of testDatabases()) {
     it('moves through the lifecycle only forwards and only for the task\'s agent', async () => {
       await store.tasks.insert(queuedTask('t-life'));
       await store.tasks.stage({ id: 't-life', agentId: 'a-1', allocation }, now);
-      assert.equal(await store.tasks.markRunning('t-life', 'a-other', null, now), false, 'another agent cannot report it');
-      assert.equal(await store.tasks.markRunning('t-life', 'a-1', 'cgroup v1: memory 128 MiB', now), true);
-      assert.equal(await store.tasks.finish('t-life', 'a-1', { state: 'failed', exitCode: 3, reason: 'exited with code 3' }, now), true);
-      assert.equal(await store.tasks.finish('t-life', 'a-1', { state: 'finished', exitCode: 0, reason: 'late' }, now), false, 'a finished task stays finished');
-      assert.equal(await store.tasks.markRunning('t-life', 'a-1', null, now), false);
+      assert.equal(await store.tasks.markRunning('t-life', 'a-other', null, now), null, 'another agent cannot report it');
+      const running = await store.tasks.markRunning('t-life', 'a-1', 'cgroup v1: memory 128 MiB', now);
+      assert.deepEqual(running, await store.tasks.get('t-life'), 'the task as stored now');
+      assert.equal(running?.state, 'running');
+      const failed = await store.tasks.finish('t-life', 'a-1', { state: 'failed', exitCode: 3, reason: 'exited with code 3' }, now);
+      assert.deepEqual(failed, await store.tasks.get('t-life'));
+      assert.equal(failed?.exitCode, 3);
+      assert.equal(await store.tasks.finish('t-life', 'a-1', { state: 'finished', exitCode: 0, reason: 'late' }, now), null, 'a finished task stays finished');
+      assert.equal(await store.tasks.markRunning('t-life', 'a-1', null, now), null);
       const task = await store.tasks.get('t-life');
       assert.equal(task.state, 'failed');
       assert.equal(task.exitCode, 3);
@@ -89,8 +93,9 @@ for (const database of testDatabases()) {
         ['t-m1', 't-m2', 't-m3'].map((id, i) => ({ id, agentId: `a-${i}`, allocation: { ...allocation, ports: [31000 + i] } })),
         now,
       );
-      assert.deepEqual(staged, ['t-m1', 't-m3']);
+      assert.deepEqual(staged.map((t) => t.id), ['t-m1', 't-m3']);
       const m3 = await store.tasks.get('t-m3');
+      assert.deepEqual(staged[1], m3, 'each staged task as stored now');
       assert.equal(m3.state, 'staging');
       assert.equal(m3.agentId, 'a-2', 'each task gets its own agent');
       assert.deepEqual(m3.allocation?.ports, [31002]);

@@ -102,7 +102,7 @@ export class Agent {
     let failures = 0;
     while (!this.stopping) {
       try {
-        const orders = await this.options.link.pollOrders(this.agentId!, [...this.tasks.keys()], this.pollWaitMs);
+        const orders = await this.options.link.pollOrders(this.agentId!, this.knownTaskIds(), this.pollWaitMs);
         failures = 0;
         for (const order of orders) this.handle(order);
       } catch (err) {
@@ -115,6 +115,11 @@ export class Agent {
         if (status === 404 && !this.stopping) await this.register().catch(() => undefined);
       }
     }
+  }
+
+  /** The tasks this agent has: running, and being started (so the master does not send their launch again). */
+  private knownTaskIds(): string[] {
+    return [...this.tasks.keys(), ...this.starting.keys()];
   }
 
   private handle(order: Order): void {

@@ -23,6 +23,9 @@ import { AgentMailbox } from './agent-mailbox.ts';
 import { deriveOrders } from './orders.ts';
 import type { TaskLogStore } from './task-logs.ts';
 
+/** At most one heartbeat write per agent in this time (see heardFrom). */
+const HEARTBEAT_STORE_INTERVAL_MS = 1000;
+
 export interface MasterOptions {
   store: Store;
   logs: TaskLogStore;
@@ -55,9 +58,13 @@ export class Master {
   private readonly queue = new Map<string, TaskRecord>();
   /** When each agent was last heard from (the store copy is written at most once per poll). */
   private readonly lastSeen = new Map<string, number>();
+  /** When each agent's heartbeat was last written to the store (in memory, lastSeen is exact). */
+  private readonly heartbeatStored = new Map<string, number>();
   /** Queued task → the pool generation at which it last failed to fit. */
   private readonly failedAtGeneration = new Map<string, number>();
   private placing = false;
+  /** Submitted tasks waiting for their insert (see insertSoon). */
+  private pendingInserts: Array<{ task: TaskRecord; resolve: () => void; reject: (err: Error) => void }> = [];
   private placeAgain = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   readonly pollWaitMs: number;
@@ -104,12 +111,37 @@ export class Master {
     const impossible = this.state.agents().length > 0 ? this.state.fitsAnyAgentTotal(spec) : null;
     if (impossible) throw new Unsatisfiable(`task can never be placed: ${impossible}`);
     const task = newQueuedTask(spec, this.clock.now());
-    await this.store.tasks.insert(task);
+    await this.insertSoon(task);
     this.queue.set(task.id, task);
     this.log.info({ task: task.id, owner: spec.owner, name: spec.name }, 'task queued');
     this.emitTask(task);
     this.schedulePlacement();
     return task;
+  }
+
+  /**
+   * Inserts the task together with the others submitted in the same turn of the event loop (a batch
+   * tick, a CI run's ready steps): one statement instead of one round trip each, and one placement
+   * round for all of them. A failed batch is retried one by one, so each caller gets its own answer.
+   */
+  private insertSoon(task: TaskRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pendingInserts.push({ task, resolve, reject });
+      if (this.pendingInserts.length === 1) setImmediate(() => void this.flushInserts());
+    });
+  }
+
+  private async flushInserts(): Promise<void> {
+    const batch = this.pendingInserts;
+    this.pendingInserts = [];
+    try {
+      if (batch.length === 1) await this.store.tasks.insert(batch[0]!.task);
+      else await this.store.tasks.insertMany(batch.map((b) => b.task));
+      for (const b of batch) b.resolve();
+    } catch (err) {
+      if (batch.length === 1) return batch[0]!.reject(err as Error);
+      for (const b of batch) await this.store.tasks.insert(b.task).then(b.resolve, b.reject);
+    }
   }
 
   getTask(id: string): Promise<TaskRecord> {
@@ -218,8 +250,15 @@ export class Master {
   private async heardFrom(agentId: string): Promise<void> {
     const agent = await this.store.agents.find(agentId);
     if (!agent || agent.state === 'gone') throw new NotFound(`agent ${agentId} is not registered; register again`);
-    this.lastSeen.set(agentId, this.clock.now().getTime());
-    await this.store.agents.touchHeartbeat(agentId, this.now());
+    const now = this.clock.now().getTime();
+    this.lastSeen.set(agentId, now);
+    // Every poll and report is a heartbeat; the store needs it only for display and for a master
+    // restart (which trusts agents for a full timeout anyway), so it is written at most once a second
+    // per agent instead of once per report (20 reports in a burst of launches were 20 writes).
+    if (now - (this.heartbeatStored.get(agentId) ?? 0) >= HEARTBEAT_STORE_INTERVAL_MS || agent.state !== 'ready') {
+      this.heartbeatStored.set(agentId, now);
+      await this.store.agents.touchHeartbeat(agentId, this.now());
+    }
     if (agent.state === 'unreachable') {
       await this.store.agents.setState(agentId, 'ready');
       this.log.warn({ agent: agentId }, 'agent reachable again');
@@ -252,9 +291,10 @@ export class Master {
     const task = await this.store.tasks.find(report.taskId);
     if (!task || task.agentId !== agentId) throw new NotFound(`task ${report.taskId} is not assigned to agent ${agentId}`);
     if (report.state === 'running') {
-      if (await this.store.tasks.markRunning(task.id, agentId, report.limits ?? null, this.now())) {
+      const running = await this.store.tasks.markRunning(task.id, agentId, report.limits ?? null, this.now());
+      if (running) {
         this.log.info({ task: task.id, agent: agentId }, 'task running');
-        await this.afterChange(task.id);
+        this.afterChangeTo(running);
       }
       return;
     }
@@ -274,11 +314,12 @@ export class Master {
     limits?: string,
   ): Promise<void> {
     if (!task.agentId) return;
-    if (!(await this.store.tasks.finish(task.id, task.agentId, finish, this.now(), limits))) return;
+    const finished = await this.store.tasks.finish(task.id, task.agentId, finish, this.now(), limits);
+    if (!finished) return;
     this.state.release(task.id);
     this.options.logs.forget(task.id);
     this.log.info({ task: task.id, state: finish.state, exitCode: finish.exitCode }, `task ${finish.state}: ${finish.reason}`);
-    await this.afterChange(task.id);
+    this.afterChangeTo(finished);
     this.schedulePlacement();
   }
 
@@ -327,23 +368,24 @@ export class Master {
       }
     }
     if (placed.length === 0) return;
-    let staged: Set<string>;
+    let staged: TaskRecord[];
     try {
-      staged = new Set(await this.store.tasks.stageMany(placed, this.now()));
+      staged = await this.store.tasks.stageMany(placed, this.now());
     } catch (err) {
       for (const item of placed) this.state.release(item.id);
       throw err;
     }
+    const stagedIds = new Set(staged.map((task) => task.id));
     for (const item of placed) {
       this.queue.delete(item.id);
       // Not staged: it was killed while we decided; give its resources back.
-      if (!staged.has(item.id)) {
-        this.state.release(item.id);
-        continue;
-      }
-      this.log.info({ task: item.id, agent: item.agentId }, 'task staged');
-      await this.afterChange(item.id);
-      this.mailbox.notify(item.agentId);
+      if (!stagedIds.has(item.id)) this.state.release(item.id);
+    }
+    // Wake the agents first: their launches need not wait for the events below.
+    for (const agentId of new Set(staged.map((task) => task.agentId!))) this.mailbox.notify(agentId);
+    for (const task of staged) {
+      this.log.info({ task: task.id, agent: task.agentId }, 'task staged');
+      this.emitTask(task);
     }
   }
 
@@ -351,9 +393,14 @@ export class Master {
 
   private async afterChange(taskId: string): Promise<TaskRecord> {
     const task = await this.store.tasks.get(taskId);
-    this.emitTask(task);
-    if (TERMINAL_STATES.has(task.state)) this.options.logs.notify(taskId);
+    this.afterChangeTo(task);
     return task;
+  }
+
+  /** Tells the listeners (and the log followers of an ended task) what the task is now. */
+  private afterChangeTo(task: TaskRecord): void {
+    this.emitTask(task);
+    if (TERMINAL_STATES.has(task.state)) this.options.logs.notify(task.id);
   }
 
   private emitTask(task: TaskRecord): void {

@@ -3,15 +3,20 @@
 import type { Order } from '../protocol.ts';
 import type { TaskRecord } from '../types.ts';
 
-/** `assigned`: the agent's staging and running tasks, oldest first. */
+/**
+ * `assigned`: the agent's staging and running tasks, oldest first. `runningOnAgent`: the tasks the agent
+ * has, running or being started; a staging task among them gets no second launch order (a poll during a
+ * burst of launches would otherwise return them all again).
+ */
 export function deriveOrders(assigned: readonly TaskRecord[], runningOnAgent: readonly string[]): Order[] {
+  const known = new Set(runningOnAgent);
   const unexplained = new Set(runningOnAgent);
   const orders: Order[] = [];
   for (const task of assigned) {
     unexplained.delete(task.id);
     if (task.killRequested) {
       orders.push({ type: 'kill', taskId: task.id, graceMs: task.spec.killGraceMs, reason: task.reason ?? 'killed' });
-    } else if (task.state === 'staging' && task.allocation) {
+    } else if (task.state === 'staging' && task.allocation && !known.has(task.id)) {
       orders.push({ type: 'launch', taskId: task.id, spec: task.spec, allocation: task.allocation });
     }
   }

@@ -15,7 +15,7 @@ describe('orders an agent gets on its poll', () => {
   const table: Array<[string, TaskRecord[], string[], string[]]> = [
     ['nothing assigned, nothing running', [], [], []],
     ['a staged task is launched', [task('t-1', 'staging')], [], ['launch t-1']],
-    ['a staged task the agent already runs is launched again (the agent ignores repeats)', [task('t-1', 'staging')], ['t-1'], ['launch t-1']],
+    ['a staged task the agent already has (starting, not yet reported) is not launched again', [task('t-1', 'staging')], ['t-1'], []],
     ['a running task needs nothing', [task('t-1', 'running')], ['t-1'], []],
     ['a kill wins over a launch', [task('t-1', 'staging', true)], [], ['kill t-1 2500ms killed by user']],
     ['a running task to kill', [task('t-1', 'running', true)], ['t-1'], ['kill t-1 2500ms killed by user']],
