@@ -9,7 +9,7 @@ import { Conflict, NotFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { DueIndex } from '../firing/due-index.ts';
 import { nextOccurrence, type Occurrence } from '../schedule/index.ts';
-import type { BatchStore, JobState, RunRecord } from '../store/batch-store.ts';
+import type { BatchStore, Firing, JobState, RunRecord } from '../store/batch-store.ts';
 import { planFiring } from './firing-plan.ts';
 import type { JobView } from './job-view.ts';
 import { RunExecutor } from './run-executor.ts';
@@ -27,6 +27,14 @@ export interface BatchSchedulerOptions {
 }
 
 type IndexKey = `job:${string}` | `retry:${string}` | `deadline:${string}`;
+
+/** One job's due occurrence, planned and ready to be recorded (see recordFirings). */
+interface FiringPlanOfJob {
+  job: JobView;
+  /** The job's state once the firing is recorded. */
+  next: JobState;
+  firing: Firing;
+}
 
 export class BatchScheduler {
   private readonly jobs = new Map<string, JobView>();
@@ -228,37 +236,38 @@ export class BatchScheduler {
     this.timer = undefined;
     await this.lane
       .run(async () => {
-        // Record every due occurrence first (each a quick compare-and-set), then launch them all at
-        // once: jobs due at the same instant must not wait for each other's submit to the pool.
-        const launches: Array<() => Promise<void>> = [];
+        // Every job occurrence due now is recorded in one transaction (each a compare-and-set), then
+        // all are launched at once: jobs due at the same instant must not wait for each other.
+        const plans: FiringPlanOfJob[] = [];
         for (const entry of this.index.popDue(this.options.clock.now().getTime())) {
+          const key = entry.key as IndexKey;
           try {
-            const launch = await this.fireEntry(entry.key as IndexKey);
-            if (launch) launches.push(launch);
+            if (key.startsWith('job:')) {
+              const plan = await this.planJob(key.slice('job:'.length));
+              if (plan) plans.push(plan);
+            } else if (key.startsWith('retry:')) {
+              await this.executor.retryDue(key.slice('retry:'.length));
+            } else {
+              await this.executor.deadlineDue(key.slice('deadline:'.length));
+            }
           } catch (err) {
-            this.options.logger.error({ key: entry.key, err: (err as Error).message }, 'firing failed; retrying in 1 s');
-            this.index.set(entry.key, this.options.clock.now().getTime() + 1000);
+            this.retryEntryLater(key, err as Error);
           }
         }
+        const launches = await this.recordFirings(plans);
         // A launch that fails leaves its run pending: recovery at the next start launches it.
         await Promise.all(launches.map((launch) => launch().catch((err: Error) => this.options.logger.error({ err: err.message }, 'launching a run failed'))));
       })
       .finally(() => this.arm());
   }
 
-  /** Handles one due entry; a scheduled occurrence is only recorded here and returned to launch. */
-  private async fireEntry(key: IndexKey): Promise<(() => Promise<void>) | null> {
-    const colon = key.indexOf(':');
-    const kind = key.slice(0, colon);
-    const id = key.slice(colon + 1);
-    if (kind === 'retry') await this.executor.retryDue(id);
-    else if (kind === 'deadline') await this.executor.deadlineDue(id);
-    else return this.fireJob(id);
-    return null;
+  private retryEntryLater(key: IndexKey, err: Error): void {
+    this.options.logger.error({ key, err: err.message }, 'firing failed; retrying in 1 s');
+    this.index.set(key, this.options.clock.now().getTime() + 1000);
   }
 
-  /** Records the job's due occurrence (and any skipped ones); returns how to launch its run, if any. */
-  private async fireJob(name: string): Promise<(() => Promise<void>) | null> {
+  /** What firing the job's due occurrence means (the run, the skipped ones, the next due time); null when nothing is due. */
+  private async planJob(name: string): Promise<FiringPlanOfJob | null> {
     const job = this.jobs.get(name);
     const state = this.states.get(name);
     if (!job?.schedule || !state?.nextDueAt || job.disabled) return null;
@@ -280,20 +289,39 @@ export class BatchScheduler {
         run = { ...run, state: 'skipped', finishedAt: now.toISOString(), reason: 'the previous run is still in progress (concurrencyPolicy Forbid)' };
       }
     }
-    const claimed = run
-      ? await this.options.store.fireOccurrence(run, { expectedDueAt: state.nextDueAt, nextDueAt: next.nextDueAt, nextIndex: next.nextIndex }, skipped)
-      : await this.options.store.fireOccurrence(skipped.pop()!, { expectedDueAt: state.nextDueAt, nextDueAt: next.nextDueAt, nextIndex: next.nextIndex }, skipped);
-    if (!claimed) {
-      // Someone else moved this job (another process on the same store): take the store's word.
-      const stored = await this.options.store.findState(name);
-      if (stored) this.states.set(name, stored);
-      this.indexJob(job);
-      return null;
-    }
-    this.states.set(name, next);
-    this.indexJob(job);
-    if (plan.skipped.length > 0) this.options.logger.warn({ job: name, skipped: plan.skipped.length }, 'occurrences skipped (older than epsilon or superseded)');
-    const pending = run && run.state === 'pending' ? run : null;
-    return pending ? () => this.executor.launch(job, pending) : null;
+    const record = run ?? skipped.pop()!;
+    return { job, next, firing: { run: record, skipped, move: { expectedDueAt: state.nextDueAt, nextDueAt: next.nextDueAt, nextIndex: next.nextIndex } } };
   }
+
+  /** Records the planned firings in one transaction; returns how to launch the runs that are due. */
+  private async recordFirings(plans: FiringPlanOfJob[]): Promise<Array<() => Promise<void>>> {
+    if (plans.length === 0) return [];
+    let claimed: boolean[];
+    try {
+      claimed = await this.options.store.fireOccurrences(plans.map((p) => p.firing));
+    } catch (err) {
+      for (const plan of plans) this.retryEntryLater(`job:${plan.job.name}`, err as Error);
+      return [];
+    }
+    const launches: Array<() => Promise<void>> = [];
+    for (const [i, { job, next, firing }] of plans.entries()) {
+      const name = job.name;
+      if (!claimed[i]) {
+        // Someone else moved this job (another process on the same store): take the store's word.
+        const stored = await this.options.store.findState(name);
+        if (stored) this.states.set(name, stored);
+        this.indexJob(job);
+        continue;
+      }
+      this.states.set(name, next);
+      this.indexJob(job);
+      if (firing.skipped.length > 0 || firing.run.state === 'skipped') {
+        this.options.logger.warn({ job: name, skipped: firing.skipped.length + (firing.run.state === 'skipped' ? 1 : 0) }, 'occurrences skipped (older than epsilon, superseded, or Forbid)');
+      }
+      const run = firing.run;
+      if (run.state === 'pending') launches.push(() => this.executor.launch(job, run));
+    }
+    return launches;
+  }
+
 }

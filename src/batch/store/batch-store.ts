@@ -25,6 +25,13 @@ export interface JobState {
   nextIndex: number | null;
 }
 
+/** One occurrence being fired: its run (pending, or skipped), older skipped ones, and the move of the job's next due time. */
+export interface Firing {
+  run: RunRecord;
+  skipped: RunRecord[];
+  move: { expectedDueAt: string; nextDueAt: string | null; nextIndex: number | null };
+}
+
 export interface RunRecord {
   id: string;
   jobName: string;
@@ -142,19 +149,27 @@ export class BatchStore {
   }
 
   /**
-   * Fires one occurrence: inserts its run (unique per job and run key) and moves the job's next due
-   * time from `expectedDueAt` to the next one, both or neither. False when another firing already
-   * did it (the state moved, or the run key exists): the caller must not launch anything.
+   * Fires occurrences (those of one instant) in one transaction. For each: inserts its runs (unique
+   * per job and run key) and moves the job's next due time from `expectedDueAt` to the next one, both
+   * or neither. False for a firing another process already did (the state moved, or the run key
+   * exists): the caller must not launch it.
    */
-  async fireOccurrence(run: RunRecord, next: { expectedDueAt: string; nextDueAt: string | null; nextIndex: number | null }, skipped: RunRecord[] = []): Promise<boolean> {
+  async fireOccurrences(firings: readonly Firing[]): Promise<boolean[]> {
     return this.knex.transaction(async (trx) => {
-      const moved = await trx('batch_job_state')
-        .where({ job_name: run.jobName, next_due_at: next.expectedDueAt })
-        .update({ next_due_at: next.nextDueAt, next_index: next.nextIndex });
-      if (moved !== 1) return false;
-      for (const skip of skipped) await trx('batch_runs').insert(runRow(skip)).onConflict(['job_name', 'run_key']).ignore();
-      const inserted = await trx('batch_runs').insert(runRow(run)).onConflict(['job_name', 'run_key']).ignore().returning('id');
-      return inserted.length === 1;
+      const claimed: boolean[] = [];
+      for (const { run, skipped, move } of firings) {
+        const moved = await trx('batch_job_state')
+          .where({ job_name: run.jobName, next_due_at: move.expectedDueAt })
+          .update({ next_due_at: move.nextDueAt, next_index: move.nextIndex });
+        if (moved !== 1) {
+          claimed.push(false);
+          continue;
+        }
+        for (const skip of skipped) await trx('batch_runs').insert(runRow(skip)).onConflict(['job_name', 'run_key']).ignore();
+        const inserted = await trx('batch_runs').insert(runRow(run)).onConflict(['job_name', 'run_key']).ignore().returning('id');
+        claimed.push(inserted.length === 1);
+      }
+      return claimed;
     });
   }
 
