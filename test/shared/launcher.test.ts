@@ -51,6 +51,12 @@ describe('process launcher', function () {
     assert.equal(result.exitCode, 0);
   });
 
+  it('kills a command that outlives its timeout', async () => {
+    const result = await launcher.run(['/bin/sleep', '10'], { timeoutMs: 100 });
+    assert.equal(result.signal, 'SIGKILL');
+    assert.equal(result.exitCode, null);
+  });
+
   it('says why a command cannot start, with its errno code', async () => {
     await assert.rejects(launcher.run(['/no/such/program']), (err: LaunchError) => err instanceof LaunchError && err.code === 'ENOENT');
     await assert.rejects(

@@ -1,14 +1,11 @@
 // The server's own bare mirrors of the repositories it builds, with the real `git` CLI: enough to read
 // `.gantry.yml` at the pushed commit and to list the paths a push changed (the payload's lists stop at
 // 20 commits), before any step runs. Steps clone on their agent; this never leaves the server.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Invalid } from '../../shared/errors.ts';
-
-const run = promisify(execFile);
+import { sharedLauncher } from '../../shared/launcher/launcher.ts';
 
 /** Transports git may use for a clone URL; `ext::` (runs commands) and others are refused. */
 const ALLOWED_URL = /^(https?:\/\/|ssh:\/\/|git:\/\/|file:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/;
@@ -71,13 +68,24 @@ export class GitMirror {
     return dir;
   }
 
+  /**
+   * Runs git through the launcher helper (src/shared/launcher): three git processes a push, each
+   * spawned from the server, blocked its event loop ~3 ms apiece during a burst of deliveries.
+   * Fails with the command's stderr, as execFile does.
+   */
   private async git(dir: string, args: string[]): Promise<string> {
-    const { stdout } = await run('git', ['-C', dir, '-c', 'protocol.ext.allow=never', ...args], {
+    const argv = ['git', '-C', dir, '-c', 'protocol.ext.allow=never', ...args];
+    const result = await sharedLauncher().run(argv, {
       maxBuffer: 64 * 1024 * 1024,
-      timeout: 10 * 60_000,
+      timeoutMs: 10 * 60_000,
       // Never prompt for credentials: a private repository without them fails at once.
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' },
     });
-    return stdout;
+    if (result.exitCode !== 0 || result.truncated) {
+      const stderr = result.stderr.toString('utf8');
+      const why = result.truncated ? 'output over 64 MiB' : result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
+      throw Object.assign(new Error(`git ${args[0]} failed (${why}): ${stderr.trim().slice(0, 500)}`), { stderr });
+    }
+    return result.stdout.toString('utf8');
   }
 }

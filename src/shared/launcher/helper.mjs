@@ -16,8 +16,9 @@
 //   {op: 'spawn', id, argv, cwd, env, stdoutPath, stderrPath, exitFile?}
 //       a detached task: its own process group and session, stdin /dev/null, stdout and stderr
 //       appended to the files (truncated first; O_APPEND, as the task's processes share them).
-//   {op: 'run', id, argv, cwd, env, input?, maxBuffer}
-//       a short command whose output the caller wants (git): stdout and stderr captured (base64).
+//   {op: 'run', id, argv, cwd, env, input?, maxBuffer, timeoutMs?}
+//       a short command whose output the caller wants (git): stdout and stderr captured (base64);
+//       killed with SIGKILL after timeoutMs.
 //   {op: 'mkdirs', id, setups: [{dir, files: [{name, content, optional?}]}]}
 //       directories made and files written in them, synchronously (a task's cgroups: ~0.2 ms here
 //       against 25–100 ms for the same 160 operations through a busy server's thread pool). A dir
@@ -136,6 +137,7 @@ function runCommand(req) {
     });
   }
   runs.add(child);
+  const timer = req.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), req.timeoutMs) : null;
   let failed = false;
   child.once('error', (e) => {
     failed = true;
@@ -145,6 +147,7 @@ function runCommand(req) {
   child.stdin.on('error', () => undefined); // a command that does not read its input
   child.stdin.end(req.input === undefined ? undefined : Buffer.from(req.input, 'base64'));
   child.once('close', (code, signal) => {
+    if (timer) clearTimeout(timer);
     runs.delete(child);
     if (failed) return;
     answer({

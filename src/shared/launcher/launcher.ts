@@ -52,6 +52,8 @@ export interface RunOptions {
   input?: string | Buffer;
   /** Bytes kept per stream; the rest is dropped and `truncated` set. Default 16 MiB. */
   maxBuffer?: number;
+  /** Killed with SIGKILL after this long (the result then has signal SIGKILL). */
+  timeoutMs?: number;
 }
 
 /** A directory to make (again, if it exists) and the files to write in it, in order. */
@@ -230,6 +232,7 @@ export class ProcessLauncher {
       env,
       ...(options.input !== undefined ? { input: Buffer.from(options.input).toString('base64') } : {}),
       ...(options.maxBuffer !== undefined ? { maxBuffer: options.maxBuffer } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
     if (answer.op !== 'done') throw new Error(`launcher: unexpected answer ${answer.op} to run`);
     return {
