@@ -15,6 +15,8 @@ import { DependencyTracker, type ParentOutcome } from './dependencies.ts';
 import { retryDelayMs, type JobView } from './job-view.ts';
 
 const TERMINAL_TASK_STATES = new Set(['finished', 'failed', 'killed', 'lost']);
+/** How many lost tasks of one run are replaced (not counted as retries) before the run fails. */
+const MAX_LOSS_REPLACEMENTS = 3;
 const FAILED_FOR_GOOD: readonly RunState[] = ['failed', 'killed', 'skipped'];
 
 export interface RunExecutorOptions {
@@ -61,9 +63,13 @@ export class RunExecutor {
     return true;
   }
 
-  /** Submits the next attempt of a pending or retrying run (already in the store). */
-  async launch(job: JobView, run: RunRecord): Promise<void> {
-    const attempt = run.state === 'retrying' ? run.attempt + 1 : 0;
+  /**
+   * Submits the next attempt of a pending or retrying run (already in the store), or with `replacing`
+   * a new task for the same attempt of a running run whose task was lost.
+   */
+  async launch(job: JobView, run: RunRecord, replacing = false): Promise<void> {
+    const attempt = replacing ? run.attempt : run.state === 'retrying' ? run.attempt + 1 : 0;
+    const from: RunState[] = replacing ? ['running'] : ['pending', 'retrying'];
     let task: TaskRecord;
     try {
       failpoint('batch-before-submit');
@@ -73,10 +79,10 @@ export class RunExecutor {
       // The pool refused the task outright (bad resources, no agent could ever take it): retrying
       // the same definition cannot help.
       if (!(err instanceof GantryError)) throw err;
-      await this.finish(run, ['pending', 'retrying'], { state: 'failed', reason: `cannot launch: ${err.message}` }, 'failure');
+      await this.finish(run, from, { state: 'failed', reason: `cannot launch: ${err.message}` }, 'failure');
       return;
     }
-    await this.attach(job, run, task, attempt);
+    await this.attach(job, run, task, attempt, from);
   }
 
   /** A task event for a `job:` owner. */
@@ -133,16 +139,17 @@ export class RunExecutor {
         await this.cancel(run, `job "${run.jobName}" cannot be loaded`);
         continue;
       }
-      if (run.state === 'running' && run.taskId) {
-        const task = await this.options.cluster.get(run.taskId).catch(() => null);
-        if (!task || TERMINAL_TASK_STATES.has(task.state)) await this.taskEnded(run, task);
-        else this.scheduleDeadline(job, run);
-        continue;
-      }
-      // pending or retrying: was the attempt submitted just before the crash?
+      // Was an attempt (or a lost task's replacement) submitted just before the crash, not attached?
       const submitted = (await this.options.cluster.findByOwner(taskOwner(run.jobName, run.id))).filter((t) => !run.taskIds.includes(t.id));
       const latest = submitted[submitted.length - 1];
-      if (latest) await this.attach(job, run, latest, run.state === 'retrying' ? run.attempt + 1 : 0);
+      if (run.state === 'running' && run.taskId) {
+        const task = await this.options.cluster.get(run.taskId).catch(() => null);
+        if (task && !TERMINAL_TASK_STATES.has(task.state)) this.scheduleDeadline(job, run);
+        else if (latest && task?.state === 'lost') await this.attach(job, run, latest, run.attempt, ['running']);
+        else await this.taskEnded(run, task);
+        continue;
+      }
+      if (latest) await this.attach(job, run, latest, run.state === 'retrying' ? run.attempt + 1 : 0, ['pending', 'retrying']);
       else if (run.state === 'pending') await this.launch(job, run);
       else this.options.schedule(`retry:${run.id}`, Date.parse(run.retryAt ?? this.now.toISOString()));
     }
@@ -155,9 +162,9 @@ export class RunExecutor {
 
   // ---- internals -----------------------------------------------------------------------------------
 
-  private async attach(job: JobView, run: RunRecord, task: TaskRecord, attempt: number): Promise<void> {
+  private async attach(job: JobView, run: RunRecord, task: TaskRecord, attempt: number, from: readonly RunState[]): Promise<void> {
     const now = this.now.toISOString();
-    const attached = await this.options.store.updateRun(run.id, ['pending', 'retrying'], {
+    const attached = await this.options.store.updateRun(run.id, from, {
       state: 'running',
       attempt,
       taskId: task.id,
@@ -192,6 +199,14 @@ export class RunExecutor {
       return;
     }
     const reason = task ? (task.reason ?? `task ${task.state}`) : 'the task is unknown to the pool';
+    // A lost task (its agent vanished) is not the job's failure: it is replaced at once, elsewhere,
+    // without using a retry; a few times at most, so that a job that brings agents down stops.
+    const replacements = run.taskIds.length - 1 - run.attempt;
+    if (job && task?.state === 'lost' && replacements < MAX_LOSS_REPLACEMENTS) {
+      this.options.logger.warn({ job: job.name, run: run.id, task: task.id }, `task lost (${reason}); launching a replacement`);
+      await this.launch(job, run, true);
+      return;
+    }
     if (job && run.attempt < job.retries) {
       const retryAt = this.now.getTime() + retryDelayMs(job.backoff, run.attempt + 1);
       const moved = await this.options.store.updateRun(run.id, ['running'], { state: 'retrying', retryAt: new Date(retryAt).toISOString(), exitCode, reason });

@@ -20,7 +20,7 @@ import {
 } from '../types.ts';
 import { newQueuedTask } from '../new-task.ts';
 import { AgentMailbox } from './agent-mailbox.ts';
-import { deriveOrders } from './orders.ts';
+import { deriveOrders, lostOnAgent } from './orders.ts';
 import type { TaskLogStore } from './task-logs.ts';
 
 /** At most one heartbeat write per agent in this time (see heardFrom). */
@@ -244,6 +244,9 @@ export class Master {
 
   private async ordersFor(agentId: string, runningTaskIds: string[]): Promise<Order[]> {
     const assigned = await this.store.tasks.list({ agentId, states: ['staging', 'running'], order: 'oldest' });
+    for (const task of lostOnAgent(assigned, runningTaskIds)) {
+      await this.finishTask(task, { state: 'lost', exitCode: null, reason: 'the agent no longer runs the task (it ended or was lost while the master could not hear of it)' });
+    }
     return deriveOrders(assigned, runningTaskIds);
   }
 

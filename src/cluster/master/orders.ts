@@ -26,3 +26,14 @@ export function deriveOrders(assigned: readonly TaskRecord[], runningOnAgent: re
   }
   return orders;
 }
+
+/**
+ * The agent's tasks the master has as running but the agent does not have (neither running nor being
+ * started): they ended while no master listened (a master restart) without a report, or the agent lost
+ * them. An agent lists a task from the moment it is told to start it until its final report was
+ * accepted, and polls one at a time, so a running task missing from a poll is gone.
+ */
+export function lostOnAgent(assigned: readonly TaskRecord[], runningOnAgent: readonly string[]): TaskRecord[] {
+  const known = new Set(runningOnAgent);
+  return assigned.filter((task) => task.state === 'running' && !known.has(task.id));
+}

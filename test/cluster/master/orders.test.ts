@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { deriveOrders } from '../../../src/cluster/master/orders.ts';
+import { deriveOrders, lostOnAgent } from '../../../src/cluster/master/orders.ts';
 import { newQueuedTask } from '../../../src/cluster/new-task.ts';
 import type { TaskRecord, TaskState } from '../../../src/cluster/types.ts';
 import { minimalSpec } from '../../helpers/task-spec.ts';
@@ -28,4 +28,12 @@ describe('orders an agent gets on its poll', () => {
       assert.deepEqual(orders, expected);
     });
   }
+});
+
+describe('tasks an agent no longer has', () => {
+  it('are the running ones it does not list; staging ones (their launch may be on its way) are not', () => {
+    const assigned = [task('t-1', 'running'), task('t-2', 'running'), task('t-3', 'staging')];
+    assert.deepEqual(lostOnAgent(assigned, ['t-2']).map((t) => t.id), ['t-1']);
+    assert.deepEqual(lostOnAgent(assigned, ['t-1', 't-2']), []);
+  });
 });
