@@ -1,0 +1,184 @@
+// What survives which failure (issue 6): real `gantry server` and `gantry agent` processes killed with
+// SIGKILL at the worst moment.
+// - An agent dies: its batch task is lost within the heartbeat timeout and replaced on another agent
+//   (without using the job's retries); when the agent comes back it still runs the lost copy, and is
+//   told to kill it: never two copies of one run.
+// - The master dies with tasks running on two agents: they keep running; a task that ends meanwhile
+//   is reported when the master is back (the agent buffers the report), with its output; after the
+//   restart the same processes run (same pids) and nothing was launched twice.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { TaskRecord } from '../../src/cluster/types.ts';
+import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
+
+interface Run {
+  id: string;
+  state: string;
+  taskId: string | null;
+  taskIds: string[];
+  attempt: number;
+}
+
+const tokens = { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN };
+
+/** True while `pid` exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function pidsIn(file: string): number[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(Number) : [];
+}
+
+/** The pid the exec driver recorded for a task on an agent (its sandbox's task.json). */
+function recordedPid(agentDir: string, taskId: string): number {
+  return (JSON.parse(readFileSync(path.join(agentDir, 'sandboxes', taskId, 'task.json'), 'utf8')) as { pid: number }).pid;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
+}
+
+describe('faults: agent loss and master restart', function () {
+  this.timeout(120_000);
+  const dir = tempDir('faults');
+  const started: Started[] = [];
+
+  const startServer = async (dataDir: string, listen: string, heartbeat: string) => {
+    const server = await startGantry(
+      ['server', '--data-dir', dataDir, '--listen', listen, '--registry-listen', '127.0.0.1:0', '--no-local-agent', '--heartbeat-timeout', heartbeat, '--log-level', 'warn'],
+      tokens,
+      /listening on (http:\/\/\S+)/,
+    );
+    started.push(server);
+    return { server, url: server.match[1]! };
+  };
+  const startAgent = async (url: string, name: string) => {
+    const agent = await startGantry(
+      ['agent', '--master', url, '--join-token', JOIN_TOKEN, '--hostname', name, '--data-dir', path.join(dir, name), '--log-level', 'warn'],
+      {},
+      /Agent \S+ joined/,
+    );
+    started.push(agent);
+    return agent;
+  };
+
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((p) => p.stop()));
+  });
+  after(() => killAll());
+
+  it('replaces the batch task of a killed agent on another agent, and kills the lost copy when the agent returns', async () => {
+    const { url } = await startServer(path.join(dir, 'server-a'), '127.0.0.1:0', '2s');
+    const client = api(url);
+    const alpha = await startAgent(url, 'alpha');
+    const pids = path.join(dir, 'job-pids');
+    const created = await client.post('/api/v1/jobs', {
+      name: 'long-job',
+      command: `echo $$ >> ${pids}; exec sleep 60`,
+      schedule: 'R/2030-01-01T00:00:00Z/P1D',
+      retries: 0,
+      cpus: 0.1,
+      mem: 64,
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal((await client.post('/api/v1/jobs/long-job/run')).status, 201);
+    const first = await waitFor('the run running on alpha', async () => {
+      const [run] = (await client.get<{ runs: Run[] }>('/api/v1/jobs/long-job/runs')).body.runs;
+      if (run?.state !== 'running' || !run.taskId) return undefined;
+      const task = (await client.get<TaskRecord>(`/api/v1/tasks/${run.taskId}`)).body;
+      return task.state === 'running' && pidsIn(pids).length === 1 ? task : undefined;
+    });
+    const [firstPid] = pidsIn(pids);
+    await startAgent(url, 'beta');
+
+    const killedAt = Date.now();
+    alpha.child.kill('SIGKILL');
+    const lost = await waitFor('the task lost', async () => {
+      const task = (await client.get<TaskRecord>(`/api/v1/tasks/${first.id}`)).body;
+      return task.state === 'lost' ? task : undefined;
+    });
+    const replaced = await waitFor('a replacement running', async () => {
+      const [run] = (await client.get<{ runs: Run[] }>('/api/v1/jobs/long-job/runs')).body.runs;
+      if (!run || run.taskId === first.id || !run.taskId) return undefined;
+      const task = (await client.get<TaskRecord>(`/api/v1/tasks/${run.taskId}`)).body;
+      return task.state === 'running' && pidsIn(pids).length === 2 ? { run, task } : undefined;
+    });
+    const replacedAfterMs = Date.now() - killedAt;
+    assert.match(lost.reason ?? '', /unreachable \(no heartbeat for 2s\)/);
+    assert.ok(replacedAfterMs < 6000, `replaced ${replacedAfterMs} ms after the kill (heartbeat timeout 2 s)`);
+    assert.equal(replaced.run.state, 'running');
+    assert.equal(replaced.run.attempt, 0, 'a lost task is replaced without using a retry (retries: 0)');
+    assert.deepEqual(replaced.run.taskIds, [first.id, replaced.task.id]);
+    const agents = (await client.get<{ agents: Array<{ id: string; hostname: string }> }>('/api/v1/agents')).body.agents;
+    assert.equal(replaced.task.agentId, agents.find((a) => a.hostname === 'beta')?.id, 'the replacement runs on beta');
+    assert.ok(alive(firstPid!), 'the lost copy still runs on the dead agent’s machine');
+
+    // alpha comes back: it finds the lost copy still running and is told to kill it.
+    await startAgent(url, 'alpha');
+    await waitFor('the lost copy killed', async () => !alive(firstPid!), 15_000);
+    const [, secondPid] = pidsIn(pids);
+    assert.ok(alive(secondPid!), 'the replacement keeps running');
+    assert.equal(pidsIn(pids).length, 2, 'nothing started a third copy');
+    assert.equal((await client.get<TaskRecord>(`/api/v1/tasks/${first.id}`)).body.state, 'lost', 'the lost task stays lost');
+    await client.post('/api/v1/jobs/long-job/kill');
+    await waitFor('the replacement killed', async () => !alive(secondPid!));
+  });
+
+  it('keeps tasks running through a master kill -9; after the restart the same processes run and a task that ended meanwhile has its status and output', async () => {
+    const port = await freePort();
+    const dataDir = path.join(dir, 'server-b');
+    let { server, url } = await startServer(dataDir, `127.0.0.1:${port}`, '30s');
+    let client = api(url);
+    await startAgent(url, 'gamma');
+    await startAgent(url, 'delta');
+    const submit = async (cmd: string, host: string) =>
+      (await client.post<TaskRecord>('/api/v1/tasks', { cmd, constraints: [['hostname', 'IS', host]], killGraceMs: 500 })).body;
+    const onGamma = await submit('sleep 60', 'gamma');
+    const onDelta = await submit('sleep 60', 'delta');
+    const endsMeanwhile = await submit('sleep 3; echo finished while the master was down; exit 4', 'delta');
+    for (const task of [onGamma, onDelta, endsMeanwhile]) {
+      await waitFor(`${task.id} running`, async () => (await client.get<TaskRecord>(`/api/v1/tasks/${task.id}`)).body.state === 'running');
+    }
+    const pidGamma = recordedPid(path.join(dir, 'gamma'), onGamma.id);
+    const pidDelta = recordedPid(path.join(dir, 'delta'), onDelta.id);
+    const pidEnding = recordedPid(path.join(dir, 'delta'), endsMeanwhile.id);
+
+    server.child.kill('SIGKILL');
+    await waitFor('the short task ended with no master', async () => !alive(pidEnding), 15_000);
+    assert.ok(alive(pidGamma) && alive(pidDelta), 'the agents keep their tasks running');
+
+    ({ server, url } = await startServer(dataDir, `127.0.0.1:${port}`, '30s'));
+    client = api(url);
+    const ended = await waitFor('the buffered report delivered', async () => {
+      const task = (await client.get<TaskRecord>(`/api/v1/tasks/${endsMeanwhile.id}`)).body;
+      return task.state === 'failed' ? task : undefined;
+    });
+    assert.equal(ended.exitCode, 4);
+    const logs = await fetch(`${url}/api/v1/tasks/${endsMeanwhile.id}/logs`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.match(await logs.text(), /finished while the master was down/);
+    for (const [task, pid, agent] of [[onGamma, pidGamma, 'gamma'], [onDelta, pidDelta, 'delta']] as const) {
+      const now = (await client.get<TaskRecord>(`/api/v1/tasks/${task.id}`)).body;
+      assert.equal(now.state, 'running', `${task.id} still running`);
+      assert.equal(recordedPid(path.join(dir, agent), task.id), pid, 'the same process, not a new launch');
+      assert.ok(alive(pid));
+    }
+    const all = (await client.get<{ tasks: TaskRecord[] }>('/api/v1/tasks?limit=100')).body.tasks;
+    assert.equal(all.length, 3, 'no task was launched twice');
+    for (const task of [onGamma, onDelta]) await client.post(`/api/v1/tasks/${task.id}/kill`);
+    await waitFor('the tasks killed', async () => !alive(pidGamma) && !alive(pidDelta));
+  });
+});
