@@ -126,7 +126,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     const workDir = path.join(config.dataDir, 'agent');
     await mkdir(workDir, { recursive: true });
     const agentLogger = logger.child({ component: 'agent', embedded: true });
-    const { drivers, attributes } = await detectAgentDrivers(agentLogger);
+    const { drivers, attributes } = await detectAgentDrivers(agentLogger, { keepExitedMs: config.agent.containerGcDelayMs });
     localAgent = new Agent({
       link,
       drivers,

@@ -9,6 +9,8 @@ import { Invalid } from '../shared/errors.ts';
 import { parseListenAddress, type ListenAddress } from './listen-address.ts';
 
 const durationMs = z.number().int().positive();
+/** As the docker driver's default (src/cluster/drivers/docker.ts), without importing the cluster here. */
+const DEFAULT_KEEP_EXITED_MS = 10 * 60_000;
 
 const serverConfigSchema = z
   .object({
@@ -25,9 +27,11 @@ const serverConfigSchema = z
         /** Mesos resources string; absent → detected from the machine. */
         resources: z.string().optional(),
         attributes: z.string().default(''),
+        /** How long an exited container is kept after its task's end was reported (0: removed at once). */
+        containerGcDelayMs: z.number().int().min(0).default(DEFAULT_KEEP_EXITED_MS),
       })
       .strict()
-      .default({ attributes: '' }),
+      .default({ attributes: '', containerGcDelayMs: DEFAULT_KEEP_EXITED_MS }),
     placement: z
       .object({ strategy: z.enum(RANKERS).default('binpack') })
       .strict()

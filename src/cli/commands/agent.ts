@@ -9,6 +9,7 @@ import { detectResources, mergeResources } from '../../cluster/agent/detect-reso
 import { detectAgentDrivers } from '../../cluster/agent/agent-drivers.ts';
 import { HttpMasterLink } from '../../cluster/agent/http-master-link.ts';
 import { parseAttributes, parseResources } from '../../cluster/resources/parse.ts';
+import { parseDuration } from '../../shared/duration.ts';
 import { CliError } from '../client.ts';
 
 interface AgentFlags {
@@ -18,6 +19,7 @@ interface AgentFlags {
   attributes?: string;
   hostname?: string;
   dataDir: string;
+  containerGcDelay: string;
   logLevel: string;
 }
 
@@ -31,6 +33,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--attributes <mesos>', 'attributes, e.g. "rack:abc;zone:west;level:10"', '')
     .option('--hostname <name>', 'hostname to register with (default: this machine\'s)')
     .option('--data-dir <dir>', 'the agent\'s id file and task sandboxes', './agent-data')
+    .option('--container-gc-delay <duration>', 'keep exited containers this long after their task ended, then remove them (0: at once)', '10m')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: AgentFlags) => {
       const masterUrl = flags.master ?? process.env.GANTRY_URL;
@@ -49,7 +52,7 @@ export function registerAgentCommand(program: Command): void {
 
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
       const link = new HttpMasterLink(masterUrl, joinToken);
-      const detected = await detectAgentDrivers(logger);
+      const detected = await detectAgentDrivers(logger, { keepExitedMs: parseDuration(flags.containerGcDelay, '--container-gc-delay') });
       const agent = new Agent({
         link,
         drivers: detected.drivers,

@@ -15,6 +15,7 @@ interface ServerFlags {
   agentHostname?: string;
   agentResources?: string;
   agentAttributes?: string;
+  agentContainerGcDelay?: string;
   strategy?: 'binpack' | 'spread' | 'random';
   heartbeatTimeout?: string;
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -35,6 +36,7 @@ export function registerServerCommand(program: Command): void {
     .option('--agent-hostname <name>', 'hostname the local agent registers with')
     .option('--agent-resources <mesos>', 'local agent resources, e.g. "cpus:4;mem:8192;ports:[31000-32000]" (default: detected)')
     .option('--agent-attributes <mesos>', 'local agent attributes, e.g. "rack:r1;zone:west"')
+    .option('--agent-container-gc-delay <duration>', 'keep exited containers this long after their task ended, then remove them (default 10m; 0 removes at once)')
     .option('--strategy <name>', 'default placement strategy: binpack, spread or random')
     .option('--heartbeat-timeout <duration>', 'mark agents unreachable after this long without a heartbeat (default 30s)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
@@ -49,7 +51,12 @@ export function registerServerCommand(program: Command): void {
           registry: flags.registryExternalUrl !== undefined ? { externalUrl: flags.registryExternalUrl } : undefined,
           databaseUrl: flags.databaseUrl,
           localAgent: flags.localAgent === false ? false : undefined,
-          agent: { hostname: flags.agentHostname, resources: flags.agentResources, attributes: flags.agentAttributes },
+          agent: {
+            hostname: flags.agentHostname,
+            resources: flags.agentResources,
+            attributes: flags.agentAttributes,
+            containerGcDelayMs: flags.agentContainerGcDelay !== undefined ? parseDuration(flags.agentContainerGcDelay, '--agent-container-gc-delay') : undefined,
+          },
           placement: flags.strategy ? { strategy: flags.strategy } : undefined,
           heartbeatTimeoutMs: flags.heartbeatTimeout ? parseDuration(flags.heartbeatTimeout, '--heartbeat-timeout') : undefined,
           logLevel: flags.logLevel,

@@ -13,10 +13,18 @@ export interface AgentDrivers {
   attributes: Attributes;
 }
 
-export async function detectAgentDrivers(logger: Logger): Promise<AgentDrivers> {
+export interface AgentDriverOptions {
+  /** How long the docker driver keeps exited containers after their end was reported. */
+  keepExitedMs?: number;
+}
+
+export async function detectAgentDrivers(logger: Logger, options: AgentDriverOptions = {}): Promise<AgentDrivers> {
   const drivers: Driver[] = [createExecDriver({ log: (msg: string) => logger.warn({ component: 'exec' }, msg) })];
   const attributes: Attributes = {};
-  const docker = await detectDockerDriver({ log: (msg: string) => logger.warn({ component: 'docker' }, msg) });
+  const docker = await detectDockerDriver({
+    log: (msg: string) => logger.warn({ component: 'docker' }, msg),
+    ...(options.keepExitedMs !== undefined ? { keepExitedMs: options.keepExitedMs } : {}),
+  });
   if (docker) {
     drivers.push(docker.driver);
     attributes.docker = { kind: 'text', value: docker.version };

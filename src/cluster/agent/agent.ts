@@ -20,7 +20,11 @@ export interface AgentOptions {
   resources: Resources;
   attributes: Attributes;
   logger: Logger;
+  /** How often the drivers' garbage collection runs (exited and orphaned containers); default 60 s. */
+  gcIntervalMs?: number;
 }
+
+const DEFAULT_GC_INTERVAL_MS = 60_000;
 
 interface RunningTask {
   handle: TaskHandle;
@@ -38,6 +42,8 @@ export class Agent {
   private readonly starting = new Map<string, string | undefined>();
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
+  private gcTimer: NodeJS.Timeout | undefined;
+  private collecting: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: AgentOptions) {}
 
@@ -64,11 +70,34 @@ export class Agent {
     await pruneRedactValues(this.options.workDir, new Set(this.tasks.keys()));
     await this.register();
     this.loopDone = this.pollLoop();
+    this.gcTimer = setInterval(() => void this.collectGarbage(), this.options.gcIntervalMs ?? DEFAULT_GC_INTERVAL_MS);
+    this.gcTimer.unref();
+    void this.collectGarbage();
+  }
+
+  /**
+   * One round of the drivers' garbage collection (exited containers past their delay, orphans). The
+   * agent's tasks, running or being started, are never touched. Rounds do not overlap.
+   */
+  collectGarbage(): Promise<void> {
+    this.collecting = this.collecting.then(async () => {
+      if (this.stopping) return;
+      for (const driver of this.options.drivers) {
+        try {
+          const removed = (await driver.collectGarbage?.(this.sandboxRoot, new Set(this.knownTaskIds()))) ?? [];
+          for (const line of removed) this.options.logger.info({ driver: driver.name }, `garbage collected: ${line}`);
+        } catch (err) {
+          this.options.logger.warn({ driver: driver.name, err: (err as Error).message }, 'garbage collection failed');
+        }
+      }
+    });
+    return this.collecting;
   }
 
   /** Stops polling and kills the running tasks (each within its grace period), reporting them. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.gcTimer);
     const running = [...this.tasks.entries()];
     await Promise.allSettled(
       running.map(async ([taskId, task]) => {

@@ -8,12 +8,17 @@
 // - kill(graceMs): the image's stop signal (SIGTERM unless the image says otherwise), then SIGKILL
 //   after the grace period, to the container (i.e. its PID 1; with the engine's init, that forwards
 //   it). A second kill() with an earlier deadline brings the SIGKILL forward.
-// - destroy(): kills a container that still runs (no grace), then removes it with its anonymous
-//   volumes. Idempotent, and a container that is already gone is fine.
+// - destroy(): kills a container that still runs (no grace) and marks it reported (REPORTED_MARKER in
+//   the sandbox: recover() leaves it to the container GC); then removes it with its anonymous volumes,
+//   or, with `keepExited`, leaves the exited container to the GC (docker-gc.ts) for its delay.
+//   Idempotent, and a container that is already gone is fine.
 import type Dockerode from 'dockerode';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { TaskExit, TaskHandle } from './driver.ts';
 import { containerOutput } from './docker-output.ts';
+import { REPORTED_MARKER } from './docker-gc.ts';
 import { engineMessage } from './docker-pull.ts';
 
 export interface DockerTaskHandleInit {
@@ -24,6 +29,10 @@ export interface DockerTaskHandleInit {
   stopSignal?: string | undefined;
   /** Lines written at the start of the task's stderr output (the image pull). */
   preamble?: readonly string[];
+  /** The task's sandbox (the reported marker goes there). */
+  sandboxDir: string;
+  /** Leave the exited container to the container GC instead of removing it in destroy(). */
+  keepExited?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -41,6 +50,8 @@ export class DockerTaskHandle implements TaskHandle {
   readonly container: Dockerode.Container;
   private readonly stopSignal: string;
   private readonly preamble: readonly string[];
+  private readonly sandboxDir: string;
+  private readonly keepExited: boolean;
   private readonly log: (msg: string) => void;
   private readonly exit: Promise<TaskExit>;
   private ended = false;
@@ -55,6 +66,8 @@ export class DockerTaskHandle implements TaskHandle {
     this.container = init.container;
     this.stopSignal = init.stopSignal || 'SIGTERM';
     this.preamble = init.preamble ?? [];
+    this.sandboxDir = init.sandboxDir;
+    this.keepExited = init.keepExited ?? false;
     this.log = init.log ?? (() => undefined);
     this.exit = this.follow();
     this.exit.catch(() => undefined);
@@ -112,6 +125,10 @@ export class DockerTaskHandle implements TaskHandle {
     this.destroying ??= (async () => {
       if (!this.ended) await this.kill(0).catch(() => undefined);
       await this.exit.catch(() => undefined);
+      await writeFile(path.join(this.sandboxDir, REPORTED_MARKER), `${this.container.id}\n`).catch((err: Error) =>
+        this.log(`docker driver: task ${this.taskId}: cannot mark its container reported: ${err.message}`),
+      );
+      if (this.keepExited) return;
       try {
         await this.container.remove({ force: true, v: true });
       } catch (err) {

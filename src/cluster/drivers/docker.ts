@@ -13,14 +13,16 @@
 // Output, exit, kill: docker-task-handle.ts and docker-output.ts (the engine's log of the container,
 // read from the start by every logs() call).
 //
-// Containers are removed by destroy(), which the agent calls once the task's exit and output were
-// reported: the output is kept by the master by then. (Keeping exited containers for a while, and
-// removing orphans with Gantry labels, is the container GC's job.)
+// destroy(), which the agent calls once the task's exit and output were reported (the master keeps the
+// output by then), marks the container reported; the exited container stays for `keepExitedMs`
+// (default 10 minutes; 0 removes it in destroy()) and then the container GC (collectGarbage, run by
+// the agent; docker-gc.ts) removes it, with orphans that carry Gantry's labels.
 //
 // recover(): the containers labelled with a sandbox directly under the given sandbox root (this
 // agent's, even when several agents share one engine) become handles again: running ones, and also
-// those that exited while no agent ran, so that their exit code and output are still reported.
-// Containers created but never started are removed (the task's launch will come again).
+// those that exited while no agent ran, so that their exit code and output are still reported; not
+// those already reported (kept for the GC). Containers created but never started are removed (the
+// task's launch will come again).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Dockerode from 'dockerode';
@@ -28,6 +30,7 @@ import type { Driver, TaskHandle, TaskLaunch } from './driver.ts';
 import { containerCreateOptions, containerName, describeLimits, LABEL_SANDBOX, LABEL_TASK } from './docker-create.ts';
 import { DEFAULT_PULL_STALL_MS, engineMessage, ensureImage } from './docker-pull.ts';
 import { DockerTaskHandle } from './docker-task-handle.ts';
+import { collectContainers, REPORTED_MARKER } from './docker-gc.ts';
 
 export interface DockerDriverOptions {
   /** The engine's client; default: from DOCKER_HOST, else /var/run/docker.sock. */
@@ -38,8 +41,12 @@ export interface DockerDriverOptions {
   init?: boolean;
   /** A pull silent for this long fails (default 5 minutes). */
   pullStallMs?: number;
+  /** How long an exited container is kept after its end was reported (default 10 minutes; 0: removed at once). */
+  keepExitedMs?: number;
   log?: (msg: string) => void;
 }
+
+export const DEFAULT_KEEP_EXITED_MS = 10 * 60_000;
 
 export const DEFAULT_PIDS_LIMIT = 4096;
 export const PULL_LOG_FILE = 'image-pull.log';
@@ -108,8 +115,20 @@ export class DockerDriver implements Driver {
       container,
       stopSignal: stopSignalOf(inspected),
       preamble: ensured.progress,
+      sandboxDir,
+      keepExited: this.keepExitedMs > 0,
       log: this.log,
     });
+  }
+
+  private get keepExitedMs(): number {
+    return this.options.keepExitedMs ?? DEFAULT_KEEP_EXITED_MS;
+  }
+
+  /** Removes exited containers past their delay and orphans (docker-gc.ts); says what it removed. */
+  async collectGarbage(sandboxRoot: string, known: ReadonlySet<string>): Promise<string[]> {
+    const removed = await collectContainers(this.docker, { sandboxRoot, known, keepExitedMs: this.keepExitedMs }, this.log);
+    return removed.map((r) => `container ${r.id.slice(0, 12)} of task ${r.taskId} (${r.why})`);
   }
 
   /** Creates the task's container, replacing a stopped one of the same name left by an earlier launch. */
@@ -168,6 +187,8 @@ export class DockerDriver implements Driver {
       }
       const inspected = await container.inspect().catch(() => null);
       if (!inspected) continue;
+      const marker = await readFile(path.join(sandboxDir, REPORTED_MARKER), 'utf8').catch(() => null);
+      if (marker?.trim() === info.Id) continue; // its end was reported: the GC's now
       const preamble = (await readFile(path.join(sandboxDir, PULL_LOG_FILE), 'utf8').catch(() => '')).split('\n').filter((line) => line.length > 0);
       handles.push(
         new DockerTaskHandle({
@@ -176,6 +197,8 @@ export class DockerDriver implements Driver {
           container,
           stopSignal: stopSignalOf(inspected),
           preamble,
+          sandboxDir,
+          keepExited: this.keepExitedMs > 0,
           log: this.log,
         }),
       );

@@ -69,4 +69,10 @@ export interface Driver {
   start(launch: TaskLaunch): Promise<TaskHandle>;
   /** After an agent restart: handles for the tasks still running from the sandboxes under `sandboxRoot`. */
   recover(sandboxRoot: string): Promise<TaskHandle[]>;
+  /**
+   * Removes what ended tasks left behind past its delay, and leftovers of tasks nobody knows (the docker
+   * driver's exited and orphaned containers). `known`: the agent's tasks, never touched. Returns a
+   * line for each thing removed.
+   */
+  collectGarbage?(sandboxRoot: string, known: ReadonlySet<string>): Promise<string[]>;
 }
