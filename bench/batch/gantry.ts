@@ -1,9 +1,8 @@
 // Gantry's side: `./bin/gantry server` as its own process (embedded agent, SQLite in a fresh temporary
 // data directory, loopback ports, log level warn), a small JSON client for its API, and the job
 // definitions the benchmark posts.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ROOT, spawnGantryServer, stopper, waitFor, type GantryServer } from '../shared/gantry-process.ts';
+import { spawnGantryAgent, spawnGantryServer, type GantryAgent, type GantryServer } from '../shared/gantry-process.ts';
 export type { GantryServer };
 import { dailyName, dailySchedule, frequentName, isoSeconds, type Workload } from './workload.ts';
 
@@ -33,17 +32,8 @@ export async function startGantryServer(dataDir: string, opts: { cpuProfDir?: st
 }
 
 /** `gantry agent` in its own process, joined to the server at `url`. */
-export async function startGantryAgent(url: string, dataDir: string): Promise<{ pid: number; stop(): Promise<void> }> {
-  const args = [path.join(ROOT, 'bin/gantry'), 'agent', '--master', url, '--join-token', JOIN_TOKEN, '--data-dir', dataDir, '--resources', AGENT_RESOURCES, '--hostname', 'bench-agent', '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`gantry agent exited with ${child.exitCode}:\n${out}`);
-    return /Agent \S+ joined/.test(out);
-  }, 30_000, 'the agent to join');
-  return { pid: child.pid ?? 0, stop: stopper(child) };
+export function startGantryAgent(url: string, dataDir: string): Promise<GantryAgent> {
+  return spawnGantryAgent({ url, joinToken: JOIN_TOKEN, dataDir, hostname: 'bench-agent', resources: AGENT_RESOURCES });
 }
 
 export interface ApiAnswer<T> {

@@ -49,6 +49,36 @@ export async function spawnGantryServer(opts: { nodeArgs?: string[]; serverArgs:
   return { url, pid: child.pid ?? 0, child, startMs, output: () => out, stop: stopper(child) };
 }
 
+export interface GantryAgent {
+  pid: number;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** `./bin/gantry agent` in its own process, joined to the master at `url`; ready once it says so. */
+export async function spawnGantryAgent(opts: { url: string; joinToken: string; dataDir: string; hostname: string; resources: string; extraArgs?: string[] }): Promise<GantryAgent> {
+  const args = [
+    path.join(ROOT, 'bin/gantry'), 'agent',
+    '--master', opts.url,
+    '--join-token', opts.joinToken,
+    '--data-dir', opts.dataDir,
+    '--resources', opts.resources,
+    '--hostname', opts.hostname,
+    '--log-level', 'warn',
+    ...(opts.extraArgs ?? []),
+  ];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`gantry agent exited with ${child.exitCode}:\n${out}`);
+    return /Agent \S+ joined/.test(out);
+  }, 30_000, 'the agent to join');
+  return { pid: child.pid ?? 0, child, output: () => out, stop: stopper(child) };
+}
+
 /** SIGTERM, then SIGKILL after 30 s; resolves once the process is gone. */
 export function stopper(child: ChildProcess): () => Promise<void> {
   return () =>

@@ -139,7 +139,7 @@ export class Agent {
         failures++;
         const status = (err as { status?: number }).status;
         this.options.logger.warn({ err: (err as Error).message, failures }, 'poll for orders failed');
-        await sleep(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
+        await sleep(retryDelayMs(failures));
         // The master forgot us (e.g. its store was reset): register again.
         if (status === 404 && !this.stopping) await this.register().catch(() => undefined);
       }
@@ -244,7 +244,7 @@ export class Agent {
       } catch (err) {
         const status = (err as { status?: number }).status;
         if (status === 404 || (this.stopping && attempt >= 3)) return; // the master no longer knows the task
-        await sleep(Math.min(5000, 100 * 2 ** attempt));
+        await sleep(retryDelayMs(attempt));
       }
     }
   }
@@ -274,6 +274,16 @@ export function exitReport(taskId: string, exit: TaskExit, killReason: string | 
   const reason = exit.exitCode === null ? `terminated by signal ${exit.signal ?? 'unknown'}` : `exited with code ${exit.exitCode}`;
   return { taskId, state: 'failed', exitCode: exit.exitCode, reason, limits };
 }
+
+/**
+ * How long to wait before trying the master again: 100 ms doubling to 1 s. Short on purpose: after a
+ * master restart, reconciliation waits for every agent's next poll (a 5 s cap made it take 5 s).
+ */
+function retryDelayMs(failures: number): number {
+  return Math.min(RETRY_CAP_MS, 100 * 2 ** Math.min(failures, 4));
+}
+
+const RETRY_CAP_MS = 1000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
