@@ -126,7 +126,10 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     const workDir = path.join(config.dataDir, 'agent');
     await mkdir(workDir, { recursive: true });
     const agentLogger = logger.child({ component: 'agent', embedded: true });
-    const { drivers, attributes } = await detectAgentDrivers(agentLogger, { keepExitedMs: config.agent.containerGcDelayMs });
+    const { drivers, attributes } = await detectAgentDrivers(agentLogger, {
+      keepExitedMs: config.agent.containerGcDelayMs,
+      ...(config.agent.pruneImagesAfterMs !== undefined ? { pruneImagesAfterMs: config.agent.pruneImagesAfterMs } : {}),
+    });
     localAgent = new Agent({
       link,
       drivers,

@@ -29,6 +29,8 @@ const serverConfigSchema = z
         attributes: z.string().default(''),
         /** How long an exited container is kept after its task's end was reported (0: removed at once). */
         containerGcDelayMs: z.number().int().min(0).default(DEFAULT_KEEP_EXITED_MS),
+        /** Dangling Docker images older than this are pruned (checked hourly); absent: never. */
+        pruneImagesAfterMs: z.number().int().min(0).optional(),
       })
       .strict()
       .default({ attributes: '', containerGcDelayMs: DEFAULT_KEEP_EXITED_MS }),

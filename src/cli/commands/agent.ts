@@ -20,6 +20,7 @@ interface AgentFlags {
   hostname?: string;
   dataDir: string;
   containerGcDelay: string;
+  pruneImagesAfter?: string;
   logLevel: string;
 }
 
@@ -34,6 +35,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--hostname <name>', 'hostname to register with (default: this machine\'s)')
     .option('--data-dir <dir>', 'the agent\'s id file and task sandboxes', './agent-data')
     .option('--container-gc-delay <duration>', 'keep exited containers this long after their task ended, then remove them (0: at once)', '10m')
+    .option('--prune-images-after <duration>', 'prune dangling Docker images older than this (checked hourly; default: never)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: AgentFlags) => {
       const masterUrl = flags.master ?? process.env.GANTRY_URL;
@@ -52,7 +54,10 @@ export function registerAgentCommand(program: Command): void {
 
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
       const link = new HttpMasterLink(masterUrl, joinToken);
-      const detected = await detectAgentDrivers(logger, { keepExitedMs: parseDuration(flags.containerGcDelay, '--container-gc-delay') });
+      const detected = await detectAgentDrivers(logger, {
+        keepExitedMs: parseDuration(flags.containerGcDelay, '--container-gc-delay'),
+        ...(flags.pruneImagesAfter !== undefined ? { pruneImagesAfterMs: parseDuration(flags.pruneImagesAfter, '--prune-images-after') } : {}),
+      });
       const agent = new Agent({
         link,
         drivers: detected.drivers,

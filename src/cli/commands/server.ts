@@ -16,6 +16,7 @@ interface ServerFlags {
   agentResources?: string;
   agentAttributes?: string;
   agentContainerGcDelay?: string;
+  agentPruneImagesAfter?: string;
   strategy?: 'binpack' | 'spread' | 'random';
   heartbeatTimeout?: string;
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -37,6 +38,7 @@ export function registerServerCommand(program: Command): void {
     .option('--agent-resources <mesos>', 'local agent resources, e.g. "cpus:4;mem:8192;ports:[31000-32000]" (default: detected)')
     .option('--agent-attributes <mesos>', 'local agent attributes, e.g. "rack:r1;zone:west"')
     .option('--agent-container-gc-delay <duration>', 'keep exited containers this long after their task ended, then remove them (default 10m; 0 removes at once)')
+    .option('--agent-prune-images-after <duration>', 'prune dangling Docker images older than this (checked hourly; default: never)')
     .option('--strategy <name>', 'default placement strategy: binpack, spread or random')
     .option('--heartbeat-timeout <duration>', 'mark agents unreachable after this long without a heartbeat (default 30s)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
@@ -56,6 +58,7 @@ export function registerServerCommand(program: Command): void {
             resources: flags.agentResources,
             attributes: flags.agentAttributes,
             containerGcDelayMs: flags.agentContainerGcDelay !== undefined ? parseDuration(flags.agentContainerGcDelay, '--agent-container-gc-delay') : undefined,
+            pruneImagesAfterMs: flags.agentPruneImagesAfter !== undefined ? parseDuration(flags.agentPruneImagesAfter, '--agent-prune-images-after') : undefined,
           },
           placement: flags.strategy ? { strategy: flags.strategy } : undefined,
           heartbeatTimeoutMs: flags.heartbeatTimeout ? parseDuration(flags.heartbeatTimeout, '--heartbeat-timeout') : undefined,

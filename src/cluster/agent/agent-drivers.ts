@@ -16,6 +16,8 @@ export interface AgentDrivers {
 export interface AgentDriverOptions {
   /** How long the docker driver keeps exited containers after their end was reported. */
   keepExitedMs?: number;
+  /** Dangling images older than this are pruned by the docker driver's GC; absent: never. */
+  pruneImagesAfterMs?: number;
 }
 
 export async function detectAgentDrivers(logger: Logger, options: AgentDriverOptions = {}): Promise<AgentDrivers> {
@@ -24,6 +26,7 @@ export async function detectAgentDrivers(logger: Logger, options: AgentDriverOpt
   const docker = await detectDockerDriver({
     log: (msg: string) => logger.warn({ component: 'docker' }, msg),
     ...(options.keepExitedMs !== undefined ? { keepExitedMs: options.keepExitedMs } : {}),
+    ...(options.pruneImagesAfterMs !== undefined ? { pruneImagesAfterMs: options.pruneImagesAfterMs } : {}),
   });
   if (docker) {
     drivers.push(docker.driver);

@@ -86,3 +86,21 @@ async function exists(dir: string): Promise<boolean> {
     () => false,
   );
 }
+
+/**
+ * Removes dangling images (untagged, used by no container) created more than `olderThanMs` ago, as
+ * `docker image prune --filter until=...` does. Returns how many and the bytes the engine freed.
+ */
+export async function pruneDanglingImages(docker: Dockerode, olderThanMs: number): Promise<{ count: number; bytes: number }> {
+  const until = `${Math.max(0, Math.floor(olderThanMs / 1000))}s`;
+  const pruned = await docker.pruneImages({ filters: JSON.stringify({ dangling: ['true'], until: [until] }) });
+  const deleted = (pruned.ImagesDeleted ?? []).filter((d) => d.Deleted);
+  return { count: deleted.length, bytes: pruned.SpaceReclaimed ?? 0 };
+}
+
+/** Disk used by the writable layers of this agent's containers (those of sandboxes under its root). */
+export async function containersDiskUsage(docker: Dockerode, sandboxRoot: string): Promise<number> {
+  const root = path.resolve(sandboxRoot);
+  const listed = await docker.listContainers({ all: true, size: true, filters: { label: [LABEL_SANDBOX] } });
+  return listed.filter((info) => path.dirname(info.Labels[LABEL_SANDBOX] ?? '') === root).reduce((sum, info) => sum + ((info as { SizeRw?: number }).SizeRw ?? 0), 0); // SizeRw: only with size=true, absent from the types
+}

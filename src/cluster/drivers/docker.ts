@@ -30,7 +30,7 @@ import type { Driver, TaskHandle, TaskLaunch } from './driver.ts';
 import { containerCreateOptions, containerName, describeLimits, LABEL_SANDBOX, LABEL_TASK } from './docker-create.ts';
 import { DEFAULT_PULL_STALL_MS, engineMessage, ensureImage } from './docker-pull.ts';
 import { DockerTaskHandle } from './docker-task-handle.ts';
-import { collectContainers, REPORTED_MARKER } from './docker-gc.ts';
+import { collectContainers, containersDiskUsage, pruneDanglingImages, REPORTED_MARKER } from './docker-gc.ts';
 
 export interface DockerDriverOptions {
   /** The engine's client; default: from DOCKER_HOST, else /var/run/docker.sock. */
@@ -43,10 +43,14 @@ export interface DockerDriverOptions {
   pullStallMs?: number;
   /** How long an exited container is kept after its end was reported (default 10 minutes; 0: removed at once). */
   keepExitedMs?: number;
+  /** Dangling images older than this are pruned by collectGarbage (at most hourly); default: never. */
+  pruneImagesAfterMs?: number;
   log?: (msg: string) => void;
 }
 
 export const DEFAULT_KEEP_EXITED_MS = 10 * 60_000;
+/** Dangling images are looked for at most this often (a prune walks every image of the engine). */
+const IMAGE_PRUNE_INTERVAL_MS = 60 * 60_000;
 
 export const DEFAULT_PIDS_LIMIT = 4096;
 export const PULL_LOG_FILE = 'image-pull.log';
@@ -55,6 +59,7 @@ export class DockerDriver implements Driver {
   readonly name = 'docker';
   readonly docker: Dockerode;
   private readonly log: (msg: string) => void;
+  private lastImagePrune = 0;
 
   constructor(private readonly options: DockerDriverOptions = {}) {
     this.docker = options.docker ?? new Dockerode();
@@ -125,10 +130,25 @@ export class DockerDriver implements Driver {
     return this.options.keepExitedMs ?? DEFAULT_KEEP_EXITED_MS;
   }
 
-  /** Removes exited containers past their delay and orphans (docker-gc.ts); says what it removed. */
+  /**
+   * Removes exited containers past their delay and orphans, and (when configured, at most hourly)
+   * dangling images past their age (docker-gc.ts); says what it removed.
+   */
   async collectGarbage(sandboxRoot: string, known: ReadonlySet<string>): Promise<string[]> {
     const removed = await collectContainers(this.docker, { sandboxRoot, known, keepExitedMs: this.keepExitedMs }, this.log);
-    return removed.map((r) => `container ${r.id.slice(0, 12)} of task ${r.taskId} (${r.why})`);
+    const lines = removed.map((r) => `container ${r.id.slice(0, 12)} of task ${r.taskId} (${r.why})`);
+    const pruneAfter = this.options.pruneImagesAfterMs;
+    if (pruneAfter !== undefined && Date.now() - this.lastImagePrune >= IMAGE_PRUNE_INTERVAL_MS) {
+      this.lastImagePrune = Date.now();
+      const pruned = await pruneDanglingImages(this.docker, pruneAfter);
+      if (pruned.count > 0) lines.push(`${pruned.count} dangling image(s), ${pruned.bytes} bytes`);
+    }
+    return lines;
+  }
+
+  /** Bytes in the writable layers of this agent's containers. */
+  diskUsage(sandboxRoot: string): Promise<number> {
+    return containersDiskUsage(this.docker, sandboxRoot);
   }
 
   /** Creates the task's container, replacing a stopped one of the same name left by an earlier launch. */

@@ -75,4 +75,6 @@ export interface Driver {
    * line for each thing removed.
    */
   collectGarbage?(sandboxRoot: string, known: ReadonlySet<string>): Promise<string[]>;
+  /** Disk the driver uses outside the sandboxes for this agent's tasks (the docker driver: containers' writable layers), in bytes. */
+  diskUsage?(sandboxRoot: string): Promise<number>;
 }

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createDockerDriver } from '../../../src/cluster/drivers/docker.ts';
-import { collectContainers } from '../../../src/cluster/drivers/docker-gc.ts';
+import { collectContainers, containersDiskUsage, pruneDanglingImages } from '../../../src/cluster/drivers/docker-gc.ts';
 import type { DockerTaskHandle } from '../../../src/cluster/drivers/docker-task-handle.ts';
 import { dockerLaunch, useDockerDriver } from './docker-helpers.ts';
 
@@ -66,5 +66,33 @@ describe('docker driver: container garbage collection', function () {
       await sandboxGone.container.remove({ force: true }).catch(() => undefined);
       await rm(otherRoot, { recursive: true, force: true });
     }
+  });
+
+  it('prunes dangling images past their age, and only those', async () => {
+    const repo = 'gantry-test/dangling';
+    const container = await driver.docker.createContainer({ Image: ctx.image, Cmd: ['true'] });
+    try {
+      const first = await container.commit({ repo, tag: 'v1' });
+      const second = await container.commit({ repo, tag: 'v1', changes: 'ENV AGAIN=1' }); // takes the tag: the first dangles
+      assert.notEqual(first.Id, second.Id);
+      assert.deepEqual(await pruneDanglingImages(driver.docker, 3_600_000), { count: 0, bytes: 0 }, 'younger than the age: kept');
+      await new Promise((r) => setTimeout(r, 1100)); // the engine compares creation times to the second
+      const pruned = await pruneDanglingImages(driver.docker, 0);
+      assert.ok(pruned.count >= 1);
+      await assert.rejects(driver.docker.getImage(first.Id).inspect(), (err: { statusCode?: number }) => err.statusCode === 404);
+      assert.ok(await driver.docker.getImage(second.Id).inspect(), 'the tagged image stays');
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+      await driver.docker.getImage(`${repo}:v1`).remove({ force: true }).catch(() => undefined);
+    }
+  });
+
+  it('reports the disk its containers use (their writable layers)', async () => {
+    const handle = (await start(launch({ cmd: 'head -c 3000000 /dev/zero > /big; sleep 30' }))) as DockerTaskHandle;
+    await new Promise((r) => setTimeout(r, 500));
+    const bytes = await containersDiskUsage(driver.docker, ctx.dir);
+    assert.ok(bytes >= 3_000_000, `${bytes} bytes`);
+    assert.equal(await containersDiskUsage(driver.docker, path.join(ctx.dir, 'elsewhere')), 0);
+    await handle.kill(0);
   });
 });
