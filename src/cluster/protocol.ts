@@ -1,7 +1,7 @@
 // What agents and the master say to each other. The remote agent sends these over HTTP
 // (/api/v1/agent/...); the embedded agent hands them to the master directly. Same messages, same code.
 import type { OutputChunk } from './drivers/driver.ts';
-import type { Allocation, Attributes, Resources, TaskSpec } from './types.ts';
+import type { Allocation, Attributes, DiskUsage, Resources, TaskSpec } from './types.ts';
 
 export interface Registration {
   /** The id the agent had before (kept in its data directory), to re-register after a restart. */
@@ -73,6 +73,8 @@ export interface MasterLink {
   pollOrders(agentId: string, runningTaskIds: string[], waitMs: number): Promise<Order[]>;
   reportStatus(agentId: string, report: StatusReport): Promise<void>;
   sendOutput(agentId: string, batch: OutputBatch): Promise<void>;
+  /** The agent's disk use, after each garbage collection round. */
+  reportDiskUsage(agentId: string, usage: DiskUsage): Promise<void>;
   /** Ends a pending poll at once (on shutdown); other calls keep working. */
   close(): void;
 }

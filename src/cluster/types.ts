@@ -157,6 +157,17 @@ export interface AgentRecord {
   registeredAt: string;
   lastHeartbeatAt: string;
   version: number;
+  /** What the agent last reported of its disk use (null until its first report). */
+  diskUsage?: DiskUsage | null;
+}
+
+/** An agent's disk use, measured by the agent after each garbage collection round. */
+export interface DiskUsage {
+  /** Bytes under its task sandboxes (outputs, files the tasks wrote). */
+  sandboxesBytes: number;
+  /** Bytes in its containers' writable layers; null without the docker driver. */
+  containersBytes: number | null;
+  measuredAt: string;
 }
 
 /** A live view of an agent as placement sees it: what it has, what is still free. */

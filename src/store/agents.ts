@@ -1,6 +1,6 @@
 // The agents table: who is in the pool, what each offers, and when it was last heard from.
 import type { Knex } from 'knex';
-import type { AgentRecord, AgentState } from '../cluster/types.ts';
+import type { AgentRecord, AgentState, DiskUsage } from '../cluster/types.ts';
 import { NotFound } from '../shared/errors.ts';
 import { fromJson, toBool, toJson } from './json.ts';
 
@@ -32,6 +32,10 @@ export class AgentRepository {
 
   async touchHeartbeat(id: string, at: string): Promise<void> {
     await this.knex('agents').where({ id }).update({ last_heartbeat_at: at });
+  }
+
+  async setDiskUsage(id: string, usage: DiskUsage): Promise<void> {
+    await this.knex('agents').where({ id }).update({ disk_usage: toJson(usage) });
   }
 
   async setState(id: string, state: AgentState): Promise<void> {
@@ -66,5 +70,6 @@ function fromRow(row: Record<string, unknown>): AgentRecord {
     registeredAt: String(row.registered_at),
     lastHeartbeatAt: String(row.last_heartbeat_at),
     version: Number(row.version),
+    diskUsage: row.disk_usage ? fromJson<DiskUsage>(row.disk_usage) : null,
   };
 }

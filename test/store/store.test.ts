@@ -41,7 +41,7 @@ for (const database of testDatabases()) {
     it('runs its migrations again without error (versioned, idempotent)', async () => {
       const again = await openStore({ dataDir: '/nonexistent-not-used', databaseUrl: store.kind === 'postgres' ? process.env.GANTRY_TEST_DATABASE_URL : `sqlite://${(store.knex.client.config.connection as { filename: string }).filename}` });
       const rows = await again.knex('gantry_migrations').select('name');
-      assert.deepEqual(rows.map((r: { name: string }) => r.name), ['001-initial', '002-registry', '003-registry-auth', '004-batch', '005-ci']);
+      assert.deepEqual(rows.map((r: { name: string }) => r.name), ['001-initial', '002-registry', '003-registry-auth', '004-batch', '005-ci', '006-agent-disk-usage']);
       await again.close();
     });
 
@@ -141,6 +141,11 @@ for (const database of testDatabases()) {
       assert.equal(read?.hostname, 'node-1b');
       assert.deepEqual(read?.resources, { scalars: { cpus: 4, mem: 4096 }, ranges: { ports: [[31000, 32000]] }, sets: { bugs: ['a', 'b'] } });
       assert.equal(read?.embedded, false);
+      assert.equal(read?.diskUsage, null, 'nothing reported yet');
+      const usage = { sandboxesBytes: 12_345, containersBytes: null, measuredAt: now };
+      await store.agents.setDiskUsage('a-1', usage);
+      await store.agents.upsert({ ...agent, version: 3 }); // a re-registration keeps the last report
+      assert.deepEqual((await store.agents.get('a-1')).diskUsage, usage);
     });
   });
 }

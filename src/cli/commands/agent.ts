@@ -21,6 +21,7 @@ interface AgentFlags {
   dataDir: string;
   containerGcDelay: string;
   pruneImagesAfter?: string;
+  gcInterval: string;
   logLevel: string;
 }
 
@@ -36,6 +37,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--data-dir <dir>', 'the agent\'s id file and task sandboxes', './agent-data')
     .option('--container-gc-delay <duration>', 'keep exited containers this long after their task ended, then remove them (0: at once)', '10m')
     .option('--prune-images-after <duration>', 'prune dangling Docker images older than this (checked hourly; default: never)')
+    .option('--gc-interval <duration>', 'how often to collect garbage (containers, images) and report disk use', '1m')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: AgentFlags) => {
       const masterUrl = flags.master ?? process.env.GANTRY_URL;
@@ -66,6 +68,7 @@ export function registerAgentCommand(program: Command): void {
         resources: mergeResources(detectResources(workDir), resources),
         attributes: { ...detected.attributes, ...attributes },
         logger,
+        gcIntervalMs: parseDuration(flags.gcInterval, '--gc-interval'),
       });
       try {
         await agent.start();

@@ -21,10 +21,11 @@ export function registerAgentCommands(program: Command): void {
         usage(a, 'cpus'),
         usage(a, 'mem'),
         String(a.activeTasks),
+        diskUsage(a),
         age(a.lastHeartbeatAt),
         formatAttributes(a.attributes) || '-',
       ]);
-      process.stdout.write(formatTable(['ID', 'HOSTNAME', 'STATE', 'CPUS FREE/TOTAL', 'MEM MIB FREE/TOTAL', 'TASKS', 'SEEN', 'ATTRIBUTES'], rows) + '\n');
+      process.stdout.write(formatTable(['ID', 'HOSTNAME', 'STATE', 'CPUS FREE/TOTAL', 'MEM MIB FREE/TOTAL', 'TASKS', 'DISK SANDBOXES/CONTAINERS', 'SEEN', 'ATTRIBUTES'], rows) + '\n');
     });
 
   program
@@ -42,6 +43,24 @@ function usage(agent: AgentWithUsage, name: string): string {
   const total = agent.resources.scalars[name] ?? 0;
   const free = (agent.free as Resources | null)?.scalars[name];
   return `${free === undefined ? '-' : round(free)}/${round(total)}`;
+}
+
+/** "12.3 MiB/1.2 GiB" (containers "-" without Docker), or "-" before the agent's first report. */
+function diskUsage(agent: AgentWithUsage): string {
+  const usage = agent.diskUsage;
+  if (!usage) return '-';
+  return `${bytes(usage.sandboxesBytes)}/${usage.containersBytes === null ? '-' : bytes(usage.containersBytes)}`;
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 function round(n: number): string {

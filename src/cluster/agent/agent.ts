@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Driver, TaskExit, TaskHandle } from '../drivers/driver.ts';
 import type { KillOrder, LaunchOrder, MasterLink, Order, RegistryAccess, StatusReport } from '../protocol.ts';
 import type { Attributes, Resources } from '../types.ts';
+import { sharedLauncher } from '../../shared/launcher/launcher.ts';
 import { pumpOutput } from './output-pump.ts';
 import { loadRedactValues, pruneRedactValues, removeRedactValues, saveRedactValues } from './redact-values.ts';
 import { taskEnvironment } from './task-environment.ts';
@@ -90,8 +91,23 @@ export class Agent {
           this.options.logger.warn({ driver: driver.name, err: (err as Error).message }, 'garbage collection failed');
         }
       }
+      await this.reportDiskUsage().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'disk usage not reported'));
     });
     return this.collecting;
+  }
+
+  /** Measures the sandboxes (`du`, in the launcher helper) and the drivers' own use, and tells the master. */
+  private async reportDiskUsage(): Promise<void> {
+    const du = await sharedLauncher().run(['du', '-sb', this.sandboxRoot], { timeoutMs: 60_000 });
+    const sandboxesBytes = Number(/^(\d+)/.exec(du.stdout.toString())?.[1]);
+    if (!Number.isFinite(sandboxesBytes)) throw new Error(`du -sb ${this.sandboxRoot}: ${du.stderr.toString().trim() || `exit ${du.exitCode}`}`);
+    let containersBytes: number | null = null;
+    for (const driver of this.options.drivers) {
+      const bytes = await driver.diskUsage?.(this.sandboxRoot);
+      if (bytes !== undefined) containersBytes = (containersBytes ?? 0) + bytes;
+    }
+    if (this.stopping || !this.agentId) return;
+    await this.options.link.reportDiskUsage(this.agentId, { sandboxesBytes, containersBytes, measuredAt: new Date().toISOString() });
   }
 
   /** Stops polling and kills the running tasks (each within its grace period), reporting them. */

@@ -1,6 +1,7 @@
 // A remote agent's link to its master over the platform API (/api/v1/agent/...). It joins with the
 // join token and then uses the agent token the master hands out at registration.
 import type { MasterLink, OutputBatch, Registration, RegistrationResult, StatusReport, Order } from '../protocol.ts';
+import type { DiskUsage } from '../types.ts';
 
 export class HttpError extends Error {
   constructor(
@@ -44,6 +45,10 @@ export class HttpMasterLink implements MasterLink {
       chunks: batch.chunks.map((c) => ({ stream: c.stream, data: c.data.toString('base64') })),
     };
     await this.call('POST', `/api/v1/agent/${agentId}/output`, this.token(), body);
+  }
+
+  async reportDiskUsage(agentId: string, usage: DiskUsage): Promise<void> {
+    await this.call('POST', `/api/v1/agent/${agentId}/disk-usage`, this.token(), usage);
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 // The embedded agent's link: the same messages as over HTTP, handed to the master in-process.
 import type { Master } from '../master/master.ts';
 import type { MasterLink, OutputBatch, Registration, RegistrationResult, RegistryAccess, StatusReport, Order } from '../protocol.ts';
+import type { DiskUsage } from '../types.ts';
 
 export class LocalMasterLink implements MasterLink {
   private readonly abort = new AbortController();
@@ -27,6 +28,10 @@ export class LocalMasterLink implements MasterLink {
 
   sendOutput(agentId: string, batch: OutputBatch): Promise<void> {
     return this.master.appendOutput(agentId, batch);
+  }
+
+  reportDiskUsage(agentId: string, usage: DiskUsage): Promise<void> {
+    return this.master.reportDiskUsage(agentId, usage);
   }
 
   /** Ends a pending poll at once (on shutdown). */

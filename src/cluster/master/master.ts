@@ -12,6 +12,7 @@ import type { OutputBatch, Order, Registration, RegistrationResult, StatusReport
 import {
   TERMINAL_STATES,
   type AgentRecord,
+  type DiskUsage,
   type RankerName,
   type Resources,
   type TaskRecord,
@@ -303,6 +304,11 @@ export class Master {
     }
     const reason = report.reason ?? defaultReason(report.state, report.exitCode ?? null);
     await this.finishTask(task, { state: report.state, exitCode: report.exitCode ?? null, reason }, report.limits);
+  }
+
+  async reportDiskUsage(agentId: string, usage: DiskUsage): Promise<void> {
+    await this.heardFrom(agentId);
+    await this.store.agents.setDiskUsage(agentId, usage);
   }
 
   async appendOutput(agentId: string, batch: OutputBatch): Promise<void> {

@@ -35,6 +35,14 @@ const registrationSchema = z
   })
   .strict();
 const pollSchema = z.object({ runningTaskIds: z.array(z.string()), waitMs: z.number().int().min(0).max(60_000) }).strict();
+const diskUsageSchema = z
+  .object({
+    sandboxesBytes: z.number().int().min(0),
+    containersBytes: z.number().int().min(0).nullable(),
+    measuredAt: z.iso.datetime(),
+  })
+  .strict();
+
 const statusSchema = z
   .object({
     taskId: z.string(),
@@ -91,6 +99,11 @@ export function agentRoutes(master: Master, store: Store, registryAccess: () => 
   router.post('/api/v1/agent/:agentId/status', agent, async (ctx) => {
     const report = parseInput(statusSchema, ctx.request.body);
     await master.reportStatus(ctx.params.agentId!, report);
+    ctx.status = 204;
+  });
+
+  router.post('/api/v1/agent/:agentId/disk-usage', agent, async (ctx) => {
+    await master.reportDiskUsage(ctx.params.agentId!, parseInput(diskUsageSchema, ctx.request.body));
     ctx.status = 204;
   });
 

@@ -6,6 +6,7 @@ import * as registry from './002-registry.ts';
 import * as registryAuth from './003-registry-auth.ts';
 import * as batch from './004-batch.ts';
 import * as ci from './005-ci.ts';
+import * as agentDiskUsage from './006-agent-disk-usage.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['003-registry-auth', registryAuth],
   ['004-batch', batch],
   ['005-ci', ci],
+  ['006-agent-disk-usage', agentDiskUsage],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
