@@ -30,6 +30,18 @@ export interface RegistrationResult {
   agentToken?: string;
   /** How long a poll for orders may wait; also the heartbeat interval. */
   pollWaitMs: number;
+  /**
+   * For the tasks the agent recovered (its runningTaskIds) that the master still has as active on it:
+   * how much of their output the master already holds, so the agent resumes after it.
+   */
+  outputSoFar?: Record<string, OutputSoFar>;
+}
+
+/** Output of a task the master holds: chunks, and bytes per stream (as stored, i.e. redacted). */
+export interface OutputSoFar {
+  chunks: number;
+  stdout: number;
+  stderr: number;
 }
 
 export interface LaunchOrder {

@@ -3,11 +3,15 @@
 // - An agent dies: its batch task is lost within the heartbeat timeout and replaced on another agent
 //   (without using the job's retries); when the agent comes back it still runs the lost copy, and is
 //   told to kill it: never two copies of one run.
+// - An agent dies and is restarted (within the heartbeat timeout) while a task prints: the new agent
+//   finds the task, goes on sending its output after what the master already holds (each line once)
+//   and reports its real exit code.
 // - The master dies with tasks running on two agents: they keep running; a task that ends meanwhile
 //   is reported when the master is back (the agent buffers the report), with its output; after the
 //   restart the same processes run (same pids) and nothing was launched twice.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { TaskRecord } from '../../src/cluster/types.ts';
@@ -136,6 +140,36 @@ describe('faults: agent loss and master restart', function () {
     assert.equal((await client.get<TaskRecord>(`/api/v1/tasks/${first.id}`)).body.state, 'lost', 'the lost task stays lost');
     await client.post('/api/v1/jobs/long-job/kill');
     await waitFor('the replacement killed', async () => !alive(secondPid!));
+  });
+
+  it('an agent restarted mid-task goes on with its output (each line once) and reports its exit code', async () => {
+    const { url } = await startServer(path.join(dir, 'server-c'), '127.0.0.1:0', '30s');
+    const client = api(url);
+    let epsilon = await startAgent(url, 'epsilon');
+    const go = path.join(dir, 'go');
+    const { body: task } = await client.post<TaskRecord>('/api/v1/tasks', {
+      // Three lines apart (three chunks at the master), which the restarted agent reads back as one.
+      cmd: `for i in 1 2 3; do echo line-$i; sleep 0.3; done; while [ ! -f ${go} ]; do sleep 0.05; done; for i in 4 5 6; do echo line-$i; echo err-$i >&2; sleep 0.2; done; exit 3`,
+    });
+    const logsOf = async (): Promise<string> =>
+      (await fetch(`${url}/api/v1/tasks/${task.id}/logs`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).then((r) => r.text()));
+    await waitFor('the first lines at the master', async () => /line-3/.test(await logsOf()));
+    const pid = recordedPid(path.join(dir, 'epsilon'), task.id);
+
+    epsilon.child.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    epsilon = await startAgent(url, 'epsilon');
+    await writeFile(go, '');
+    const ended = await waitFor('the task ended', async () => {
+      const now = (await client.get<TaskRecord>(`/api/v1/tasks/${task.id}`)).body;
+      return now.state === 'failed' ? now : undefined;
+    });
+    assert.equal(ended.exitCode, 3, 'the real exit code (from the launcher helper), not unknown');
+    assert.ok(!alive(pid));
+    const text = await logsOf();
+    for (const line of ['line-1', 'line-2', 'line-3', 'line-4', 'line-5', 'line-6', 'err-4', 'err-5', 'err-6']) {
+      assert.equal(text.split('\n').filter((l) => l === line).length, 1, `${line} exactly once in:\n${text}`);
+    }
   });
 
   it('keeps tasks running through a master kill -9; after the restart the same processes run and a task that ended meanwhile has its status and output', async () => {

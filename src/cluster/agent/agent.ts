@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Driver, TaskExit, TaskHandle } from '../drivers/driver.ts';
-import type { KillOrder, LaunchOrder, MasterLink, Order, RegistryAccess, StatusReport } from '../protocol.ts';
+import type { KillOrder, LaunchOrder, MasterLink, Order, OutputSoFar, RegistrationResult, RegistryAccess, StatusReport } from '../protocol.ts';
 import type { Attributes, Resources } from '../types.ts';
 import { sharedLauncher } from '../../shared/launcher/launcher.ts';
 import { pumpOutput } from './output-pump.ts';
@@ -65,11 +65,14 @@ export class Agent {
   async start(): Promise<void> {
     await mkdir(this.sandboxRoot, { recursive: true });
     this.agentId = await this.readAgentId();
-    for (const driver of this.options.drivers) {
-      for (const handle of await driver.recover(this.sandboxRoot)) this.track(handle, await loadRedactValues(this.options.workDir, handle.taskId));
+    const recovered: TaskHandle[] = [];
+    for (const driver of this.options.drivers) recovered.push(...(await driver.recover(this.sandboxRoot)));
+    await pruneRedactValues(this.options.workDir, new Set(recovered.map((h) => h.taskId)));
+    // Registered first: the master says how much of each recovered task's output it already holds.
+    const outputSoFar = await this.register(recovered.map((h) => h.taskId));
+    for (const handle of recovered) {
+      this.track(handle, await loadRedactValues(this.options.workDir, handle.taskId), outputSoFar?.[handle.taskId]);
     }
-    await pruneRedactValues(this.options.workDir, new Set(this.tasks.keys()));
-    await this.register();
     this.loopDone = this.pollLoop();
     this.gcTimer = setInterval(() => void this.collectGarbage(), this.options.gcIntervalMs ?? DEFAULT_GC_INTERVAL_MS);
     this.gcTimer.unref();
@@ -127,20 +130,21 @@ export class Agent {
     await this.loopDone;
   }
 
-  private async register(): Promise<void> {
+  private async register(runningTaskIds: string[] = this.knownTaskIds()): Promise<RegistrationResult['outputSoFar']> {
     const result = await this.options.link.register({
       agentId: this.agentId,
       hostname: this.options.hostname,
       resources: this.options.resources,
       attributes: this.options.attributes,
       drivers: this.options.drivers.map((d) => d.name),
-      runningTaskIds: [...this.tasks.keys()],
+      runningTaskIds,
     });
     this.agentId = result.agentId;
     this.pollWaitMs = result.pollWaitMs;
     this.registryAccess = result.registry;
     await writeFile(this.idFile(), `${result.agentId}\n`);
     this.options.logger.info({ agent: result.agentId, hostname: this.options.hostname }, 'agent registered with the master');
+    return result.outputSoFar;
   }
 
   private async pollLoop(): Promise<void> {
@@ -216,12 +220,15 @@ export class Agent {
     return driver;
   }
 
-  /** Follows a running task until its output is delivered (with `redact` masked) and its exit reported. */
-  private track(handle: TaskHandle, redact: readonly string[]): void {
+  /**
+   * Follows a running task until its output is delivered (with `redact` masked) and its exit reported;
+   * `resume`: the output the master already holds (a recovered task).
+   */
+  private track(handle: TaskHandle, redact: readonly string[], resume?: OutputSoFar): void {
     const entry: RunningTask = { handle, done: Promise.resolve() };
     entry.done = (async () => {
       const send = (batch: Parameters<MasterLink['sendOutput']>[1]) => this.options.link.sendOutput(this.agentId!, batch);
-      const output = pumpOutput(handle.taskId, handle.logs(), send, () => this.stopping, redact).catch((err: Error) =>
+      const output = pumpOutput(handle.taskId, handle.logs(), send, () => this.stopping, redact, resume).catch((err: Error) =>
         this.options.logger.error({ task: handle.taskId, err: err.message }, 'task output lost'),
       );
       const exit = await handle.wait();

@@ -4,7 +4,7 @@
 // sent, stored or streamed.
 import type { Readable } from 'node:stream';
 import type { OutputChunk } from '../drivers/driver.ts';
-import type { OutputBatch } from '../protocol.ts';
+import type { OutputBatch, OutputSoFar } from '../protocol.ts';
 import { redactedOutput } from './redacted-output.ts';
 
 const FLUSH_INTERVAL_MS = 100;
@@ -12,15 +12,22 @@ const FLUSH_BYTES = 64 * 1024;
 
 export type SendBatch = (batch: OutputBatch) => Promise<void>;
 
-/** Resolves when the stream has ended and every chunk was accepted by the master. */
+/**
+ * Resolves when the stream has ended and every chunk was accepted by the master. With `resume` (a
+ * task recovered after an agent restart, whose output is read from its start again), the bytes the
+ * master already holds are skipped per stream, after masking (what the master holds is masked), and
+ * the chunks are numbered on from its count: nothing is stored twice, nothing is lost.
+ */
 export async function pumpOutput(
   taskId: string,
   output: Readable,
   send: SendBatch,
   isStopping: () => boolean,
   redact: readonly string[] = [],
+  resume?: OutputSoFar,
 ): Promise<void> {
-  let sent = 0;
+  let sent = resume?.chunks ?? 0;
+  const toSkip = { stdout: resume?.stdout ?? 0, stderr: resume?.stderr ?? 0 };
   let pending: OutputChunk[] = [];
   let pendingBytes = 0;
   let lastFlush = Date.now();
@@ -41,7 +48,11 @@ export async function pumpOutput(
     if (Date.now() - lastFlush >= FLUSH_INTERVAL_MS) flushing = flushing.then(flush);
   }, FLUSH_INTERVAL_MS);
   try {
-    for await (const chunk of redactedOutput(output as AsyncIterable<OutputChunk>, redact)) {
+    for await (const masked of redactedOutput(output as AsyncIterable<OutputChunk>, redact)) {
+      const skip = Math.min(toSkip[masked.stream], masked.data.length);
+      toSkip[masked.stream] -= skip;
+      if (skip === masked.data.length) continue;
+      const chunk = skip === 0 ? masked : { stream: masked.stream, data: masked.data.subarray(skip) };
       pending.push(chunk);
       pendingBytes += chunk.data.length;
       if (pendingBytes >= FLUSH_BYTES) {

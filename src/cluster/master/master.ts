@@ -8,7 +8,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { Conflict, NotFound, Unsatisfiable } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { ClusterState } from '../placement/cluster-state.ts';
-import type { OutputBatch, Order, Registration, RegistrationResult, StatusReport } from '../protocol.ts';
+import type { OutputBatch, Order, OutputSoFar, Registration, RegistrationResult, StatusReport } from '../protocol.ts';
 import {
   TERMINAL_STATES,
   type AgentRecord,
@@ -196,25 +196,29 @@ export class Master {
     await this.store.agents.upsert(agent);
     this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
     this.lastSeen.set(agent.id, this.clock.now().getTime());
-    await this.reconcileAgentTasks(agent.id, registration.runningTaskIds);
+    const outputSoFar = await this.reconcileAgentTasks(agent.id, registration.runningTaskIds);
     this.log.info({ agent: agent.id, hostname: agent.hostname, embedded }, known ? 'agent re-registered' : 'agent registered');
     this.schedulePlacement();
-    return { agentId: agent.id, pollWaitMs: this.pollWaitMs };
+    return { agentId: agent.id, pollWaitMs: this.pollWaitMs, ...(Object.keys(outputSoFar).length > 0 ? { outputSoFar } : {}) };
   }
 
   /**
    * After a (re-)registration: tasks the master thinks run on the agent but the agent does not have
-   * are lost; the resources of the ones it does have are accounted again.
+   * are lost; the resources of the ones it does have are accounted again. Returns, for the ones it
+   * has, how much of their output the master holds (the agent resumes sending after it).
    */
-  private async reconcileAgentTasks(agentId: string, runningTaskIds: string[]): Promise<void> {
+  private async reconcileAgentTasks(agentId: string, runningTaskIds: string[]): Promise<Record<string, OutputSoFar>> {
     const running = new Set(runningTaskIds);
+    const outputSoFar: Record<string, OutputSoFar> = {};
     for (const task of await this.store.tasks.list({ agentId, states: ['staging', 'running'] })) {
       if (task.state === 'running' && !running.has(task.id)) {
         await this.finishTask(task, { state: 'lost', exitCode: null, reason: 'the agent restarted and no longer runs the task' });
-      } else if (task.allocation && !this.state.hasTask(task.id)) {
-        this.state.commit(task.id, agentId, task.spec.group, task.allocation);
+        continue;
       }
+      if (task.allocation && !this.state.hasTask(task.id)) this.state.commit(task.id, agentId, task.spec.group, task.allocation);
+      if (running.has(task.id)) outputSoFar[task.id] = await this.options.logs.outputSoFar(task.id);
     }
+    return outputSoFar;
   }
 
   findAgent(agentId: string): Promise<AgentRecord | null> {

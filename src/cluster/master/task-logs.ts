@@ -98,6 +98,17 @@ export class TaskLogStore {
     return count;
   }
 
+  /** How much output of the task the file holds: chunks, and bytes per stream. Reads the whole file. */
+  async outputSoFar(taskId: string): Promise<{ chunks: number; stdout: number; stderr: number }> {
+    const totals = { chunks: 0, stdout: 0, stderr: 0 };
+    await this.appendQueues.get(taskId); // a batch being written counts
+    for await (const chunk of this.read(taskId, { follow: false, isComplete: async () => true })) {
+      totals.chunks++;
+      totals[chunk.stream] += chunk.data.length;
+    }
+    return totals;
+  }
+
   /** Throws Invalid unless `offset` is 0 or where a chunk of the task's file ends (what read() would accept). */
   async checkResumeOffset(taskId: string, offset: number): Promise<void> {
     if (offset === 0) return;

@@ -69,3 +69,18 @@ describe('agent output pump: secrets are masked before output leaves the agent',
     assert.equal(joined(seen, 'stderr'), `bad line: ${MASK}\n`);
   });
 });
+
+describe('agent output pump: a recovered task resumes after what the master holds', () => {
+  it('skips the bytes already held on each stream (counted masked) and numbers on from the chunks held', async () => {
+    const batches: OutputBatch[] = [];
+    // Read from the start again after a restart, chunked differently than the first time.
+    const output = Readable.from([out('hel'), out('lo hunter2 '), err('E1'), out('world'), err('E2')]);
+    // The master holds 2 chunks: stdout "hello " + the masked secret (6 + MASK.length bytes), stderr "E1".
+    const held = { chunks: 2, stdout: 6 + MASK.length, stderr: 2 };
+    await pumpOutput('t-1', output, async (batch) => void batches.push(batch), () => false, ['hunter2'], held);
+    assert.equal(batches[0]?.from, 2);
+    const chunks = batches.flatMap((b) => b.chunks);
+    assert.equal(joined(chunks, 'stdout'), ' world');
+    assert.equal(joined(chunks, 'stderr'), 'E2');
+  });
+});
