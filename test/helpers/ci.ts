@@ -7,7 +7,6 @@ import { execFileSync } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import path from 'node:path';
 import { ADMIN_TOKEN, JOIN_TOKEN, api, startGantry, tempDir, waitFor, type CliResult, type Started } from './processes.ts';
 import { SseParser, type ReceivedEvent } from './sse-client.ts';
@@ -159,16 +158,9 @@ export class GitRepo {
 
 // ---- a server ----------------------------------------------------------------------------------------
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './processes.ts';
+
+export { freePort };
 
 export interface StepView {
   name: string;

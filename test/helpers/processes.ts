@@ -1,7 +1,8 @@
 // Starts real Gantry processes (server, agents, CLI) on loopback ports, as a user would, and cleans
 // them up after the test.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,4 +135,29 @@ export function api(url: string, token = ADMIN_TOKEN) {
     get: <T = any>(route: string) => call<T>('GET', route),
     post: <T = any>(route: string, body: unknown = {}) => call<T>('POST', route, body),
   };
+}
+
+/**
+ * Whether the process runs: it exists and is not a zombie (orphans are reaped by pid 1, which on some
+ * hosts does so only every few seconds).
+ */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** A TCP port free on the loopback interface right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }

@@ -3,9 +3,8 @@
 // the restart (a diamond half done, a pending retry) is really tested across one.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
+import { ADMIN_TOKEN, JOIN_TOKEN, api, freePort, killAll, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
 
 interface Run {
   id: string;
@@ -21,17 +20,6 @@ interface Run {
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'killed', 'skipped']);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 describe('batch: dependencies, concurrency policies and retries across a server restart', function () {
   this.timeout(120_000);

@@ -2,19 +2,9 @@
 // Last-Event-ID, cancel from the CLI while a step sleeps, and a run superseded by a newer push of the
 // same branch (`concurrency.cancel_previous`).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { CiServer, GitRepo, step, stepStates, succeeded, type RunView } from '../helpers/ci.ts';
-import { killAll, runCli, tempDir, waitFor } from '../helpers/processes.ts';
+import { isAlive as alive, killAll, runCli, tempDir, waitFor } from '../helpers/processes.ts';
 import { eventBytes } from '../helpers/sse-client.ts';
-
-/** Whether a process runs (a zombie does not). */
-function alive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 const SUPERSEDED = (command: string) => `concurrency:
   group: "\${branch}"

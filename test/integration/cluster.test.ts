@@ -5,17 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TaskRecord } from '../../src/cluster/types.ts';
 import { spawn } from 'node:child_process';
-import { ADMIN_TOKEN, GANTRY, JOIN_TOKEN, api, killAll, runCli, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
-
-/** Alive and not a zombie (a reparented child may linger as a zombie where PID 1 does not reap). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+import { ADMIN_TOKEN, GANTRY, JOIN_TOKEN, api, isAlive, killAll, runCli, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
 
 describe('cluster: server + embedded agent + two remote agents', function () {
   this.timeout(120_000);

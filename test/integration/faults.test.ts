@@ -12,10 +12,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import type { TaskRecord } from '../../src/cluster/types.ts';
-import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
+import { ADMIN_TOKEN, JOIN_TOKEN, api, freePort, isAlive as alive, killAll, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
 
 interface Run {
   id: string;
@@ -27,16 +26,6 @@ interface Run {
 
 const tokens = { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN };
 
-/** True while `pid` exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 function pidsIn(file: string): number[] {
   return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(Number) : [];
 }
@@ -44,16 +33,6 @@ function pidsIn(file: string): number[] {
 /** The pid the exec driver recorded for a task on an agent (its sandbox's task.json). */
 function recordedPid(agentDir: string, taskId: string): number {
   return (JSON.parse(readFileSync(path.join(agentDir, 'sandboxes', taskId, 'task.json'), 'utf8')) as { pid: number }).pid;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
 }
 
 describe('faults: agent loss and master restart', function () {

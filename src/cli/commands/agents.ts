@@ -4,7 +4,7 @@ import type { AgentWithUsage } from '../../cluster/master/master.ts';
 import { formatAttributes } from '../../cluster/resources/parse.ts';
 import type { Resources } from '../../cluster/types.ts';
 import { ApiClient } from '../client.ts';
-import { age, formatTable, printJson } from '../table.ts';
+import { age, formatBytes, formatTable, printJson } from '../table.ts';
 
 export function registerAgentCommands(program: Command): void {
   program
@@ -49,19 +49,9 @@ function usage(agent: AgentWithUsage, name: string): string {
 function diskUsage(agent: AgentWithUsage): string {
   const usage = agent.diskUsage;
   if (!usage) return '-';
-  return `${bytes(usage.sandboxesBytes)}/${usage.containersBytes === null ? '-' : bytes(usage.containersBytes)}`;
+  return `${formatBytes(usage.sandboxesBytes)}/${usage.containersBytes === null ? '-' : formatBytes(usage.containersBytes)}`;
 }
 
-function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
 
 function round(n: number): string {
   return String(Math.round(n * 100) / 100);

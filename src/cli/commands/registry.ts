@@ -1,7 +1,7 @@
 // `gantry registry ls [REPO]` and `gantry registry df`: the bundled registry as ops see it.
 import type { Command } from 'commander';
 import { ApiClient } from '../client.ts';
-import { age, formatTable, printJson } from '../table.ts';
+import { age, formatBytes, formatTable, printJson } from '../table.ts';
 import { registerRegistryAccessCommands } from './registry-access.ts';
 
 interface Usage {
@@ -58,7 +58,7 @@ export function registerRegistryCommands(program: Command): void {
       const usage = await new ApiClient().get<Usage>('/api/v1/registry/usage');
       if (flags.json) return printJson(usage);
       const rows = [
-        ['bytes', bytes(usage.bytesUsed), bytes(usage.freeBytes), bytes(usage.totalBytes)],
+        ['bytes', formatBytes(usage.bytesUsed), formatBytes(usage.freeBytes), formatBytes(usage.totalBytes)],
         ['inodes', String(usage.inodesUsed), String(usage.freeInodes), String(usage.totalInodes)],
       ];
       process.stdout.write(formatTable(['', 'USED BY REGISTRY', 'FREE ON DISK', 'DISK TOTAL'], rows) + '\n');
@@ -66,13 +66,3 @@ export function registerRegistryCommands(program: Command): void {
     });
 }
 
-function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Math.round(value * 10) / 10} ${units[unit]}`;
-}

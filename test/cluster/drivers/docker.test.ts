@@ -3,25 +3,13 @@
 // destroy, recovery by a new driver instance, and failures to pull or start.
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { createDockerDriver } from '../../../src/cluster/drivers/docker.ts';
 import type { DockerTaskHandle } from '../../../src/cluster/drivers/docker-task-handle.ts';
 import type { OutputChunk, TaskHandle } from '../../../src/cluster/drivers/driver.ts';
 import { collect, text } from './exec-helpers.ts';
 import { useDockerDriver } from './docker-helpers.ts';
-
-/** A TCP port that is free on this host right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../helpers/processes.ts';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

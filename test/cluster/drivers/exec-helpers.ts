@@ -1,5 +1,4 @@
 // Shared by the exec driver tests: task specs, temporary sandboxes, output collection, liveness.
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,23 +49,7 @@ export function text(chunks: readonly OutputChunk[], stream: 'stdout' | 'stderr'
   return Buffer.concat(chunks.filter((c) => c.stream === stream).map((c) => c.data)).toString('utf8');
 }
 
-/**
- * process.kill(pid, 0), except that a zombie counts as gone: it has exited and can run nothing more, but
- * orphans are reaped by pid 1, which on some hosts (this one) does so only every few seconds.
- */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from '../../helpers/processes.ts';
 
 /** Waits until `file` exists with a number in it (a pid a task wrote). */
 export async function readPid(file: string, timeoutMs = 5000): Promise<number> {
