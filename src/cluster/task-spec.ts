@@ -4,6 +4,9 @@ import { Invalid } from '../shared/errors.ts';
 import { parseConstraint, parseConstraintArray } from './resources/parse.ts';
 import { CONTAINER_NETWORKS, RANKERS, type Constraint, type TaskSpec } from './types.ts';
 
+/** How far ahead a task's startAt may be. */
+const MAX_START_AHEAD_MS = 5 * 60_000;
+
 export const TASK_DEFAULTS = { cpus: 0.1, mem: 64, disk: 0, gpus: 0, killGraceMs: 10_000, group: 'default' } as const;
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -40,6 +43,7 @@ const submitSchema = z
     killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
     image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'an image reference has no whitespace').optional(),
     forcePull: z.boolean().optional(),
+    startAt: z.iso.datetime({ offset: true }).optional(),
     network: z.enum(CONTAINER_NETWORKS).optional(),
     workspace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a workspace name is letters, digits, . _ - (at most 100), not starting with . or -').optional(),
     redact: z
@@ -68,6 +72,9 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   }
   if (s.forcePull !== undefined && s.image === undefined) throw new Invalid('invalid task: "forcePull" needs an "image"');
   if (s.network !== undefined && s.image === undefined) throw new Invalid('invalid task: "network" needs an "image"');
+  if (s.startAt !== undefined && Date.parse(s.startAt) > Date.now() + MAX_START_AHEAD_MS) {
+    throw new Invalid(`invalid task: "startAt" is at most ${MAX_START_AHEAD_MS / 60_000} minutes ahead (a waiting task holds its resources)`);
+  }
   if (s.network === 'none' && (s.ports ?? []).length > 0) throw new Invalid('invalid task: a container with network "none" cannot have ports');
   const ports = s.ports ?? [];
   const fixed = ports.filter((p) => p !== 0);
@@ -98,6 +105,7 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.strategy !== undefined) spec.strategy = s.strategy;
   if (s.image !== undefined) spec.image = s.image;
   if (s.forcePull === true) spec.forcePull = true;
+  if (s.startAt !== undefined) spec.startAt = new Date(s.startAt).toISOString();
   if (s.network !== undefined) spec.network = s.network;
   if (s.workspace !== undefined) spec.workspace = s.workspace;
   if (s.redact !== undefined && s.redact.length > 0) spec.redact = [...new Set(s.redact)];

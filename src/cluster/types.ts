@@ -77,6 +77,13 @@ export interface TaskSpec {
   strategy?: RankerName;
   /** SIGTERM → SIGKILL grace period. */
   killGraceMs: number;
+  /**
+   * The instant the task's command starts (ISO 8601). Everything before it is done ahead: placement,
+   * the process (or container) prepared and waiting, so that many tasks due at one instant start at
+   * that instant instead of one after the other (the batch scheduler launches its runs a little early
+   * with it). Reported `running` while it waits; a kill works as usual. A past instant: at once.
+   */
+  startAt?: string;
   /** Container image; tasks with an image run on the docker driver (src/cluster/drivers/docker.ts). */
   image?: string;
   /** With an image: pull it before every start, even when the agent holds it (default: only when absent). */

@@ -19,6 +19,15 @@ import { SerialLane } from '../../shared/serial-lane.ts';
 /** The index is re-checked at least this often, so a jump of the wall clock is noticed. */
 const MAX_SLEEP_MS = 30_000;
 
+/**
+ * A job with no run in progress is fired this long before its occurrence: the run is recorded and its
+ * task placed and prepared ahead, and the task's command starts at the occurrence (TaskSpec.startAt).
+ * Twenty jobs due at one instant then start within milliseconds of it instead of one after the other.
+ * A job with a run in progress is decided at the occurrence itself, so that Forbid and Replace see the
+ * state of that instant.
+ */
+export const LAUNCH_LEAD_MS = 1000;
+
 export interface BatchSchedulerOptions {
   store: BatchStore;
   cluster: ClusterClient;
@@ -215,7 +224,7 @@ export class BatchScheduler {
   private indexJob(job: JobView): void {
     const due = this.states.get(job.name)?.nextDueAt;
     if (job.disabled || !due) this.index.delete(`job:${job.name}`);
-    else this.setDue(`job:${job.name}`, Date.parse(due));
+    else this.setDue(`job:${job.name}`, Date.parse(due) - LAUNCH_LEAD_MS);
   }
 
   private setDue(key: IndexKey, dueAt: number): void {
@@ -273,7 +282,12 @@ export class BatchScheduler {
     if (!job?.schedule || !state?.nextDueAt || job.disabled) return null;
     const now = this.options.clock.now();
     const due: Occurrence = { at: new Date(state.nextDueAt), index: state.nextIndex };
-    const plan = planFiring(job.schedule, due, job.epsilonMs, now);
+    if (now < due.at && job.concurrency !== 'Allow' && (await this.options.store.activeRuns(name)).length > 0) {
+      this.setDue(`job:${name}`, due.at.getTime()); // a run in progress: decide at the occurrence
+      return null;
+    }
+    // Fired ahead (LAUNCH_LEAD_MS), the occurrence is planned as of its own time.
+    const plan = planFiring(job.schedule, due, job.epsilonMs, now < due.at ? due.at : now);
     const next: JobState = { ...state, nextDueAt: plan.next ? plan.next.at.toISOString() : null, nextIndex: plan.next?.index ?? null };
 
     const skipped = plan.skipped.map(({ occurrence, reason }) => ({

@@ -73,7 +73,10 @@ export class RunExecutor {
     let task: TaskRecord;
     try {
       failpoint('batch-before-submit');
-      task = await this.options.cluster.submit(taskOwner(job.name, run.id), job.toTask({ runId: run.id, scheduledAt: new Date(run.scheduledAt), attempt }));
+      const submission = job.toTask({ runId: run.id, scheduledAt: new Date(run.scheduledAt), attempt });
+      // Fired ahead of its occurrence: the task is prepared now and its command starts at the occurrence.
+      if (run.trigger === 'schedule' && attempt === 0 && !replacing && Date.parse(run.scheduledAt) > this.now.getTime()) submission.startAt = run.scheduledAt;
+      task = await this.options.cluster.submit(taskOwner(job.name, run.id), submission);
       failpoint('batch-after-submit');
     } catch (err) {
       // The pool refused the task outright (bad resources, no agent could ever take it): retrying

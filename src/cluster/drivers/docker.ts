@@ -107,6 +107,9 @@ export class DockerDriver implements Driver {
       init: this.options.init ?? true,
     });
     const { container, warnings } = await this.create(launch.taskId, createOptions);
+    // Pulled and created ahead; started at its instant (TaskSpec.startAt).
+    const untilStart = spec.startAt ? Date.parse(spec.startAt) - Date.now() : 0;
+    if (untilStart > 0) await new Promise((resolve) => setTimeout(resolve, untilStart));
     try {
       await container.start();
     } catch (err) {

@@ -50,6 +50,12 @@ export interface ExecDriverOptions {
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/**
+ * The prelude of a task with a future startAt: wait for the line the launcher helper writes at that
+ * instant (end of file if the helper died: go on then), and give the command /dev/null as stdin.
+ */
+const START_GATE = 'read -r _ || :; exec </dev/null; ';
+
 /** How often a recovered task (not our child: no exit event) is checked for having ended. */
 const RECOVERED_POLL_MS = 200;
 
@@ -104,7 +110,11 @@ export class ExecDriver implements Driver {
       { cgroupRoot: this.options.cgroupRoot, log: this.options.log },
     );
     try {
-      return await this.spawnTask(launch.taskId, sandboxDir, workingDir, launchArgv(launch.spec, cgroup?.joinScript() ?? ''), env, cgroup, limits);
+      const releaseAt = launch.spec.startAt ? Date.parse(launch.spec.startAt) : undefined;
+      // Waiting for its instant: the prelude reads the line the launcher helper writes to it then.
+      const gate = releaseAt !== undefined && releaseAt > Date.now() ? START_GATE : '';
+      const argv = launchArgv(launch.spec, `${cgroup?.joinScript() ?? ''}${gate}`);
+      return await this.spawnTask(launch.taskId, sandboxDir, workingDir, argv, env, cgroup, limits, gate ? releaseAt : undefined);
     } catch (err) {
       await cgroup?.remove(this.options.log);
       throw err;
@@ -119,6 +129,7 @@ export class ExecDriver implements Driver {
     env: Record<string, string>,
     cgroup: TaskCgroup | null,
     limits: string,
+    releaseAt: number | undefined,
   ): Promise<ExecTaskHandle> {
     let spawned: SpawnedProcess;
     try {
@@ -129,6 +140,7 @@ export class ExecDriver implements Driver {
         stdoutPath: path.join(sandboxDir, 'stdout'),
         stderrPath: path.join(sandboxDir, 'stderr'),
         exitFile: path.join(sandboxDir, EXIT_STATUS_FILE),
+        ...(releaseAt !== undefined ? { releaseAt } : {}),
       });
     } catch (err) {
       throw new Error(`cannot start task ${taskId}: ${(err as Error).message}`);

@@ -13,9 +13,12 @@
 // `run` commands (their caller is gone), and exits when its last detached task has ended.
 //
 // Protocol: one JSON object per line. Requests on stdin:
-//   {op: 'spawn', id, argv, cwd, env, stdoutPath, stderrPath, exitFile?}
+//   {op: 'spawn', id, argv, cwd, env, stdoutPath, stderrPath, exitFile?, releaseAt?}
 //       a detached task: its own process group and session, stdin /dev/null, stdout and stderr
 //       appended to the files (truncated first; O_APPEND, as the task's processes share them).
+//       With releaseAt (ms since the epoch), stdin is a pipe on which one line is written at that
+//       instant: the task's prelude waits for it (`read`), so its command starts then, however many
+//       tasks were spawned ahead for the same instant.
 //   {op: 'run', id, argv, cwd, env, input?, maxBuffer, timeoutMs?}
 //       a short command whose output the caller wants (git): stdout and stderr captured (base64);
 //       killed with SIGKILL after timeoutMs.
@@ -87,7 +90,8 @@ function startTask(req) {
   }
   let child;
   try {
-    child = spawn(req.argv[0], req.argv.slice(1), { cwd: req.cwd, env: req.env, detached: true, stdio: ['ignore', out, err] });
+    const stdin = req.releaseAt === undefined ? 'ignore' : 'pipe';
+    child = spawn(req.argv[0], req.argv.slice(1), { cwd: req.cwd, env: req.env, detached: true, stdio: [stdin, out, err] });
   } catch (e) {
     answer({ id: req.id, op: 'error', message: e.message, code: e.code });
     return;
@@ -102,6 +106,11 @@ function startTask(req) {
   }
   const startTime = startTimeOf(pid);
   tasks.add(pid);
+  if (child.stdin) {
+    const gate = child.stdin;
+    gate.on('error', () => undefined); // the task ended (or was killed) before its instant
+    setTimeout(() => gate.end('\n'), Math.max(0, req.releaseAt - Date.now()));
+  }
   child.on('error', () => undefined); // a failed kill() is not the task's end; 'exit' still comes
   child.once('exit', (code, signal) => {
     const status = { pid, startTime, code, signal, endedAt: new Date().toISOString() };

@@ -36,6 +36,11 @@ export interface DetachedSpawn {
   stderrPath: string;
   /** Where the helper writes `{pid, startTime, code, signal, endedAt}` when the process has ended. */
   exitFile?: string;
+  /**
+   * The instant (ms since the epoch) one line is written to the process's stdin, a pipe then (else
+   * /dev/null): a prelude that reads it starts its command at that instant.
+   */
+  releaseAt?: number;
 }
 
 export interface SpawnedProcess {

@@ -34,6 +34,23 @@ describe('exec driver', function () {
     }
   });
 
+  it('with startAt ahead, prepares the task at once and starts its command at that instant (cmd and args)', async () => {
+    const startAt = Date.now() + 700;
+    const spec = { startAt: new Date(startAt).toISOString() };
+    const t0 = Date.now();
+    const viaCmd = await start(root.dir, { ...spec, cmd: 'date +%s%N; read line; echo "stdin:$line"' });
+    const viaArgs = await start(root.dir, { ...spec, args: ['date', '+%s%N'] });
+    assert.ok(Date.now() - t0 < 500, 'start() does not wait for the instant');
+    assert.equal((await viaCmd.wait()).exitCode, 0);
+    assert.equal((await viaArgs.wait()).exitCode, 0);
+    for (const handle of [viaCmd, viaArgs]) {
+      const ran = Number(text(await collect(handle.logs()), 'stdout').split('\n')[0]) / 1e6;
+      assert.ok(ran >= startAt, `ran ${ran - startAt} ms after its instant`);
+      assert.ok(ran < startAt + 200, `ran ${ran - startAt} ms after its instant`);
+    }
+    assert.match(text(await collect(viaCmd.logs()), 'stdout'), /\nstdin:\n$/, 'the command gets /dev/null as stdin, as without startAt');
+  });
+
   it('keeps PATH and HOME given by the caller', () => {
     assert.deepEqual(execEnvironment({ sandboxDir: '/sb', env: { PATH: '/opt/bin', HOME: '/home/x' } }, '/agent/bin'), { PATH: '/opt/bin', HOME: '/home/x' });
     assert.deepEqual(execEnvironment({ sandboxDir: '/sb', env: {} }, ''), {
