@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ADMIN_TOKEN, JOIN_TOKEN, api, startGantry, tempDir, waitFor, type CliResult, type Started } from './processes.ts';
-import { SseParser, type ReceivedEvent } from './sse-client.ts';
+import { readEvents, type ReceivedEvent } from './sse-client.ts';
 
 export const WEBHOOK_SECRET = 'It is a secret to everybody';
 export const ZERO_SHA = '0'.repeat(40);
@@ -295,6 +295,15 @@ export class CiServer {
     return (await this.runs()).filter((r) => r.deliveryId === deliveryId);
   }
 
+  /** Commits `.gantry.yml` on a new branch `branch` (from main), pushes it, delivers the push; the run it started. */
+  async pushPipeline(repo: GitRepo, branch: string, pipeline: string): Promise<RunView> {
+    repo.branch(branch, 'main').commit({ '.gantry.yml': pipeline }, `${branch} pipeline`);
+    repo.push(branch);
+    const delivery = await this.push(repo, `acme/${branch}`, `refs/heads/${branch}`, repo.head('main'));
+    assert.equal(delivery.status, 202);
+    return this.runOf(delivery.id);
+  }
+
   /** The single run a delivery started. */
   async runOf(deliveryId: string): Promise<RunView> {
     const runs = await this.runsOf(deliveryId);
@@ -334,19 +343,7 @@ export class CiServer {
     const response = await fetch(this.url + route, { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, accept: 'text/event-stream', ...headers } });
     assert.equal(response.status, 200, await response.clone().text());
     assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
-    const parser = new SseParser();
-    const events: ReceivedEvent[] = [];
-    const reader = response.body!.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      events.push(...parser.push(value));
-      if (stop(events)) {
-        await reader.cancel();
-        break;
-      }
-    }
-    return events;
+    return readEvents(response, stop);
   }
 }
 

@@ -70,3 +70,20 @@ export class SseParser {
 export function eventBytes(event: ReceivedEvent): Buffer {
   return event.event.endsWith('-base64') ? Buffer.from(event.data, 'base64') : Buffer.from(event.data, 'utf8');
 }
+
+/** Reads a response's events until the stream ends or `stop` holds (the stream is then cancelled). */
+export async function readEvents(response: Response, stop: (events: ReceivedEvent[]) => boolean = () => false): Promise<ReceivedEvent[]> {
+  const parser = new SseParser();
+  const events: ReceivedEvent[] = [];
+  const reader = response.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    events.push(...parser.push(value));
+    if (stop(events)) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return events;
+}

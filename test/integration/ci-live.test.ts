@@ -21,14 +21,7 @@ describe('CI: live runs (events, log resume, cancel, superseded runs)', function
   let server: CiServer;
   let repo: GitRepo;
 
-  /** Pushes a `.gantry.yml` on a new branch and returns the run it started. */
-  async function pushPipeline(branch: string, pipeline: string): Promise<RunView> {
-    repo.branch(branch, 'main').commit({ '.gantry.yml': pipeline }, `${branch} pipeline`);
-    repo.push(branch);
-    const delivery = await server.push(repo, `acme/${branch}`, `refs/heads/${branch}`, repo.head('main'));
-    assert.equal(delivery.status, 202);
-    return server.runOf(delivery.id);
-  }
+  const pushPipeline = (branch: string, pipeline: string): Promise<RunView> => server.pushPipeline(repo, branch, pipeline);
 
   before(async () => {
     server = await CiServer.start('ci-live');

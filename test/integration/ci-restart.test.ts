@@ -15,13 +15,7 @@ describe('CI: a server restart during a run', function () {
   let server: CiServer;
   let repo: GitRepo;
 
-  async function pushPipeline(branch: string, pipeline: string): Promise<RunView> {
-    repo.branch(branch, 'main').commit({ '.gantry.yml': pipeline }, `${branch} pipeline`);
-    repo.push(branch);
-    const delivery = await server.push(repo, `acme/${branch}`, `refs/heads/${branch}`, repo.head('main'));
-    assert.equal(delivery.status, 202);
-    return server.runOf(delivery.id);
-  }
+  const pushPipeline = (branch: string, pipeline: string): Promise<RunView> => server.pushPipeline(repo, branch, pipeline);
 
   before(async () => {
     server = await CiServer.start('ci-restart');

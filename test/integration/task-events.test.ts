@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { TaskRecord } from '../../src/cluster/types.ts';
 import { MASK } from '../../src/shared/redactor.ts';
 import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
-import { SseParser, eventBytes, type ReceivedEvent } from '../helpers/sse-client.ts';
+import { SseParser, eventBytes, readEvents as readSseEvents, type ReceivedEvent } from '../helpers/sse-client.ts';
 
 const MiB = 1024 * 1024;
 
@@ -61,21 +61,9 @@ describe('task output: secrets masked, SSE events resumable, large logs streamed
   }
 
   /** Reads events until `stop` says so or the stream ends. */
-  async function readEvents(response: Response, stop: (events: ReceivedEvent[]) => boolean = () => false): Promise<ReceivedEvent[]> {
+  async function readEvents(response: Response, stop?: (events: ReceivedEvent[]) => boolean): Promise<ReceivedEvent[]> {
     assert.equal(response.status, 200, await response.clone().text().catch(() => ''));
-    const parser = new SseParser();
-    const events: ReceivedEvent[] = [];
-    const reader = response.body!.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      events.push(...parser.push(value));
-      if (stop(events)) {
-        await reader.cancel();
-        break;
-      }
-    }
-    return events;
+    return readSseEvents(response, stop);
   }
 
   const outputOf = (events: readonly ReceivedEvent[], stream?: 'stdout' | 'stderr'): Buffer =>
