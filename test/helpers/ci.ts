@@ -159,21 +159,12 @@ export class GitRepo {
 // ---- a server ----------------------------------------------------------------------------------------
 
 import { freePort } from './processes.ts';
+import type { CiStep } from '../../src/ci/store/runs.ts';
 
 export { freePort };
 
-export interface StepView {
-  name: string;
-  position: number;
-  state: string;
-  attempt: number;
-  taskId: string | null;
-  taskIds: string[];
-  startedAt: string | null;
-  finishedAt: string | null;
-  exitCode: number | null;
-  reason: string | null;
-}
+/** A step as the API shows it within a run. */
+export type StepView = Omit<CiStep, 'runId'>;
 
 export interface RunView {
   id: string;
