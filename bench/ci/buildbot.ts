@@ -15,8 +15,8 @@
 // hook, the REST API and the scheduling are Buildbot's own code.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../shared/ports.ts';
 
 const TOOLS = ['buildbot', 'buildbot-worker', 'twistd3'];
 
@@ -30,18 +30,6 @@ export function buildbotUnavailable(): string | null {
 export function buildbotVersion(): string {
   const out = spawnSync('buildbot', ['--version'], { encoding: 'utf8' }).stdout ?? '';
   return /Buildbot version: (\S+)/.exec(out)?.[1] ?? 'unknown';
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface BuildbotPeer {

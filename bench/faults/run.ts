@@ -18,12 +18,12 @@
 // Usage: npm run bench:faults [-- --jobs 20 --heartbeat 3 --tasks 1000 --agents 10 --down 3 --only loss,restart --keep]
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnGantryAgent, spawnGantryServer, waitFor, type GantryAgent, type GantryServer } from '../shared/gantry-process.ts';
 import { summarize } from '../shared/stats.ts';
+import { freePort } from '../shared/ports.ts';
 
 const ADMIN_TOKEN = 'gat_bench-faults-admin-token-0123456789abcdef';
 const JOIN_TOKEN = 'gjt_bench-faults-join-token-0123456789abcdef';
@@ -76,16 +76,6 @@ function alive(pid: number): boolean {
 
 function recordedPid(agentDir: string, taskId: string): number {
   return (JSON.parse(readFileSync(path.join(agentDir, 'sandboxes', taskId, 'task.json'), 'utf8')) as { pid: number }).pid;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */

@@ -5,10 +5,10 @@
 //                 its in-memory blob descriptor cache (as its shipped config), log level warn, no access log
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../shared/ports.ts';
 
 export interface RunningRegistry {
   name: 'gantry' | 'distribution';
@@ -42,18 +42,6 @@ export function checkTools(): void {
 export function distributionVersion(): string {
   const out = spawnSync(DISTRIBUTION, ['--version'], { encoding: 'utf8' }).stdout.trim();
   return out.split(/\s+/).find((word) => /^v?\d+\.\d+/.test(word)) ?? out;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once `ready(line)` matches a line of the child's output; rejects if it exits first. */
