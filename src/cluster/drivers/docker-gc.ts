@@ -45,7 +45,7 @@ export async function collectContainers(docker: Dockerode, options: ContainerGcO
     const taskId = info.Labels[LABEL_TASK] ?? '';
     const sandboxDir = info.Labels[LABEL_SANDBOX] ?? '';
     if (options.known.has(taskId)) continue;
-    const why = await verdict(docker, info, sandboxDir, root, now, options.keepExitedMs);
+    const why = await verdict(info, sandboxDir, root, now, options.keepExitedMs);
     if (!why) continue;
     try {
       await docker.getContainer(info.Id).remove({ force: true, v: true });
@@ -58,25 +58,19 @@ export async function collectContainers(docker: Dockerode, options: ContainerGcO
   return removed;
 }
 
-async function verdict(docker: Dockerode, info: Dockerode.ContainerInfo, sandboxDir: string, root: string, now: number, keepExitedMs: number): Promise<RemovedContainer['why'] | null> {
+async function verdict(info: Dockerode.ContainerInfo, sandboxDir: string, root: string, now: number, keepExitedMs: number): Promise<RemovedContainer['why'] | null> {
   if (!(await exists(sandboxDir))) {
     // Another agent's container whose sandbox is gone: give a new launch's mkdir a moment, though.
     return now - info.Created * 1000 > 60_000 ? 'sandbox gone' : null;
   }
   if (path.dirname(sandboxDir) !== root) return null; // another agent's, alive
-  const marker = await readFile(path.join(sandboxDir, REPORTED_MARKER), 'utf8').catch(() => null);
-  if (marker?.trim() !== info.Id) return 'orphan';
+  const marker = path.join(sandboxDir, REPORTED_MARKER);
+  const reported = await readFile(marker, 'utf8').catch(() => null);
+  if (reported?.trim() !== info.Id) return 'orphan';
   if (info.State === 'running') return 'orphan'; // reported as ended, yet running: nobody follows it
-  const finishedAt = await finishedAtOf(docker, info.Id, sandboxDir);
-  return finishedAt !== null && now - finishedAt >= keepExitedMs ? 'expired' : null;
-}
-
-/** When the container stopped: the engine's FinishedAt, or the marker's time when the engine has none. */
-async function finishedAtOf(docker: Dockerode, id: string, sandboxDir: string): Promise<number | null> {
-  const inspected = await docker.getContainer(id).inspect().catch(() => null);
-  const finished = Date.parse(inspected?.State?.FinishedAt ?? '');
-  if (Number.isFinite(finished) && finished > 0) return finished;
-  return (await stat(path.join(sandboxDir, REPORTED_MARKER)).catch(() => null))?.mtimeMs ?? null;
+  // Kept for the delay from when its end was reported: the marker's time (written by destroy()).
+  const reportedAt = (await stat(marker).catch(() => null))?.mtimeMs;
+  return reportedAt !== undefined && now - reportedAt >= keepExitedMs ? 'expired' : null;
 }
 
 async function exists(dir: string): Promise<boolean> {
