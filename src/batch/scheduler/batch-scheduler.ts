@@ -282,12 +282,13 @@ export class BatchScheduler {
     if (!job?.schedule || !state?.nextDueAt || job.disabled) return null;
     const now = this.options.clock.now();
     const due: Occurrence = { at: new Date(state.nextDueAt), index: state.nextIndex };
-    if (now < due.at && job.concurrency !== 'Allow' && (await this.options.store.activeRuns(name)).length > 0) {
+    const ahead = now < due.at;
+    if (ahead && job.concurrency !== 'Allow' && (await this.options.store.activeRuns(name)).length > 0) {
       this.setDue(`job:${name}`, due.at.getTime()); // a run in progress: decide at the occurrence
       return null;
     }
     // Fired ahead (LAUNCH_LEAD_MS), the occurrence is planned as of its own time.
-    const plan = planFiring(job.schedule, due, job.epsilonMs, now < due.at ? due.at : now);
+    const plan = planFiring(job.schedule, due, job.epsilonMs, ahead ? due.at : now);
     const next: JobState = { ...state, nextDueAt: plan.next ? plan.next.at.toISOString() : null, nextIndex: plan.next?.index ?? null };
 
     const skipped = plan.skipped.map(({ occurrence, reason }) => ({
@@ -299,7 +300,8 @@ export class BatchScheduler {
     let run: RunRecord | null = null;
     if (plan.run) {
       run = newRun(newId('r', now.getTime()), name, scheduleKey(plan.run), 'schedule', plan.run.at, now);
-      if (!(await this.executor.admit(job, run))) {
+      // Fired ahead, it is admitted: no run is in progress, or the policy is Allow (checked above).
+      if (!ahead && !(await this.executor.admit(job, run))) {
         run = { ...run, state: 'skipped', finishedAt: now.toISOString(), reason: 'the previous run is still in progress (concurrencyPolicy Forbid)' };
       }
     }
