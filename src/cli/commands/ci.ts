@@ -3,33 +3,11 @@ import type { Command } from 'commander';
 import { ApiClient, CliError } from '../client.ts';
 import { followLogs } from '../follow-logs.ts';
 import { age, formatTable, printJson } from '../table.ts';
+import type { CiRun, CiStep } from '../../ci/store/runs.ts';
 
-interface Step {
-  name: string;
-  position: number;
-  state: string;
-  attempt: number;
-  taskId: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  exitCode: number | null;
-  reason: string | null;
-}
-
-interface Run {
-  id: string;
-  pipeline: string;
-  number: number;
-  event: string;
-  ref: string;
-  commit: string | null;
-  state: string;
-  reason: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  steps?: Step[];
-}
+/** A step and a run as the API shows them (GET /api/v1/runs/ID). */
+type Step = Omit<CiStep, 'runId'>;
+type Run = Pick<CiRun, 'id' | 'pipeline' | 'number' | 'event' | 'ref' | 'commit' | 'state' | 'reason' | 'createdAt' | 'startedAt' | 'finishedAt'> & { steps?: Step[] };
 
 const ACTIVE = new Set(['queued', 'running']);
 const STEP_ACTIVE = new Set(['pending', 'running']);

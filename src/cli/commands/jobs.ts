@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { ApiClient, CliError } from '../client.ts';
 import { followLogs } from '../follow-logs.ts';
 import { age, formatTable, printJson } from '../table.ts';
+import type { RunRecord as BatchRun } from '../../batch/store/batch-store.ts';
 
 interface JobDetails {
   name: string;
@@ -19,18 +20,8 @@ interface JobDetails {
   stats: { successCount: number; errorCount: number; errorsSinceLastSuccess: number; lastSuccessAt: string | null; lastErrorAt: string | null };
 }
 
-interface RunRecord {
-  id: string;
-  trigger: string;
-  scheduledAt: string;
-  state: string;
-  attempt: number;
-  taskId: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  exitCode: number | null;
-  reason: string | null;
-}
+/** A run as the API shows it. */
+type RunRecord = Pick<BatchRun, 'id' | 'trigger' | 'scheduledAt' | 'state' | 'attempt' | 'taskId' | 'startedAt' | 'finishedAt' | 'exitCode' | 'reason'>;
 
 const path = (name: string, rest = '') => `/api/v1/jobs/${encodeURIComponent(name)}${rest}`;
 
