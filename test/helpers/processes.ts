@@ -1,11 +1,13 @@
 // Starts real Gantry processes (server, agents, CLI) on loopback ports, as a user would, and cleans
 // them up after the test.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TaskRecord } from '../../src/cluster/types.ts';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const GANTRY = path.join(REPO, 'bin', 'gantry');
@@ -161,3 +163,11 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** POST /api/v1/tasks, which must answer 201; the task. */
+export async function submitTask(client: ReturnType<typeof api>, body: Record<string, unknown>): Promise<TaskRecord> {
+  const response = await client.post<TaskRecord>('/api/v1/tasks', body);
+  assert.equal(response.status, 201, JSON.stringify(response.body));
+  return response.body;
+}
+

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TaskRecord } from '../../src/cluster/types.ts';
 import { spawn } from 'node:child_process';
-import { ADMIN_TOKEN, GANTRY, JOIN_TOKEN, api, isAlive, killAll, runCli, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
+import { ADMIN_TOKEN, GANTRY, JOIN_TOKEN, api, isAlive, killAll, runCli, startGantry, submitTask, tempDir, waitFor, type Started } from '../helpers/processes.ts';
 
 describe('cluster: server + embedded agent + two remote agents', function () {
   this.timeout(120_000);
@@ -45,11 +45,7 @@ describe('cluster: server + embedded agent + two remote agents', function () {
     killAll();
   });
 
-  async function submit(body: Record<string, unknown>): Promise<TaskRecord> {
-    const response = await client.post<TaskRecord>('/api/v1/tasks', body);
-    assert.equal(response.status, 201, JSON.stringify(response.body));
-    return response.body;
-  }
+  const submit = (body: Record<string, unknown>): Promise<TaskRecord> => submitTask(client, body);
 
   async function task(id: string): Promise<TaskRecord> {
     return (await client.get<TaskRecord>(`/api/v1/tasks/${id}`)).body;

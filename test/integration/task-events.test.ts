@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TaskRecord } from '../../src/cluster/types.ts';
 import { MASK } from '../../src/shared/redactor.ts';
-import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
+import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, startGantry, submitTask, tempDir, waitFor, type Started } from '../helpers/processes.ts';
 import { SseParser, eventBytes, readEvents as readSseEvents, type ReceivedEvent } from '../helpers/sse-client.ts';
 
 const MiB = 1024 * 1024;
@@ -42,11 +42,7 @@ describe('task output: secrets masked, SSE events resumable, large logs streamed
     killAll();
   });
 
-  async function submit(body: Record<string, unknown>): Promise<TaskRecord> {
-    const response = await client.post<TaskRecord>('/api/v1/tasks', body);
-    assert.equal(response.status, 201, JSON.stringify(response.body));
-    return response.body;
-  }
+  const submit = (body: Record<string, unknown>): Promise<TaskRecord> => submitTask(client, body);
 
   async function ended(id: string): Promise<TaskRecord> {
     return waitFor('the task to end', async () => {
