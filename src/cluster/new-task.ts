@@ -18,6 +18,8 @@ export function newQueuedTask(spec: TaskSpec, now: Date, id: string = newId('t',
     stagedAt: null,
     startedAt: null,
     finishedAt: null,
+    restarts: 0,
+    restartAt: null,
     version: 1,
   };
 }

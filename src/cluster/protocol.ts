@@ -62,10 +62,18 @@ export type Order = LaunchOrder | KillOrder;
 
 export interface StatusReport {
   taskId: string;
-  state: 'running' | 'finished' | 'failed' | 'killed';
+  /**
+   * `restarting`: the run ended (exitCode, reason) and the agent runs the task again at `restartAt`
+   * (TaskSpec.restart); the task stays running on the agent. The others: what the task is now.
+   */
+  state: 'running' | 'restarting' | 'finished' | 'failed' | 'killed';
   exitCode?: number | null;
   reason?: string;
   limits?: string;
+  /** With `restarting`: the task's restarts so far, this one included. */
+  restarts?: number;
+  /** With `restarting`: when the next run starts (ISO 8601). */
+  restartAt?: string;
 }
 
 export interface OutputBatch {

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { Invalid } from '../shared/errors.ts';
 import { parseConstraint, parseConstraintArray } from './resources/parse.ts';
-import { CONTAINER_NETWORKS, RANKERS, type Constraint, type TaskSpec } from './types.ts';
+import { RESTART_DEFAULTS } from './restart-policy.ts';
+import { CONTAINER_NETWORKS, RANKERS, RESTART_POLICIES, type Constraint, type RestartPolicy, type TaskSpec } from './types.ts';
 
 /** How far ahead a task's startAt may be. */
 const MAX_START_AHEAD_MS = 5 * 60_000;
@@ -21,6 +22,20 @@ const redactValue = z
   .string()
   .refine((v) => v.trim().length > 0, 'a value to redact must have a character other than whitespace (it would mask every space)')
   .refine((v) => Buffer.byteLength(v, 'utf8') <= REDACT_LIMITS.valueBytes, `a value to redact is at most ${REDACT_LIMITS.valueBytes} bytes`);
+
+const DAY_MS = 86_400_000;
+
+const restartSchema = z
+  .object({
+    policy: z.enum(RESTART_POLICIES),
+    // At least 100 ms: a task failing at once must not spin the agent (and its store writes).
+    backoffMs: z.number().int().min(100).max(DAY_MS).optional(),
+    factor: z.number().min(1).max(10).optional(),
+    maxBackoffMs: z.number().int().min(100).max(DAY_MS).optional(),
+    resetAfterMs: z.number().int().min(0).max(DAY_MS).optional(),
+    maxRestarts: z.number().int().min(0).optional(),
+  })
+  .strict();
 
 const submitSchema = z
   .object({
@@ -46,6 +61,7 @@ const submitSchema = z
     startAt: z.iso.datetime({ offset: true }).optional(),
     network: z.enum(CONTAINER_NETWORKS).optional(),
     workspace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a workspace name is letters, digits, . _ - (at most 100), not starting with . or -').optional(),
+    restart: restartSchema.optional(),
     redact: z
       .array(redactValue)
       .max(REDACT_LIMITS.values)
@@ -109,5 +125,21 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.network !== undefined) spec.network = s.network;
   if (s.workspace !== undefined) spec.workspace = s.workspace;
   if (s.redact !== undefined && s.redact.length > 0) spec.redact = [...new Set(s.redact)];
+  if (s.restart !== undefined) spec.restart = restartPolicy(s.restart);
   return spec;
+}
+
+function restartPolicy(r: z.infer<typeof restartSchema>): RestartPolicy {
+  const policy: RestartPolicy = {
+    policy: r.policy,
+    backoffMs: r.backoffMs ?? RESTART_DEFAULTS.backoffMs,
+    factor: r.factor ?? RESTART_DEFAULTS.factor,
+    maxBackoffMs: r.maxBackoffMs ?? Math.max(RESTART_DEFAULTS.maxBackoffMs, r.backoffMs ?? 0),
+    resetAfterMs: r.resetAfterMs ?? RESTART_DEFAULTS.resetAfterMs,
+  };
+  if (policy.maxBackoffMs < policy.backoffMs) {
+    throw new Invalid(`invalid task: restart.maxBackoffMs (${policy.maxBackoffMs}) is less than restart.backoffMs (${policy.backoffMs})`);
+  }
+  if (r.maxRestarts !== undefined) policy.maxRestarts = r.maxRestarts;
+  return policy;
 }

@@ -107,6 +107,31 @@ export interface TaskSpec {
    * owner's job.
    */
   workspace?: string;
+  /**
+   * Restart the task in place on its agent when it exits (Kubernetes' restartPolicy with its
+   * crash-loop backoff, Docker's --restart): same task id, sandbox and allocation, a growing delay
+   * between runs. Absent: the task ends when its process does. See cluster/restart-policy.ts.
+   */
+  restart?: RestartPolicy;
+}
+
+export const RESTART_POLICIES = ['on-failure', 'always'] as const;
+export type RestartPolicyName = (typeof RESTART_POLICIES)[number];
+
+/**
+ * When and how fast a task is restarted. The delay before restart n (1, 2, ...) since the last reset is
+ * backoffMs × factor^(n−1), at most maxBackoffMs; a run that lasted resetAfterMs resets it to backoffMs.
+ * A kill (by a user, an owner, the agent's shutdown) never restarts a task.
+ */
+export interface RestartPolicy {
+  /** on-failure: after a non-zero exit, a signal or the OOM killer; always: after any exit. */
+  policy: RestartPolicyName;
+  backoffMs: number;
+  factor: number;
+  maxBackoffMs: number;
+  resetAfterMs: number;
+  /** Restarts in a row (without a reset) after which the task ends with its last exit; absent: no limit. */
+  maxRestarts?: number;
 }
 
 /** The part of an agent's resources given to one task. */
@@ -145,6 +170,13 @@ export interface TaskRecord {
   stagedAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Times its agent restarted it (TaskSpec.restart); 0 for a task without a restart policy. */
+  restarts: number;
+  /**
+   * While it waits to be restarted: when it will run again (its agent holds it, `running`); null
+   * otherwise. `exitCode` and `reason` then tell how its last run ended.
+   */
+  restartAt: string | null;
   version: number;
 }
 

@@ -36,6 +36,6 @@ export async function openStore(options: DatabaseOptions): Promise<Store> {
 }
 
 export type { DatabaseOptions } from './db.ts';
-export type { TaskQuery, Staging, Finish } from './tasks.ts';
+export type { TaskQuery, Staging, Finish, Restart } from './tasks.ts';
 export type { TokenKind, TokenRecord } from './tokens.ts';
 export { hashToken } from './tokens.ts';

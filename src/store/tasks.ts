@@ -20,6 +20,14 @@ export interface Staging {
   allocation: Allocation;
 }
 
+/** How a restarted task's last run ended, and when it runs again (TaskSpec.restart). */
+export interface Restart {
+  exitCode: number | null;
+  reason: string;
+  restarts: number;
+  restartAt: string;
+}
+
 export interface Finish {
   state: Extract<TaskState, 'finished' | 'failed' | 'killed' | 'lost'>;
   exitCode: number | null;
@@ -143,10 +151,28 @@ export class TaskRepository {
       exit_code: finish.exitCode,
       reason: finish.reason,
       finished_at: now,
+      restart_at: null,
       version: this.knex.raw('version + 1'),
     };
     if (limits !== undefined) update.limits = limits;
     const rows: Array<Record<string, unknown>> = await this.knex('tasks').where({ id, agent_id: agentId }).whereIn('state', ACTIVE).update(update).returning('*');
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /**
+   * A running task its agent is restarting: records the run's end and the next start, staying
+   * `running` on that agent. The one store write per restart. Null when it was not running there.
+   */
+  async recordRestart(id: string, agentId: string, restart: Restart, limits?: string | null): Promise<TaskRecord | null> {
+    const update: Record<string, unknown> = {
+      exit_code: restart.exitCode,
+      reason: restart.reason,
+      restarts: restart.restarts,
+      restart_at: restart.restartAt,
+      version: this.knex.raw('version + 1'),
+    };
+    if (limits !== undefined) update.limits = limits;
+    const rows: Array<Record<string, unknown>> = await this.knex('tasks').where({ id, agent_id: agentId, state: 'running' }).update(update).returning('*');
     return rows[0] ? fromRow(rows[0]) : null;
   }
 
@@ -187,6 +213,8 @@ function toRow(record: TaskRecord): Record<string, unknown> {
     staged_at: record.stagedAt,
     started_at: record.startedAt,
     finished_at: record.finishedAt,
+    restarts: record.restarts,
+    restart_at: record.restartAt,
     version: record.version,
   };
 }
@@ -207,6 +235,8 @@ function fromRow(row: Record<string, unknown>): TaskRecord {
     stagedAt: (row.staged_at as string | null) ?? null,
     startedAt: (row.started_at as string | null) ?? null,
     finishedAt: (row.finished_at as string | null) ?? null,
+    restarts: Number(row.restarts ?? 0),
+    restartAt: (row.restart_at as string | null) ?? null,
     version: Number(row.version),
   };
 }

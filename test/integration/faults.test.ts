@@ -151,6 +151,46 @@ describe('faults: agent loss and master restart', function () {
     }
   });
 
+  it('an agent restarted during a restarted task\'s run keeps restarting it, with its counts, each line once', async () => {
+    const { url } = await startServer(path.join(dir, 'server-e'), '127.0.0.1:0', '30s');
+    const client = api(url);
+    let zeta = await startAgent(url, 'zeta');
+    const runs = path.join(dir, 'zeta-runs');
+    const { body: task } = await client.post<TaskRecord>('/api/v1/tasks', {
+      // Each run numbers itself from the file, prints twice apart, and fails.
+      cmd: `echo x >> ${runs}; n=$(wc -l < ${runs}); echo run-$n-a; sleep 0.8; echo run-$n-b; exit 5`,
+      restart: { policy: 'on-failure', backoffMs: 200, factor: 2 },
+    });
+    assert.ok(task.id, JSON.stringify(task));
+    const logsOf = async (): Promise<string> =>
+      (await fetch(`${url}/api/v1/tasks/${task.id}/logs`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).then((r) => r.text()));
+    // In the middle of the second run (after the first restart).
+    await waitFor('run 2 printing', async () => /run-2-a/.test(await logsOf()));
+
+    zeta.child.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    zeta = await startAgent(url, 'zeta');
+    const looping = await waitFor('3 restarts', async () => {
+      const now = (await client.get<TaskRecord>(`/api/v1/tasks/${task.id}`)).body;
+      return now.restarts >= 3 ? now : undefined;
+    }, 20_000);
+    assert.equal(looping.state, 'running');
+    await client.post(`/api/v1/tasks/${task.id}/kill`);
+    await waitFor('killed', async () => (await client.get<TaskRecord>(`/api/v1/tasks/${task.id}`)).body.state === 'killed');
+
+    const text = await logsOf();
+    for (const line of ['run-1-a', 'run-1-b', 'run-2-a', 'run-2-b', 'run-3-a', 'run-3-b']) {
+      assert.equal(text.split('\n').filter((l) => l === line).length, 1, `${line} exactly once in:\n${text}`);
+    }
+    // The counts went on through the agent's restart: restart 3 waited 0.8 s (0.2 × 2²).
+    const restarts = text.split('\n').filter((l) => l.startsWith('[gantry] '));
+    assert.deepEqual(restarts.slice(0, 3), [
+      '[gantry] exited with code 5; restart 1 in 0.2s',
+      '[gantry] exited with code 5; restart 2 in 0.4s',
+      '[gantry] exited with code 5; restart 3 in 0.8s',
+    ]);
+  });
+
   it('keeps tasks running through a master kill -9; after the restart the same processes run and a task that ended meanwhile has its status and output', async () => {
     const port = await freePort();
     const dataDir = path.join(dir, 'server-b');

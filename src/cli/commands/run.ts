@@ -27,6 +27,11 @@ interface RunFlags {
   forcePull?: boolean;
   network?: string;
   killGrace?: string;
+  restart?: string;
+  restartBackoff?: string;
+  restartFactor?: string;
+  restartMaxBackoff?: string;
+  restartResetAfter?: string;
   detach?: boolean;
   json?: boolean;
 }
@@ -54,6 +59,11 @@ export function registerRunCommand(program: Command): void {
     .option('--force-pull', 'with --image: pull the image even when the agent holds it')
     .option('--network <mode>', 'with --image: bridge (default: ports published from the same port inside), host or none')
     .option('--kill-grace <duration>', 'time between SIGTERM and SIGKILL on kill (default 10s)')
+    .option('--restart <policy>', 'restart the task in place when it exits: on-failure[:MAX] or always (default: never)')
+    .option('--restart-backoff <duration>', 'with --restart: delay before the first restart (default 1s)')
+    .option('--restart-factor <n>', 'with --restart: each further delay is the previous times this (default 2)')
+    .option('--restart-max-backoff <duration>', 'with --restart: the longest delay (default 5m)')
+    .option('--restart-reset-after <duration>', 'with --restart: a run this long resets the delay (default 1m)')
     .option('-d, --detach', 'print the task id and return without waiting')
     .option('--json', 'with --detach: print the task record as JSON')
     .action(async (command: string[], flags: RunFlags) => {
@@ -99,7 +109,29 @@ export function buildSubmission(command: string[], flags: RunFlags): TaskSubmiss
   if (flags.group) submission.group = flags.group;
   if (flags.strategy) submission.strategy = flags.strategy;
   if (flags.killGrace) submission.killGraceMs = parseDuration(flags.killGrace, '--kill-grace');
+  const restart = restartSubmission(flags);
+  if (restart) submission.restart = restart;
   return submission;
+}
+
+/** `--restart on-failure:5 --restart-backoff 2s ...` as TaskSubmission.restart. */
+function restartSubmission(flags: RunFlags): TaskSubmission['restart'] {
+  const tuning = [flags.restartBackoff, flags.restartFactor, flags.restartMaxBackoff, flags.restartResetAfter].some((f) => f !== undefined);
+  if (flags.restart === undefined) {
+    if (tuning) throw new CliError('--restart-backoff, --restart-factor, --restart-max-backoff and --restart-reset-after need --restart', 2);
+    return undefined;
+  }
+  const match = /^(on-failure|always)(?::(\d+))?$/.exec(flags.restart);
+  if (!match || (match[1] === 'always' && match[2] !== undefined)) {
+    throw new CliError(`--restart must be on-failure, on-failure:MAX or always (got "${flags.restart}")`, 2);
+  }
+  const restart: NonNullable<TaskSubmission['restart']> = { policy: match[1] as 'on-failure' | 'always' };
+  if (match[2] !== undefined) restart.maxRestarts = Number(match[2]);
+  if (flags.restartBackoff !== undefined) restart.backoffMs = parseDuration(flags.restartBackoff, '--restart-backoff');
+  if (flags.restartFactor !== undefined) restart.factor = number(flags.restartFactor, '--restart-factor');
+  if (flags.restartMaxBackoff !== undefined) restart.maxBackoffMs = parseDuration(flags.restartMaxBackoff, '--restart-max-backoff');
+  if (flags.restartResetAfter !== undefined) restart.resetAfterMs = parseDuration(flags.restartResetAfter, '--restart-reset-after');
+  return restart;
 }
 
 async function runAttached(client: ApiClient, task: TaskRecord): Promise<FinalStatus> {

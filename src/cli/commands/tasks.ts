@@ -36,7 +36,7 @@ export function registerTaskCommands(program: Command): void {
       const rows = tasks.map((t) => [
         t.id,
         t.spec.name,
-        t.state,
+        shownState(t),
         t.agentId ?? '-',
         t.exitCode === null ? '-' : String(t.exitCode),
         age(t.createdAt),
@@ -89,12 +89,13 @@ function printTask(task: TaskRecord): void {
     ['Owner', task.spec.owner],
     ['Group', task.spec.group],
     ['Command', command],
-    ['State', task.state],
+    ['State', shownState(task)],
     ['Agent', task.agentId ?? '-'],
     ['Resources', `cpus ${task.spec.cpus}, mem ${task.spec.mem} MiB, disk ${task.spec.disk} MiB${task.spec.gpus ? `, gpus ${task.spec.gpus}` : ''}`],
     ['Ports', task.allocation?.ports.join(', ') || '-'],
     ['Constraints', task.spec.constraints.map((c) => [c.field, c.operator, c.value].filter((x) => x !== undefined).join(':')).join(', ') || '-'],
     ['Limits', task.limits ?? '-'],
+    ['Restart', task.spec.restart ? restartLine(task) : '-'],
     ['Exit code', task.exitCode === null ? '-' : String(task.exitCode)],
     ['Reason', (task.state === 'queued' ? task.waitingReason : task.reason) ?? '-'],
     ['Created', task.createdAt],
@@ -102,4 +103,17 @@ function printTask(task: TaskRecord): void {
     ['Finished', task.finishedAt ?? '-'],
   ];
   for (const [label, value] of lines) process.stdout.write(`${(label + ':').padEnd(13)}${value}\n`);
+}
+
+/** The state, or `backoff` for a running task its agent will restart later (Kubernetes: CrashLoopBackOff). */
+function shownState(task: TaskRecord): string {
+  return task.state === 'running' && task.restartAt !== null && Date.parse(task.restartAt) > Date.now() ? 'backoff' : task.state;
+}
+
+/** `on-failure, 3 restarts, next 12:00:08` */
+function restartLine(task: TaskRecord): string {
+  const policy = task.spec.restart!;
+  const parts = [policy.policy, `${task.restarts} restart${task.restarts === 1 ? '' : 's'}`];
+  if (shownState(task) === 'backoff') parts.push(`next at ${task.restartAt}`);
+  return parts.join(', ');
 }

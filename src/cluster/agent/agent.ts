@@ -8,8 +8,10 @@ import type { Driver, TaskExit, TaskHandle } from '../drivers/driver.ts';
 import type { KillOrder, LaunchOrder, MasterLink, Order, OutputSoFar, RegistrationResult, RegistryAccess, StatusReport } from '../protocol.ts';
 import type { Attributes, Resources } from '../types.ts';
 import { sharedLauncher } from '../../shared/launcher/launcher.ts';
+import { RestartCounter } from '../restart-policy.ts';
 import { pumpOutput } from './output-pump.ts';
 import { loadRedactValues, pruneRedactValues, removeRedactValues, saveRedactValues } from './redact-values.ts';
+import { loadRestartState, pruneRestartStates, removeRestartState, saveRestartState, type RestartState } from './restart-state.ts';
 import { taskEnvironment } from './task-environment.ts';
 
 export interface AgentOptions {
@@ -28,11 +30,22 @@ export interface AgentOptions {
 const DEFAULT_GC_INTERVAL_MS = 60_000;
 
 interface RunningTask {
+  /** The current run (a task with a restart policy has one per run). */
   handle: TaskHandle;
   killReason?: string;
   /** Settles when the task's exit and output were reported. */
   done: Promise<void>;
+  /** Between two runs of a restarted task (no process to kill): ends its wait for the next run early. */
+  wakeBetweenRuns?: () => void;
 }
+
+/** A task with a restart policy, as its runs go by. */
+interface Restarting {
+  state: RestartState;
+  counter: RestartCounter;
+}
+
+const NO_OUTPUT: OutputSoFar = { chunks: 0, stdout: 0, stderr: 0 };
 
 export class Agent {
   private agentId: string | undefined;
@@ -67,11 +80,20 @@ export class Agent {
     this.agentId = await this.readAgentId();
     const recovered: TaskHandle[] = [];
     for (const driver of this.options.drivers) recovered.push(...(await driver.recover(this.sandboxRoot)));
-    await pruneRedactValues(this.options.workDir, new Set(recovered.map((h) => h.taskId)));
+    const recoveredIds = new Set(recovered.map((h) => h.taskId));
+    await pruneRedactValues(this.options.workDir, recoveredIds);
+    // A task waiting between two runs when the agent stopped has no process to recover: it is lost.
+    await pruneRestartStates(this.options.workDir, recoveredIds);
     // Registered first: the master says how much of each recovered task's output it already holds.
     const outputSoFar = await this.register(recovered.map((h) => h.taskId));
     for (const handle of recovered) {
-      this.track(handle, await loadRedactValues(this.options.workDir, handle.taskId), outputSoFar?.[handle.taskId]);
+      const held = outputSoFar?.[handle.taskId];
+      const state = await loadRestartState(this.options.workDir, handle.taskId);
+      const restarting = state ? { state, counter: new RestartCounter(state.order.spec.restart!, state.total, state.inRow) } : undefined;
+      // The run's output is read from its start again: skip what the master holds of this run.
+      const base = state?.outputBase ?? NO_OUTPUT;
+      const resume = held && { chunks: held.chunks, stdout: Math.max(0, held.stdout - base.stdout), stderr: Math.max(0, held.stderr - base.stderr) };
+      this.track(handle, await loadRedactValues(this.options.workDir, handle.taskId), resume, restarting, held);
     }
     this.loopDone = this.pollLoop();
     this.gcTimer = setInterval(() => void this.collectGarbage(), this.options.gcIntervalMs ?? DEFAULT_GC_INTERVAL_MS);
@@ -121,7 +143,8 @@ export class Agent {
     await Promise.allSettled(
       running.map(async ([taskId, task]) => {
         task.killReason = 'the agent was shut down';
-        await task.handle.kill(5000);
+        if (task.wakeBetweenRuns) task.wakeBetweenRuns();
+        else await task.handle.kill(5000);
         await task.done;
         this.tasks.delete(taskId);
       }),
@@ -180,29 +203,21 @@ export class Agent {
     if (this.tasks.has(order.taskId) || this.starting.has(order.taskId) || this.stopping) return;
     this.starting.set(order.taskId, undefined);
     try {
-      const driver = this.pickDriver(order);
-      const sandboxDir = path.join(this.sandboxRoot, order.taskId);
-      // The spec's name was checked at submission ([A-Za-z0-9._-], no leading dot): it stays inside.
-      const workingDir = order.spec.workspace ? path.join(this.options.workDir, 'workspaces', order.spec.workspace) : undefined;
-      const env = taskEnvironment(order, this.options.hostname, sandboxDir, workingDir);
       const redact = order.spec.redact ?? [];
       await saveRedactValues(this.options.workDir, order.taskId, redact);
-      const handle = await driver.start({
-        taskId: order.taskId,
-        spec: order.spec,
-        allocation: order.allocation,
-        sandboxDir,
-        env,
-        ...(workingDir ? { workingDir } : {}),
-        ...(this.agentId ? { agentId: this.agentId } : {}),
-        // The bundled registry's robot account: the docker driver pulls images from that registry with it.
-        ...(this.registryAccess ? { registry: this.registryAccess } : {}),
-      });
-      this.track(handle, redact);
+      let restarting: Restarting | undefined;
+      if (order.spec.restart) {
+        const state: RestartState = { order, total: 0, inRow: 0, runStartedAt: Date.now(), outputBase: NO_OUTPUT };
+        await saveRestartState(this.options.workDir, state);
+        restarting = { state, counter: new RestartCounter(order.spec.restart) };
+      }
+      const handle = await this.startRun(order);
+      this.track(handle, redact, undefined, restarting);
       await this.report({ taskId: order.taskId, state: 'running', limits: handle.limits });
     } catch (err) {
       this.starting.delete(order.taskId);
       await removeRedactValues(this.options.workDir, order.taskId).catch(() => undefined);
+      await removeRestartState(this.options.workDir, order.taskId).catch(() => undefined);
       await this.report({ taskId: order.taskId, state: 'failed', exitCode: null, reason: `failed to start: ${(err as Error).message}` });
       return;
     }
@@ -211,6 +226,26 @@ export class Agent {
     if (killedWhileStarting !== undefined) {
       await this.kill({ type: 'kill', taskId: order.taskId, graceMs: order.spec.killGraceMs, reason: killedWhileStarting });
     }
+  }
+
+  /** Starts one run of the task with the driver its spec calls for. */
+  private startRun(order: LaunchOrder): Promise<TaskHandle> {
+    const driver = this.pickDriver(order);
+    const sandboxDir = path.join(this.sandboxRoot, order.taskId);
+    // The spec's name was checked at submission ([A-Za-z0-9._-], no leading dot): it stays inside.
+    const workingDir = order.spec.workspace ? path.join(this.options.workDir, 'workspaces', order.spec.workspace) : undefined;
+    const env = taskEnvironment(order, this.options.hostname, sandboxDir, workingDir);
+    return driver.start({
+      taskId: order.taskId,
+      spec: order.spec,
+      allocation: order.allocation,
+      sandboxDir,
+      env,
+      ...(workingDir ? { workingDir } : {}),
+      ...(this.agentId ? { agentId: this.agentId } : {}),
+      // The bundled registry's robot account: the docker driver pulls images from that registry with it.
+      ...(this.registryAccess ? { registry: this.registryAccess } : {}),
+    });
   }
 
   private pickDriver(order: LaunchOrder): Driver {
@@ -222,23 +257,116 @@ export class Agent {
 
   /**
    * Follows a running task until its output is delivered (with `redact` masked) and its exit reported;
-   * `resume`: the output the master already holds (a recovered task).
+   * `resume`: the output the master already holds (a recovered task). A task with a restart policy is
+   * run again after each end its policy covers, waiting its backoff in between, until it ends for good.
    */
-  private track(handle: TaskHandle, redact: readonly string[], resume?: OutputSoFar): void {
+  private track(handle: TaskHandle, redact: readonly string[], resume?: OutputSoFar, restarting?: Restarting, held: OutputSoFar = NO_OUTPUT): void {
+    const taskId = handle.taskId;
     const entry: RunningTask = { handle, done: Promise.resolve() };
     entry.done = (async () => {
-      const send = (batch: Parameters<MasterLink['sendOutput']>[1]) => this.options.link.sendOutput(this.agentId!, batch);
-      const output = pumpOutput(handle.taskId, handle.logs(), send, () => this.stopping, redact, resume).catch((err: Error) =>
-        this.options.logger.error({ task: handle.taskId, err: err.message }, 'task output lost'),
-      );
-      const exit = await handle.wait();
-      await output;
-      await this.report(exitReport(handle.taskId, exit, entry.killReason, handle.limits));
-      await handle.destroy().catch(() => undefined);
-      await removeRedactValues(this.options.workDir, handle.taskId).catch(() => undefined);
-      this.tasks.delete(handle.taskId);
+      let end: StatusReport;
+      for (;;) {
+        const run = await this.followRun(entry, redact, resume, held);
+        end = run.end;
+        if (!restarting || this.stopping || entry.killReason !== undefined) break;
+        // Without knowing what the master holds of its output, a next run's output could not be numbered.
+        if (!run.held) break;
+        const delayMs = restarting.counter.next(end.state as 'finished' | 'failed' | 'killed', Date.now() - restarting.state.runStartedAt);
+        if (delayMs === null) break;
+        const next = await this.restartAfter(entry, restarting, end, delayMs, run.held);
+        if ('end' in next) {
+          end = next.end;
+          break;
+        }
+        held = next.held;
+        resume = { chunks: held.chunks, stdout: 0, stderr: 0 }; // a new run's output: nothing to skip
+      }
+      await this.report(end);
+      await entry.handle.destroy().catch(() => undefined);
+      await removeRedactValues(this.options.workDir, taskId).catch(() => undefined);
+      if (restarting) await removeRestartState(this.options.workDir, taskId).catch(() => undefined);
+      this.tasks.delete(taskId);
     })();
-    this.tasks.set(handle.taskId, entry);
+    this.tasks.set(taskId, entry);
+  }
+
+  /**
+   * One run: its output to the master (`resume`: what to number from and skip, see pumpOutput), its
+   * exit. Returns how it ended and the output the master holds after it, given `heldBefore` (undefined
+   * when the run's output could not be delivered).
+   */
+  private async followRun(
+    entry: RunningTask,
+    redact: readonly string[],
+    resume: OutputSoFar | undefined,
+    heldBefore: OutputSoFar,
+  ): Promise<{ end: StatusReport; held: OutputSoFar | undefined }> {
+    const handle = entry.handle;
+    const send = (batch: Parameters<MasterLink['sendOutput']>[1]) => this.options.link.sendOutput(this.agentId!, batch);
+    const output = pumpOutput(handle.taskId, handle.logs(), send, () => this.stopping, redact, resume).catch((err: Error) => {
+      this.options.logger.error({ task: handle.taskId, err: err.message }, 'task output lost');
+      return undefined;
+    });
+    const exit = await handle.wait();
+    const delivered = await output;
+    const held = delivered && { chunks: delivered.chunks, stdout: heldBefore.stdout + delivered.stdout, stderr: heldBefore.stderr + delivered.stderr };
+    return { end: exitReport(handle.taskId, exit, entry.killReason, handle.limits), held };
+  }
+
+  /**
+   * Between two runs of a restarted task: records the restart with the master (its one store write),
+   * says so in the task's output, waits the backoff (a kill or the agent's shutdown ends the wait and
+   * the task), then starts the next run. Returns what the master holds of the output as it starts
+   * (`held`: what it held after the last run), or how the task ended instead.
+   */
+  private async restartAfter(
+    entry: RunningTask,
+    restarting: Restarting,
+    end: StatusReport,
+    delayMs: number,
+    held: OutputSoFar,
+  ): Promise<{ held: OutputSoFar } | { end: StatusReport }> {
+    const { state, counter } = restarting;
+    const taskId = state.order.taskId;
+    const restartAt = new Date(Date.now() + delayMs);
+    let wake = (): void => undefined;
+    const waited = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delayMs);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    entry.wakeBetweenRuns = wake;
+    await entry.handle.destroy().catch(() => undefined);
+    // A kill that came as the run ended, before the wait above could be woken.
+    if (entry.killReason !== undefined || this.stopping) wake();
+    await this.report({ ...end, state: 'restarting', restarts: counter.total, restartAt: restartAt.toISOString() });
+    const line = `[gantry] ${end.reason ?? end.state}; restart ${counter.total} in ${formatDelay(delayMs)}\n`;
+    const chunk = { stream: 'stderr' as const, data: Buffer.from(line) };
+    const base = await this.options.link.sendOutput(this.agentId!, { taskId, from: held.chunks, chunks: [chunk] }).then(
+      () => ({ chunks: held.chunks + 1, stdout: held.stdout, stderr: held.stderr + chunk.data.length }),
+      (err: Error) => {
+        this.options.logger.warn({ task: taskId, err: err.message }, 'restart line not delivered');
+        return held;
+      },
+    );
+    await waited;
+    entry.wakeBetweenRuns = undefined;
+    if (entry.killReason !== undefined || this.stopping) {
+      return { end: { taskId, state: 'killed', exitCode: end.exitCode ?? null, reason: entry.killReason ?? 'the agent was shut down' } };
+    }
+    // Saved before the run starts: an agent restart during the run must know where its output begins.
+    Object.assign(state, { total: counter.total, inRow: counter.inRow, runStartedAt: Date.now(), outputBase: base });
+    await saveRestartState(this.options.workDir, state).catch((err: Error) => this.options.logger.warn({ task: taskId, err: err.message }, 'restart state not saved'));
+    try {
+      entry.handle = await this.startRun(state.order);
+    } catch (err) {
+      return { end: { taskId, state: 'failed', exitCode: null, reason: `failed to restart: ${(err as Error).message}` } };
+    }
+    // A kill that came while the run was being started.
+    if (entry.killReason !== undefined) await entry.handle.kill(state.order.spec.killGraceMs).catch(() => undefined);
+    return { held: base };
   }
 
   private async kill(order: KillOrder): Promise<void> {
@@ -254,6 +382,7 @@ export class Agent {
     }
     if (task.killReason) return;
     task.killReason = order.reason;
+    if (task.wakeBetweenRuns) return task.wakeBetweenRuns(); // between two runs: nothing to kill
     await task.handle.kill(order.graceMs).catch((err: Error) =>
       this.options.logger.error({ task: order.taskId, err: err.message }, 'kill failed'),
     );
@@ -307,6 +436,13 @@ function retryDelayMs(failures: number): number {
 }
 
 const RETRY_CAP_MS = 1000;
+
+/** 0.15s, 1.5s, 2m 8s: for the line a restart leaves in the task's output. */
+function formatDelay(ms: number): string {
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(2))}s`;
+  const s = Math.round(ms / 1000);
+  return s % 60 === 0 ? `${s / 60}m` : `${Math.floor(s / 60)}m ${s % 60}s`;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -12,6 +12,13 @@ const FLUSH_BYTES = 64 * 1024;
 
 export type SendBatch = (batch: OutputBatch) => Promise<void>;
 
+/** What a pump delivered: the chunk count it numbered up to, and the bytes per stream it sent itself. */
+export interface PumpResult {
+  chunks: number;
+  stdout: number;
+  stderr: number;
+}
+
 /**
  * Resolves when the stream has ended and every chunk was accepted by the master. With `resume` (a
  * task recovered after an agent restart, whose output is read from its start again), the bytes the
@@ -25,8 +32,9 @@ export async function pumpOutput(
   isStopping: () => boolean,
   redact: readonly string[] = [],
   resume?: OutputSoFar,
-): Promise<void> {
+): Promise<PumpResult> {
   let sent = resume?.chunks ?? 0;
+  const delivered = { stdout: 0, stderr: 0 };
   const toSkip = { stdout: resume?.stdout ?? 0, stderr: resume?.stderr ?? 0 };
   let pending: OutputChunk[] = [];
   let pendingBytes = 0;
@@ -55,6 +63,7 @@ export async function pumpOutput(
       const chunk = skip === 0 ? masked : { stream: masked.stream, data: masked.data.subarray(skip) };
       pending.push(chunk);
       pendingBytes += chunk.data.length;
+      delivered[chunk.stream] += chunk.data.length;
       if (pendingBytes >= FLUSH_BYTES) {
         flushing = flushing.then(flush);
         await flushing;
@@ -66,6 +75,7 @@ export async function pumpOutput(
   } finally {
     clearInterval(timer);
   }
+  return { chunks: sent, ...delivered };
 }
 
 async function sendWithRetry(batch: OutputBatch, send: SendBatch, isStopping: () => boolean): Promise<void> {

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Staging, Store, TaskQuery } from '../../store/index.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { Conflict, NotFound, Unsatisfiable } from '../../shared/errors.ts';
+import { Conflict, Invalid, NotFound, Unsatisfiable } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { ClusterState } from '../placement/cluster-state.ts';
 import type { OutputBatch, Order, OutputSoFar, Registration, RegistrationResult, StatusReport } from '../protocol.ts';
@@ -306,8 +306,20 @@ export class Master {
       }
       return;
     }
+    if (report.state === 'restarting') return this.recordRestart(task, agentId, report);
     const reason = report.reason ?? defaultReason(report.state, report.exitCode ?? null);
     await this.finishTask(task, { state: report.state, exitCode: report.exitCode ?? null, reason }, report.limits);
+  }
+
+  /** A run of a task with a restart policy ended and its agent runs it again later: one write. */
+  private async recordRestart(task: TaskRecord, agentId: string, report: StatusReport): Promise<void> {
+    if (report.restarts === undefined || report.restartAt === undefined) throw new Invalid('a restarting report gives restarts and restartAt');
+    const reason = report.reason ?? defaultReason('failed', report.exitCode ?? null);
+    const restart = { exitCode: report.exitCode ?? null, reason, restarts: report.restarts, restartAt: report.restartAt };
+    const updated = await this.store.tasks.recordRestart(task.id, agentId, restart, report.limits);
+    if (!updated) return;
+    this.log.info({ task: task.id, restarts: report.restarts, restartAt: report.restartAt }, `task restarting: ${reason}`);
+    this.afterChangeTo(updated);
   }
 
   async reportDiskUsage(agentId: string, usage: DiskUsage): Promise<void> {

@@ -46,12 +46,15 @@ const diskUsageSchema = z
 const statusSchema = z
   .object({
     taskId: z.string(),
-    state: z.enum(['running', 'finished', 'failed', 'killed']),
+    state: z.enum(['running', 'restarting', 'finished', 'failed', 'killed']),
     exitCode: z.number().int().nullable().optional(),
     reason: z.string().max(4000).optional(),
     limits: z.string().max(1000).optional(),
+    restarts: z.number().int().min(1).optional(),
+    restartAt: z.iso.datetime().optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => r.state !== 'restarting' || (r.restarts !== undefined && r.restartAt !== undefined), 'a restarting report gives restarts and restartAt');
 const outputSchema = z
   .object({
     taskId: z.string(),

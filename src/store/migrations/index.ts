@@ -7,6 +7,7 @@ import * as registryAuth from './003-registry-auth.ts';
 import * as batch from './004-batch.ts';
 import * as ci from './005-ci.ts';
 import * as agentDiskUsage from './006-agent-disk-usage.ts';
+import * as taskRestarts from './007-task-restarts.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['004-batch', batch],
   ['005-ci', ci],
   ['006-agent-disk-usage', agentDiskUsage],
+  ['007-task-restarts', taskRestarts],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
