@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { docker, ensureBusyboxImage, imageExists, removeImages, requireDocker } from '../helpers/docker.ts';
-import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, runCli, startGantry, tempDir, type Started } from '../helpers/processes.ts';
+import type { TaskRecord } from '../../src/cluster/types.ts';
+import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, runCli, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
 
 describe('docker tasks through the API', function () {
   this.timeout(90_000);
@@ -33,6 +34,12 @@ describe('docker tasks through the API', function () {
   });
 
   after(async () => {
+    // The exited containers of this server's tasks (kept for the container GC's delay) hold the images.
+    const ours = (await docker(['ps', '-a', '--filter', 'label=gantry.task', '--format', '{{.ID}} {{.Label "gantry.sandbox"}}']).catch(() => ({ stdout: '' }))).stdout
+      .split('\n')
+      .filter((line) => line.split(' ')[1]?.startsWith(dir))
+      .map((line) => line.split(' ')[0]!);
+    if (ours.length > 0) await docker(['rm', '-f', ...ours]).catch((err) => console.error('cleanup:', err));
     await removeImages(local, toPush, ...(privateImage ? [privateImage] : [])).catch((err) => console.error('cleanup:', err));
     await server?.stop();
     killAll();
@@ -55,6 +62,23 @@ describe('docker tasks through the API', function () {
     const failing = await runCli(['run', '--image', local, '--sh', 'echo oops >&2; exit 5'], env);
     assert.equal(failing.code, 5);
     assert.match(failing.stderr, /^oops$/m);
+  });
+
+  it('restarts a failing container task in place: one container per task, reused', async () => {
+    const result = await runCli(['run', '--image', local, '--restart', 'on-failure:2', '--restart-backoff', '100ms', '-d', '--sh', 'echo try; exit 6'], env);
+    assert.equal(result.code, 0, result.stderr);
+    const id = result.stdout.trim();
+    const client = api(env.GANTRY_URL!);
+    const ended = await waitFor('ended', async () => {
+      const task = (await client.get<TaskRecord>(`/api/v1/tasks/${id}`)).body;
+      return task.state === 'failed' ? task : null;
+    }, 30_000);
+    assert.equal(ended.exitCode, 6);
+    assert.equal(ended.restarts, 2);
+    const logs = String((await client.get(`/api/v1/tasks/${id}/logs?stream=stdout`)).body);
+    assert.equal(logs, 'try\ntry\ntry\n');
+    const containers = (await docker(['ps', '-a', '-q', '--filter', `label=gantry.task=${id}`])).stdout.trim().split('\n').filter(Boolean);
+    assert.equal(containers.length, 1, 'each restart replaced the exited container of the run before');
   });
 
   it('pulls an image from a private repository of the bundled registry with the platform robot', async () => {
