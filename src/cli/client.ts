@@ -39,6 +39,13 @@ export class ApiClient {
     return this.request<T>('DELETE', route);
   }
 
+  /** A GET of a text body (a task's log). */
+  async getText(route: string): Promise<string> {
+    const response = await this.send('GET', route);
+    if (!response.ok) throw await this.errorFrom(response);
+    return response.text();
+  }
+
   /** A streaming GET; the caller reads the body. */
   async stream(route: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const response = await this.send('GET', route, undefined, signal);

@@ -95,6 +95,8 @@ export interface MasterLink {
   sendOutput(agentId: string, batch: OutputBatch): Promise<void>;
   /** The agent's disk use, after each garbage collection round. */
   reportDiskUsage(agentId: string, usage: DiskUsage): Promise<void>;
+  /** The images the agent's engine holds (Driver.images), after each garbage collection round and each pull. */
+  reportImages(agentId: string, images: string[]): Promise<void>;
   /** Ends a pending poll at once (on shutdown); other calls keep working. */
   close(): void;
 }

@@ -58,6 +58,7 @@ const submitSchema = z
     killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
     image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'an image reference has no whitespace').optional(),
     forcePull: z.boolean().optional(),
+    pullOnly: z.boolean().optional(),
     startAt: z.iso.datetime({ offset: true }).optional(),
     network: z.enum(CONTAINER_NETWORKS).optional(),
     workspace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a workspace name is letters, digits, . _ - (at most 100), not starting with . or -').optional(),
@@ -88,6 +89,11 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   }
   if (s.forcePull !== undefined && s.image === undefined) throw new Invalid('invalid task: "forcePull" needs an "image"');
   if (s.network !== undefined && s.image === undefined) throw new Invalid('invalid task: "network" needs an "image"');
+  if (s.pullOnly === true) {
+    if (s.image === undefined) throw new Invalid('invalid task: "pullOnly" needs an "image"');
+    const runs = (['cmd', 'args', 'ports', 'restart', 'startAt', 'network', 'workspace'] as const).filter((k) => s[k] !== undefined);
+    if (runs.length > 0) throw new Invalid(`invalid task: a "pullOnly" task runs nothing; leave out ${runs.map((k) => `"${k}"`).join(', ')}`);
+  }
   if (s.startAt !== undefined && Date.parse(s.startAt) > Date.now() + MAX_START_AHEAD_MS) {
     throw new Invalid(`invalid task: "startAt" is at most ${MAX_START_AHEAD_MS / 60_000} minutes ahead (a waiting task holds its resources)`);
   }
@@ -121,6 +127,7 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.strategy !== undefined) spec.strategy = s.strategy;
   if (s.image !== undefined) spec.image = s.image;
   if (s.forcePull === true) spec.forcePull = true;
+  if (s.pullOnly === true) spec.pullOnly = true;
   if (s.startAt !== undefined) spec.startAt = new Date(s.startAt).toISOString();
   if (s.network !== undefined) spec.network = s.network;
   if (s.workspace !== undefined) spec.workspace = s.workspace;

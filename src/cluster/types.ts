@@ -89,6 +89,11 @@ export interface TaskSpec {
   /** With an image: pull it before every start, even when the agent holds it (default: only when absent). */
   forcePull?: boolean;
   /**
+   * With an image: only pull it (always, with forcePull) and end; no container runs. What `gantry
+   * images prewarm` submits, one per agent, to have an image on agents ahead of a deployment.
+   */
+  pullOnly?: boolean;
+  /**
    * With an image: the container's network. `bridge` (the default) publishes each allocated host port
    * from the same port number inside; `host` shares the agent's network (the task binds its ports
    * itself); `none` has only loopback (no ports).
@@ -198,6 +203,8 @@ export interface AgentRecord {
   version: number;
   /** What the agent last reported of its disk use (null until its first report). */
   diskUsage?: DiskUsage | null;
+  /** The images its engine holds, as it last reported them (null: no report; agents without docker report none). */
+  images?: string[] | null;
 }
 
 /** An agent's disk use, measured by the agent after each garbage collection round. */

@@ -15,6 +15,7 @@ import type { CiService } from '../ci/index.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { chronosRoutes } from './routes/chronos.ts';
 import { ciRoutes, webhookRoutes } from './routes/ci.ts';
+import { imageRoutes } from './routes/images.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { registryAccessRoutes } from './routes/registry-access.ts';
 import { registryRoutes } from './routes/registry.ts';
@@ -61,6 +62,7 @@ export function createApp(parts: AppParts): Koa {
     return next();
   });
   app.use(tasks.routes());
+  app.use(imageRoutes(parts.master).routes());
   app.use(registryRoutes(parts.registry).routes());
   app.use(registryAccessRoutes(parts.registry).routes());
   app.use(jobRoutes(parts.batch).routes());

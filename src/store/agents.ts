@@ -38,6 +38,11 @@ export class AgentRepository {
     await this.knex('agents').where({ id }).update({ disk_usage: toJson(usage) });
   }
 
+  /** The images the agent holds, as it reported them. */
+  async setImages(id: string, images: readonly string[]): Promise<void> {
+    await this.knex('agents').where({ id }).update({ images: toJson(images) });
+  }
+
   async setState(id: string, state: AgentState): Promise<void> {
     await this.knex('agents').where({ id }).update({ state, version: this.knex.raw('version + 1') });
   }
@@ -71,5 +76,6 @@ function fromRow(row: Record<string, unknown>): AgentRecord {
     lastHeartbeatAt: String(row.last_heartbeat_at),
     version: Number(row.version),
     diskUsage: row.disk_usage ? fromJson<DiskUsage>(row.disk_usage) : null,
+    images: row.images ? fromJson<string[]>(row.images) : null,
   };
 }

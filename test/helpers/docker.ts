@@ -1,7 +1,7 @@
 // Docker for tests: whether an engine answers (skip, or fail under GANTRY_REQUIRE_DOCKER=1, as CI sets),
 // a `docker` runner with its own client config, and a tiny busybox base image made locally: CI has no
 // Docker Hub, so every image a test runs is built FROM it.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +21,8 @@ export interface DockerOptions {
   /** Written to the command's stdin (e.g. `login --password-stdin`). */
   input?: string;
   timeoutMs?: number;
+  /** DOCKER_HOST for this call: another engine than the default one (startSecondEngine). */
+  host?: string;
 }
 
 export interface DockerResult {
@@ -34,6 +36,7 @@ export function docker(args: string[], options: DockerOptions = {}): Promise<Doc
   // Debian's 20.10 CLI. BuildKit would change the output and how FROM finds local images.
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_BUILDKIT: '0' };
   if (options.config) env.DOCKER_CONFIG = options.config;
+  if (options.host) env.DOCKER_HOST = options.host;
   const child = execFileAsync(DOCKER_CLI, args, { env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 << 20 });
   if (options.input !== undefined) child.child.stdin!.end(options.input);
   return child;
@@ -142,4 +145,58 @@ export async function removeImages(...refs: string[]): Promise<void> {
   for (const ref of refs) {
     if (await imageExists(ref)) await docker(['rmi', ref]);
   }
+}
+
+export interface SecondEngine {
+  /** DOCKER_HOST for it: `unix://DIR/docker.sock`. */
+  host: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a second Docker engine with its own image store under DIR, for tests where two agents must
+ * hold different images, as two machines would (agents on one engine share its images). It gets a
+ * bridge of its own and touches no iptables rules. Not `--bridge=none`: a daemon started so deletes
+ * the host's docker0, breaking the default engine.
+ */
+export async function startSecondEngine(dir: string): Promise<SecondEngine> {
+  mkdirSync(dir, { recursive: true });
+  const socket = path.join(dir, 'docker.sock');
+  const bridge = `gtest${process.pid % 100_000}`;
+  const ip = (...args: string[]) => execFileAsync('ip', args);
+  await ip('link', 'delete', bridge).catch(() => undefined);
+  await ip('link', 'add', 'name', bridge, 'type', 'bridge');
+  await ip('addr', 'add', `10.213.${process.pid % 250}.1/24`, 'dev', bridge);
+  await ip('link', 'set', bridge, 'up');
+  const log = openSync(path.join(dir, 'dockerd.log'), 'a');
+  const child = spawn(
+    'dockerd',
+    ['--data-root', path.join(dir, 'root'), '--exec-root', path.join(dir, 'exec'), '-H', `unix://${socket}`, '--pidfile', path.join(dir, 'docker.pid'), '--bridge', bridge, '--iptables=false', '--ip6tables=false'],
+    { stdio: ['ignore', log, log], detached: true },
+  );
+  closeSync(log);
+  const host = `unix://${socket}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (await docker(['version'], { host, timeoutMs: 5000 }).then(() => true, () => false)) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      await ip('link', 'delete', bridge).catch(() => undefined);
+      throw new Error(`the second Docker engine did not start (see ${path.join(dir, 'dockerd.log')})`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    host,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await ip('link', 'delete', bridge).catch(() => undefined);
+    },
+  };
 }

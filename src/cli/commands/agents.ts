@@ -21,11 +21,12 @@ export function registerAgentCommands(program: Command): void {
         usage(a, 'cpus'),
         usage(a, 'mem'),
         String(a.activeTasks),
+        a.images ? String(a.images.length) : '-',
         diskUsage(a),
         age(a.lastHeartbeatAt),
         formatAttributes(a.attributes) || '-',
       ]);
-      process.stdout.write(formatTable(['ID', 'HOSTNAME', 'STATE', 'CPUS FREE/TOTAL', 'MEM MIB FREE/TOTAL', 'TASKS', 'DISK SANDBOXES/CONTAINERS', 'SEEN', 'ATTRIBUTES'], rows) + '\n');
+      process.stdout.write(formatTable(['ID', 'HOSTNAME', 'STATE', 'CPUS FREE/TOTAL', 'MEM MIB FREE/TOTAL', 'TASKS', 'IMAGES', 'DISK SANDBOXES/CONTAINERS', 'SEEN', 'ATTRIBUTES'], rows) + '\n');
     });
 
   program

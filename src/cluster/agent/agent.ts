@@ -8,6 +8,7 @@ import type { Driver, TaskExit, TaskHandle } from '../drivers/driver.ts';
 import type { KillOrder, LaunchOrder, MasterLink, Order, OutputSoFar, RegistrationResult, RegistryAccess, StatusReport } from '../protocol.ts';
 import type { Attributes, Resources } from '../types.ts';
 import { sharedLauncher } from '../../shared/launcher/launcher.ts';
+import { canonicalImageName } from '../image-reference.ts';
 import { RestartCounter } from '../restart-policy.ts';
 import { pumpOutput } from './output-pump.ts';
 import { loadRedactValues, pruneRedactValues, removeRedactValues, saveRedactValues } from './redact-values.ts';
@@ -58,6 +59,9 @@ export class Agent {
   private loopDone: Promise<void> = Promise.resolve();
   private gcTimer: NodeJS.Timeout | undefined;
   private collecting: Promise<void> = Promise.resolve();
+  /** The images last reported to the master (Driver.images), and the report under way. */
+  private reportedImages: ReadonlySet<string> = new Set();
+  private reportingImages: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: AgentOptions) {}
 
@@ -117,8 +121,22 @@ export class Agent {
         }
       }
       await this.reportDiskUsage().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'disk usage not reported'));
+      await this.reportImages();
     });
     return this.collecting;
+  }
+
+  /** Tells the master which images the engines hold, when that changed (one report at a time). */
+  private reportImages(): Promise<void> {
+    this.reportingImages = this.reportingImages.then(async () => {
+      const names: string[] = [];
+      for (const driver of this.options.drivers) names.push(...((await driver.images?.()) ?? []));
+      const now = new Set(names);
+      if (this.stopping || !this.agentId || (now.size === this.reportedImages.size && names.every((n) => this.reportedImages.has(n)))) return;
+      await this.options.link.reportImages(this.agentId, [...now]);
+      this.reportedImages = now;
+    }).catch((err: Error) => this.options.logger.warn({ err: err.message }, 'images not reported'));
+    return this.reportingImages;
   }
 
   /** Measures the sandboxes (`du`, in the launcher helper) and the drivers' own use, and tells the master. */
@@ -214,6 +232,8 @@ export class Agent {
       const handle = await this.startRun(order);
       this.track(handle, redact, undefined, restarting);
       await this.report({ taskId: order.taskId, state: 'running', limits: handle.limits });
+      // A new image (pulled for this task): placement should know at once, not at the next GC round.
+      if (order.spec.image && !this.reportedImages.has(canonicalImageName(order.spec.image))) void this.reportImages();
     } catch (err) {
       this.starting.delete(order.taskId);
       await removeRedactValues(this.options.workDir, order.taskId).catch(() => undefined);

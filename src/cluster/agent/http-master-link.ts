@@ -51,6 +51,10 @@ export class HttpMasterLink implements MasterLink {
     await this.call('POST', `/api/v1/agent/${agentId}/disk-usage`, this.token(), usage);
   }
 
+  async reportImages(agentId: string, images: string[]): Promise<void> {
+    await this.call('POST', `/api/v1/agent/${agentId}/images`, this.token(), { images });
+  }
+
   close(): void {
     this.abort.abort();
   }

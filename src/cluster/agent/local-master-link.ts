@@ -34,6 +34,10 @@ export class LocalMasterLink implements MasterLink {
     return this.master.reportDiskUsage(agentId, usage);
   }
 
+  reportImages(agentId: string, images: string[]): Promise<void> {
+    return this.master.reportImages(agentId, images);
+  }
+
   /** Ends a pending poll at once (on shutdown). */
   close(): void {
     this.abort.abort();

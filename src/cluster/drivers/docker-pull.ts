@@ -8,34 +8,11 @@
 // "Downloading" at most one line a second with the total over all layers: a pull of a large image
 // gives a readable log, not thousands of progress ticks.
 import type Dockerode from 'dockerode';
+import { parseImageReference } from '../image-reference.ts';
 import type { RegistryCredentials } from './driver.ts';
-
-/** Docker Hub's name in references without a registry host. */
-export const DEFAULT_REGISTRY = 'docker.io';
 
 /** A pull that reports nothing for this long is abandoned (a stalled registry must not hold a task forever). */
 export const DEFAULT_PULL_STALL_MS = 5 * 60_000;
-
-export interface ImageReference {
-  /** The registry host (with its port), `docker.io` when the reference names none. */
-  registry: string;
-  /** The reference with a tag: `:latest` added when it has neither tag nor digest. */
-  normalized: string;
-}
-
-/**
- * Splits a reference the way Docker does: the first path component is a registry host when it has a
- * dot or a port, or is `localhost`; the tag is after the last colon of the last component.
- */
-export function parseImageReference(ref: string): ImageReference {
-  const slash = ref.indexOf('/');
-  const first = slash >= 0 ? ref.slice(0, slash) : '';
-  const hasHost = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  const registry = hasHost ? first.toLowerCase() : DEFAULT_REGISTRY;
-  const lastComponent = ref.slice(ref.lastIndexOf('/') + 1);
-  const tagged = ref.includes('@') || lastComponent.includes(':');
-  return { registry, normalized: tagged ? ref : `${ref}:latest` };
-}
 
 /** host:port of a registry URL, with the default port left out as Docker writes it. */
 export function registryHostOfUrl(url: string): string | null {

@@ -29,6 +29,7 @@ import Dockerode from 'dockerode';
 import type { Driver, TaskHandle, TaskLaunch } from './driver.ts';
 import { containerCreateOptions, containerName, describeLimits, LABEL_SANDBOX, LABEL_TASK } from './docker-create.ts';
 import { DEFAULT_PULL_STALL_MS, engineMessage, ensureImage } from './docker-pull.ts';
+import { PulledImageHandle } from './pulled-image-handle.ts';
 import { DockerTaskHandle } from './docker-task-handle.ts';
 import { collectContainers, containersDiskUsage, pruneDanglingImages, REPORTED_MARKER } from './docker-gc.ts';
 
@@ -100,6 +101,7 @@ export class DockerDriver implements Driver {
       stallMs: this.options.pullStallMs ?? DEFAULT_PULL_STALL_MS,
     });
     await writeFile(path.join(sandboxDir, PULL_LOG_FILE), ensured.progress.map((line) => `${line}\n`).join(''));
+    if (spec.pullOnly) return new PulledImageHandle(launch.taskId, ensured.image, ensured.pulled, ensured.progress);
 
     const createOptions = containerCreateOptions(launch, {
       image: ensured.image,
@@ -147,6 +149,16 @@ export class DockerDriver implements Driver {
       if (pruned.count > 0) lines.push(`${pruned.count} dangling image(s), ${pruned.bytes} bytes`);
     }
     return lines;
+  }
+
+  async images(): Promise<string[]> {
+    const names = new Set<string>();
+    for (const image of await this.docker.listImages()) {
+      for (const name of [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])]) {
+        if (!name.startsWith('<none>')) names.add(name);
+      }
+    }
+    return [...names].sort();
   }
 
   /** Bytes in the writable layers of this agent's containers. */

@@ -75,6 +75,11 @@ export interface Driver {
    * line for each thing removed.
    */
   collectGarbage?(sandboxRoot: string, known: ReadonlySet<string>): Promise<string[]>;
+  /**
+   * The images the driver's engine holds, as it names them (tags `repo:tag` and digests `repo@sha256:…`,
+   * see image-reference.ts canonicalImageName): the agent reports them for placement and pre-warming.
+   */
+  images?(): Promise<string[]>;
   /** Disk the driver uses outside the sandboxes for this agent's tasks (the docker driver: containers' writable layers), in bytes. */
   diskUsage?(sandboxRoot: string): Promise<number>;
 }

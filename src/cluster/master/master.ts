@@ -63,6 +63,8 @@ export class Master {
   private readonly heartbeatStored = new Map<string, number>();
   /** Queued task → the pool generation at which it last failed to fit. */
   private readonly failedAtGeneration = new Map<string, number>();
+  /** The image list each agent last reported, joined: a report that changed nothing writes nothing. */
+  private readonly reportedImages = new Map<string, string>();
   private placing = false;
   /** Submitted tasks waiting for their insert (see insertSoon). */
   private pendingInserts: Array<{ task: TaskRecord; resolve: () => void; reject: (err: Error) => void }> = [];
@@ -195,6 +197,7 @@ export class Master {
     };
     await this.store.agents.upsert(agent);
     this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
+    if (known?.images) this.state.setImages(agent.id, known.images);
     this.lastSeen.set(agent.id, this.clock.now().getTime());
     const outputSoFar = await this.reconcileAgentTasks(agent.id, registration.runningTaskIds);
     this.log.info({ agent: agent.id, hostname: agent.hostname, embedded }, known ? 'agent re-registered' : 'agent registered');
@@ -273,6 +276,7 @@ export class Master {
     }
     if (!this.state.agentView(agentId)) {
       this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
+      if (agent.images) this.state.setImages(agent.id, agent.images);
       this.schedulePlacement();
     }
   }
@@ -325,6 +329,17 @@ export class Master {
   async reportDiskUsage(agentId: string, usage: DiskUsage): Promise<void> {
     await this.heardFrom(agentId);
     await this.store.agents.setDiskUsage(agentId, usage);
+  }
+
+  /** The images an agent holds: kept for placement (ties go to holders) and written when they changed. */
+  async reportImages(agentId: string, images: string[]): Promise<void> {
+    await this.heardFrom(agentId);
+    const sorted = [...new Set(images)].sort();
+    this.state.setImages(agentId, sorted);
+    const known = this.reportedImages.get(agentId);
+    if (known !== undefined && known === sorted.join('\n')) return;
+    this.reportedImages.set(agentId, sorted.join('\n'));
+    await this.store.agents.setImages(agentId, sorted);
   }
 
   async appendOutput(agentId: string, batch: OutputBatch): Promise<void> {

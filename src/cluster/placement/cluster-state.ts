@@ -42,6 +42,8 @@ export class ClusterState {
   private readonly tasksByAgent = new Map<string, Set<string>>();
   private readonly groups: GroupIndex;
   private readonly distinct = new DistinctValueCache(() => this.views);
+  /** The images each agent last reported holding (canonical names), for placement's tie-break. */
+  private readonly images = new Map<string, ReadonlySet<string>>();
   private readonly ctx: PlacementContext;
   private changes = 0;
 
@@ -50,7 +52,12 @@ export class ClusterState {
       const identity = this.identities.get(agentId);
       return identity ? fieldValue(identity, field) : undefined;
     });
-    this.ctx = { rng: options.rng, groups: this.groups, distinctValues: (field) => this.distinct.count(field) };
+    this.ctx = {
+      rng: options.rng,
+      groups: this.groups,
+      distinctValues: (field) => this.distinct.count(field),
+      holdsImage: (agentId, image) => this.images.get(agentId)?.has(image) === true,
+    };
   }
 
   /**
@@ -77,6 +84,11 @@ export class ClusterState {
     }
     this.setView(at ?? this.views.length - 1, view);
     return view;
+  }
+
+  /** Records the images an agent holds (canonical names, as its engine lists them). */
+  setImages(agentId: string, images: readonly string[]): void {
+    this.images.set(agentId, new Set(images));
   }
 
   /**

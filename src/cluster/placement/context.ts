@@ -29,12 +29,16 @@ export class DistinctValueCache {
   }
 }
 
-/** A context over `agents`, with no task counted unless `groups` is given. */
-export function placementContext(agents: readonly AgentView[], rng: () => number, groups?: GroupCounts): PlacementContext {
+/**
+ * A context over `agents`, with no task counted unless `groups` is given, and no image held unless
+ * `images` (agent id → canonical image names) is given.
+ */
+export function placementContext(agents: readonly AgentView[], rng: () => number, groups?: GroupCounts, images?: ReadonlyMap<string, ReadonlySet<string>>): PlacementContext {
   const distinct = new DistinctValueCache(() => agents);
   return {
     rng,
     groups: groups ?? new GroupIndex(() => undefined),
     distinctValues: (field) => distinct.count(field),
+    ...(images ? { holdsImage: (agentId: string, image: string) => images.get(agentId)?.has(image) === true } : {}),
   };
 }

@@ -1,6 +1,7 @@
 // placeTask: a task's candidate agents flow through the filters, the feasible ones are scored by the
 // rankers, and the best wins; or, when none is feasible, the answer says why for every agent.
 // Modelled on Nomad's scheduler stack (feasible.go → rank.go → LimitIterator → MaxScoreIterator).
+import { canonicalImageName } from '../image-reference.ts';
 import { allocate, covers } from '../resources/arithmetic.ts';
 import type { AgentView, Allocation, RankerName, TaskSpec } from '../types.ts';
 import { clusterFilter } from './filters/cluster.ts';
@@ -91,6 +92,10 @@ export function placeTask(
 
   let best: { agent: AgentView; allocation: Allocation; score: number } | null = null;
   let feasible = 0;
+  // A tie goes to an agent that holds the task's image (it starts without a pull).
+  const image = spec.image !== undefined && ctx.holdsImage ? canonicalImageName(spec.image) : undefined;
+  const beatsOnTie = (agent: AgentView, incumbent: AgentView): boolean =>
+    image !== undefined && ctx.holdsImage!(agent.id, image) && !ctx.holdsImage!(incumbent.id, image);
   const { start, stride } = visitOrder(n, ctx.rng);
   let index = start;
   for (let visited = 0; visited < n; visited++) {
@@ -101,7 +106,7 @@ export function placeTask(
     if (columns && !(coversNeed(columns.cpus[at]!, spec.cpus) && coversNeed(columns.mem[at]!, spec.mem))) continue;
     if (!passesAll(searchFilters, agent, spec, ctx)) continue;
     const score = weightedScore(rankers, agent, spec, ctx);
-    if (best && score <= best.score) {
+    if (best && (score < best.score || (score === best.score && !beatsOnTie(agent, best.agent)))) {
       if (++feasible >= limit) break;
       continue;
     }

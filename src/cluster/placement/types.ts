@@ -29,6 +29,11 @@ export interface PlacementContext {
   groups: GroupCounts;
   /** How many different values of `field` the agents of the pool have (GROUP_BY's default count). */
   distinctValues(field: string): number;
+  /**
+   * Whether the agent reported holding the image (a canonical name, image-reference.ts): among agents
+   * that score the same, one holding a task's image wins (no pull). Optional: no agent holds any.
+   */
+  holdsImage?(agentId: string, image: string): boolean;
 }
 
 /** A feasibility check, like Nomad's FeasibilityChecker. */

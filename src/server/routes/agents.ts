@@ -55,6 +55,7 @@ const statusSchema = z
   })
   .strict()
   .refine((r) => r.state !== 'restarting' || (r.restarts !== undefined && r.restartAt !== undefined), 'a restarting report gives restarts and restartAt');
+const imagesSchema = z.object({ images: z.array(z.string().min(1).max(1024)).max(100_000) }).strict();
 const outputSchema = z
   .object({
     taskId: z.string(),
@@ -107,6 +108,11 @@ export function agentRoutes(master: Master, store: Store, registryAccess: () => 
 
   router.post('/api/v1/agent/:agentId/disk-usage', agent, async (ctx) => {
     await master.reportDiskUsage(ctx.params.agentId!, parseInput(diskUsageSchema, ctx.request.body));
+    ctx.status = 204;
+  });
+
+  router.post('/api/v1/agent/:agentId/images', agent, async (ctx) => {
+    await master.reportImages(ctx.params.agentId!, parseInput(imagesSchema, ctx.request.body).images);
     ctx.status = 204;
   });
 

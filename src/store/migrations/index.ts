@@ -8,6 +8,7 @@ import * as batch from './004-batch.ts';
 import * as ci from './005-ci.ts';
 import * as agentDiskUsage from './006-agent-disk-usage.ts';
 import * as taskRestarts from './007-task-restarts.ts';
+import * as agentImages from './008-agent-images.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['005-ci', ci],
   ['006-agent-disk-usage', agentDiskUsage],
   ['007-task-restarts', taskRestarts],
+  ['008-agent-images', agentImages],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { buildSubmission } from '../../../src/cli/commands/run.ts';
 import { containerCreateOptions, containerName, describeLimits } from '../../../src/cluster/drivers/docker-create.ts';
 import { containerOutput, demultiplex } from '../../../src/cluster/drivers/docker-output.ts';
-import { parseImageReference, PullProgress, pullAuthFor } from '../../../src/cluster/drivers/docker-pull.ts';
+import { PullProgress, pullAuthFor } from '../../../src/cluster/drivers/docker-pull.ts';
+import { canonicalImageName, parseImageReference } from '../../../src/cluster/image-reference.ts';
 import type { OutputChunk, TaskLaunch } from '../../../src/cluster/drivers/driver.ts';
 import { parseTaskSpec } from '../../../src/cluster/task-spec.ts';
 import type { TaskSpec } from '../../../src/cluster/types.ts';
@@ -51,6 +52,15 @@ describe('docker driver: pure parts', () => {
       ['Registry.Example.com:443/x/y:z', 'registry.example.com:443', 'Registry.Example.com:443/x/y:z'],
     ];
     for (const [ref, registry, normalized] of table) assert.deepEqual(parseImageReference(ref), { registry, normalized }, ref);
+  });
+
+  it('names an image as the engine lists it, so that a task\'s image matches an agent\'s inventory', () => {
+    for (const ref of ['busybox', 'busybox:latest', 'docker.io/busybox', 'docker.io/library/busybox:latest', 'library/busybox']) {
+      assert.equal(canonicalImageName(ref), 'busybox:latest', ref);
+    }
+    assert.equal(canonicalImageName('team/app:v1'), 'team/app:v1');
+    assert.equal(canonicalImageName('127.0.0.1:5000/team/app'), '127.0.0.1:5000/team/app:latest');
+    assert.equal(canonicalImageName('127.0.0.1:5000/library/app:v2'), '127.0.0.1:5000/library/app:v2', 'library/ is Docker Hub\'s only');
   });
 
   it('uses the robot account only for images on the bundled registry', () => {

@@ -3,6 +3,7 @@ import { defaultMaxCandidates, placeTask } from '../../../src/cluster/placement/
 import { seededRng } from '../../../src/cluster/placement/seeded-rng.ts';
 import type { Ranker } from '../../../src/cluster/placement/types.ts';
 import { visitOrder } from '../../../src/cluster/placement/visit-order.ts';
+import { placementContext } from '../../../src/cluster/placement/context.ts';
 import type { AgentView } from '../../../src/cluster/types.ts';
 import { agent, contextWith, spec } from './helpers.ts';
 
@@ -123,4 +124,37 @@ describe('placeTask: sampling', () => {
       }
     });
   }
+});
+
+describe('placeTask: agents holding the image win ties', () => {
+  const agents = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8'].map((id) => agent(id, 'cpus:4;mem:4096'));
+  const images = (holders: Record<string, string[]>) => new Map(Object.entries(holders).map(([id, names]) => [id, new Set(names)]));
+
+  it('places a task on the agent that holds its image when every agent scores the same', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const ctx = placementContext(agents, seededRng(seed), undefined, images({ a6: ['registry.local:5000/team/app:v1', 'busybox:latest'] }));
+      const result = placeTask(spec({ image: 'registry.local:5000/team/app:v1', cpus: 1 }), agents, ctx, { maxCandidates: Infinity });
+      assert.ok(result.ok);
+      assert.equal(result.agent.id, 'a6', `seed ${seed}`);
+      // Docker Hub names are matched as the engine lists them.
+      const hub = placeTask(spec({ image: 'docker.io/library/busybox', cpus: 1 }), agents, ctx, { maxCandidates: Infinity });
+      assert.ok(hub.ok);
+      assert.equal(hub.agent.id, 'a6', `seed ${seed}`);
+    }
+  });
+
+  it('does not let the image outweigh a better score, nor steer tasks without an image', () => {
+    const loaded = [agent('busy', 'cpus:4;mem:4096', '', { free: 'cpus:1;mem:1024' }), agent('idle', 'cpus:4;mem:4096')];
+    const ctx = placementContext(loaded, seededRng(3), undefined, images({ idle: ['app:v1'] }));
+    // binpack prefers the fuller agent, though only the idle one holds the image.
+    const result = placeTask(spec({ image: 'app:v1', cpus: 0.5, mem: 64 }), loaded, ctx, { maxCandidates: Infinity });
+    assert.ok(result.ok);
+    assert.equal(result.agent.id, 'busy');
+    const picks = new Set<string>();
+    for (let seed = 1; seed <= 20; seed++) {
+      const plain = placeTask(spec({ cpus: 1 }), agents, placementContext(agents, seededRng(seed), undefined, images({ a6: ['app:v1'] })), { maxCandidates: Infinity });
+      if (plain.ok) picks.add(plain.agent.id);
+    }
+    assert.ok(picks.size > 1, 'a task without an image is not drawn to the image holder');
+  });
 });
