@@ -11,7 +11,7 @@ import { SerialLane } from '../shared/serial-lane.ts';
 import { loadPipelineDirectory, type Pipeline } from './pipeline/index.ts';
 import { RunEngine } from './runs/run-engine.ts';
 import { RunPlanner, type PushFacts } from './runs/run-planner.ts';
-import { DeliveryStore } from './store/deliveries.ts';
+import { DeliveryStore, type Delivery } from './store/deliveries.ts';
 import { RunStore, type CiRun, type CiStep } from './store/runs.ts';
 import { SecretStore } from './store/secrets.ts';
 import { GitHubReceiver } from './webhooks/github-receiver.ts';
@@ -68,7 +68,7 @@ export class CiService {
       secrets: options.webhookSecrets,
       deliveries: this.deliveries,
       clock: options.clock,
-      onDelivery: (id) => void this.processDelivery(id),
+      onDelivery: (delivery) => void this.processDelivery(delivery),
     });
   }
 
@@ -76,7 +76,7 @@ export class CiService {
     this.reloadPipelines();
     await this.engine.start();
     // Deliveries recorded but not turned into runs before a stop or crash.
-    for (const delivery of await this.deliveries.pending()) void this.processDelivery(delivery.deliveryId);
+    for (const delivery of await this.deliveries.pending()) void this.processDelivery(delivery);
   }
 
   async stop(): Promise<void> {
@@ -135,11 +135,13 @@ export class CiService {
     return () => this.listeners.delete(listener);
   }
 
-  /** Turns a recorded push into runs, once (runs are unique per delivery and pipeline). */
-  private processDelivery(deliveryId: string): Promise<void> {
+  /**
+   * Turns a recorded push into runs, once (runs are unique per delivery and pipeline), one delivery at
+   * a time; the receiver hands over what it recorded, so the payload is not read back.
+   */
+  private processDelivery(delivery: Delivery): Promise<void> {
+    const { deliveryId } = delivery;
     return this.lane.run(async () => {
-      const delivery = await this.deliveries.get(deliveryId);
-      if (!delivery || delivery.outcome !== 'received') return;
       try {
         const push = pushFacts(JSON.parse(delivery.payload) as Record<string, unknown>, deliveryId);
         const planned = await this.planner.plan(push);

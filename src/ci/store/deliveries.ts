@@ -26,26 +26,57 @@ interface Row {
   payload: string;
 }
 
+/** Rows per INSERT when many deliveries are recorded together (8 values each, far under SQLite's limit). */
+const RECORD_BATCH = 100;
+
+interface PendingRecord {
+  delivery: Delivery;
+  resolve: (recorded: boolean) => void;
+  reject: (err: Error) => void;
+}
+
 export class DeliveryStore {
+  /** Deliveries waiting for the insert of this turn of the event loop (see record). */
+  private waiting: PendingRecord[] = [];
+
   constructor(private readonly knex: Knex) {}
 
-  /** Records a delivery; false when one with this id was recorded before. */
-  async record(delivery: Delivery): Promise<boolean> {
-    const inserted = await this.knex('ci_deliveries')
-      .insert({
-        delivery_id: delivery.deliveryId,
-        event: delivery.event,
-        repository: delivery.repository,
-        ref: delivery.ref,
-        received_at: delivery.receivedAt,
-        outcome: delivery.outcome,
-        detail: delivery.detail,
-        payload: delivery.payload,
-      })
-      .onConflict('delivery_id')
-      .ignore()
-      .returning('delivery_id');
-    return inserted.length === 1;
+  /**
+   * Records a delivery; false when one with this id was recorded before. The deliveries that arrive in
+   * the same turn of the event loop (a burst of pushes) are inserted with one statement: one trip to the
+   * store's single connection instead of one each, which is what the receiver waited on in a burst.
+   */
+  record(delivery: Delivery): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ delivery, resolve, reject });
+      if (this.waiting.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.waiting;
+    this.waiting = [];
+    // The same id twice in one batch: the first is the claim, the others are redeliveries.
+    const first = new Map<string, PendingRecord>();
+    for (const item of batch) {
+      if (first.has(item.delivery.deliveryId)) item.resolve(false);
+      else first.set(item.delivery.deliveryId, item);
+    }
+    const items = [...first.values()];
+    for (let i = 0; i < items.length; i += RECORD_BATCH) {
+      const chunk = items.slice(i, i + RECORD_BATCH);
+      try {
+        const inserted: Array<{ delivery_id: string }> = await this.knex('ci_deliveries')
+          .insert(chunk.map(({ delivery }) => toRow(delivery)))
+          .onConflict('delivery_id')
+          .ignore()
+          .returning('delivery_id');
+        const recorded = new Set(inserted.map((row) => row.delivery_id));
+        for (const item of chunk) item.resolve(recorded.has(item.delivery.deliveryId));
+      } catch (err) {
+        for (const item of chunk) item.reject(err as Error);
+      }
+    }
   }
 
   async get(deliveryId: string): Promise<Delivery | null> {
@@ -70,6 +101,19 @@ export class DeliveryStore {
       return rest;
     });
   }
+}
+
+function toRow(delivery: Delivery): Row {
+  return {
+    delivery_id: delivery.deliveryId,
+    event: delivery.event,
+    repository: delivery.repository,
+    ref: delivery.ref,
+    received_at: delivery.receivedAt,
+    outcome: delivery.outcome,
+    detail: delivery.detail,
+    payload: delivery.payload,
+  };
 }
 
 function toDelivery(row: Row): Delivery {

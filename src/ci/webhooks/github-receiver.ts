@@ -3,7 +3,7 @@
 // build work itself, so it answers in milliseconds, far under GitHub's 10 s limit.
 import { Webhooks } from '@octokit/webhooks';
 import type { Clock } from '../../shared/clock.ts';
-import type { DeliveryStore } from '../store/deliveries.ts';
+import type { Delivery, DeliveryStore } from '../store/deliveries.ts';
 
 export interface WebhookRequest {
   header(name: string): string | undefined;
@@ -21,7 +21,7 @@ export interface GitHubReceiverOptions {
   deliveries: DeliveryStore;
   clock: Clock;
   /** Called with a recorded delivery that may start runs (push to a branch or tag). */
-  onDelivery(deliveryId: string): void;
+  onDelivery(delivery: Delivery): void;
 }
 
 const ZERO_SHA = /^0+$/;
@@ -62,18 +62,10 @@ export class GitHubReceiver {
     const repository = stringAt(payload, 'repository', 'full_name');
     const ref = typeof payload.ref === 'string' ? payload.ref : null;
     const { outcome, detail } = classify(event, payload);
-    const recorded = await this.options.deliveries.record({
-      deliveryId,
-      event,
-      repository,
-      ref,
-      receivedAt: this.options.clock.now().toISOString(),
-      outcome,
-      detail,
-      payload: body,
-    });
+    const delivery: Delivery = { deliveryId, event, repository, ref, receivedAt: this.options.clock.now().toISOString(), outcome, detail, payload: body };
+    const recorded = await this.options.deliveries.record(delivery);
     if (!recorded) return { status: 200, body: { delivery: deliveryId, duplicate: true, message: 'this delivery was received before; nothing is started again' } };
-    if (outcome === 'received') this.options.onDelivery(deliveryId);
+    if (outcome === 'received') this.options.onDelivery(delivery);
     return { status: outcome === 'received' ? 202 : 200, body: { delivery: deliveryId, message: detail ?? 'queued' } };
   }
 

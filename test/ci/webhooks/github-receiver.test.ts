@@ -39,7 +39,7 @@ describe('GitHub webhook receiver', () => {
     store = await openStore({ dataDir: path.join(tempDir('webhooks'), 'data') });
     deliveries = new DeliveryStore(store.knex);
     queued = [];
-    receiver = new GitHubReceiver({ secrets: ['an older secret', SECRET], deliveries, clock: { now: () => new Date('2026-11-24T12:00:00Z') }, onDelivery: (id) => queued.push(id) });
+    receiver = new GitHubReceiver({ secrets: ['an older secret', SECRET], deliveries, clock: { now: () => new Date('2026-11-24T12:00:00Z') }, onDelivery: (d) => queued.push(d.deliveryId) });
   });
   afterEach(() => store.close());
 
@@ -53,6 +53,15 @@ describe('GitHub webhook receiver', () => {
     const stored = await deliveries.get('d-1');
     assert.deepEqual([stored?.event, stored?.repository, stored?.ref, stored?.outcome], ['push', 'Codertocat/Hello-World', 'refs/heads/master', 'received']);
     assert.equal(stored?.payload, JSON.stringify(BRANCH_PUSH), 'the body is kept byte for byte');
+  });
+
+  it('in a burst (recorded together), queues each delivery once, also one sent twice at the same moment', async () => {
+    const ids = ['b-1', 'b-2', 'b-3', 'b-2', 'b-4', 'b-1'];
+    const answers = await Promise.all(ids.map((id) => receiver.receive(request('push', id, BRANCH_PUSH))));
+    assert.deepEqual(answers.map((a) => a.status), [202, 202, 202, 200, 202, 200]);
+    assert.deepEqual([...queued].sort(), ['b-1', 'b-2', 'b-3', 'b-4']);
+    const later = await Promise.all(['b-3', 'b-5'].map((id) => receiver.receive(request('push', id, BRANCH_PUSH))));
+    assert.deepEqual(later.map((a) => a.status), [200, 202], 'recorded before → duplicate; new → queued');
   });
 
   it('queues a tag push', async () => {
