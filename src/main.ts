@@ -20,6 +20,7 @@ import { parseAttributes, parseResources } from './cluster/resources/parse.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { formatListenAddress } from './config/listen-address.ts';
 import { createRegistry, ensurePlatformRobot } from './registry/index.ts';
+import { scheduleGarbageCollection } from './registry/gc/gc-schedule.ts';
 import { createApp } from './server/app.ts';
 import { bootstrapTokens, type NewSecrets } from './server/bootstrap-tokens.ts';
 import { systemClock } from './shared/clock.ts';
@@ -87,6 +88,11 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     ...(config.registry.externalUrl !== undefined ? { externalUrl: config.registry.externalUrl } : {}),
   });
   const robot = await ensurePlatformRobot(registry.auth.users, path.join(config.dataDir, 'secrets'));
+  const gcSchedule = scheduleGarbageCollection(registry.gc, registry.gcRuns, {
+    intervalMs: config.registry.gcIntervalMs,
+    graceMs: config.registry.gcGraceMs,
+    logger: logger.child({ component: 'registry-gc' }),
+  });
   const app = createApp({ store, master, logs, registry, batch, ci, registryAccess: () => registryAccess, logger: logger.child({ component: 'api' }), version: VERSION });
   const server = http.createServer(app.callback());
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
@@ -152,6 +158,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     localAgent,
     newSecrets,
     async close() {
+      gcSchedule.stop();
       await localAgent?.stop();
       await ci.stop();
       await batch.stop();

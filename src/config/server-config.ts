@@ -11,6 +11,8 @@ import { parseListenAddress, type ListenAddress } from './listen-address.ts';
 const durationMs = z.number().int().positive();
 /** As the docker driver's default (src/cluster/drivers/docker.ts), without importing the cluster here. */
 const DEFAULT_KEEP_EXITED_MS = 10 * 60_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 const serverConfigSchema = z
   .object({
@@ -51,9 +53,13 @@ const serverConfigSchema = z
           .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
           .refine((u) => !/[?#]/.test(u), 'must not carry a query or fragment')
           .optional(),
+        /** Online garbage collection every this long (0: never; `gantry registry gc` any time). */
+        gcIntervalMs: z.number().int().min(0).default(DAY_MS),
+        /** What was pushed or uploaded within this long is never collected. */
+        gcGraceMs: z.number().int().min(0).default(HOUR_MS),
       })
       .strict()
-      .default({ minFreeBytes: 256 * 1024 * 1024, minFreeInodes: 1000 }),
+      .default({ minFreeBytes: 256 * 1024 * 1024, minFreeInodes: 1000, gcIntervalMs: DAY_MS, gcGraceMs: HOUR_MS }),
     ci: z
       .object({
         /**

@@ -6,6 +6,8 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { createRegistryApp } from './api/index.ts';
 import { StoreAuthorizer, type AdminTokenCheck } from './auth/store-authorizer.ts';
+import { GarbageCollector } from './gc/collector.ts';
+import { GcRunStore } from './gc/gc-runs.ts';
 import { RegistryMetadata } from './metadata/registry-metadata.ts';
 import { BlobStore, prepareLayout, type StorageReserves } from './storage/index.ts';
 
@@ -28,6 +30,9 @@ export interface Registry {
   metadata: RegistryMetadata;
   /** Users, robots and ACL rules (auth.users, auth.acl), for the platform API and CLI. */
   auth: StoreAuthorizer;
+  /** Online garbage collection (gc/collector.ts) and the record of its runs. */
+  gc: GarbageCollector;
+  gcRuns: GcRunStore;
 }
 
 export function createRegistry(options: RegistryOptions): Registry {
@@ -49,7 +54,8 @@ export function createRegistry(options: RegistryOptions): Registry {
     logger: options.logger,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  return { app, blobs, metadata, auth };
+  const gc = new GarbageCollector(blobs, metadata, options.clock);
+  return { app, blobs, metadata, auth, gc, gcRuns: new GcRunStore(options.knex) };
 }
 
 export { ensurePlatformRobot, PLATFORM_GROUP, PLATFORM_ROBOT, type RegistryCredentials } from './platform-robot.ts';

@@ -23,7 +23,7 @@ import { taskRoutes } from './routes/tasks.ts';
 
 export interface AppParts {
   store: Store;
-  registry: Pick<Registry, 'blobs' | 'metadata' | 'auth'>;
+  registry: Pick<Registry, 'blobs' | 'metadata' | 'auth' | 'gc' | 'gcRuns'>;
   batch: BatchService;
   ci: CiService;
   master: Master;

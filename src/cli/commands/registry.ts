@@ -1,4 +1,4 @@
-// `gantry registry ls [REPO]` and `gantry registry df`: the bundled registry as ops see it.
+// `gantry registry ls [REPO]`, `gantry registry df` and `gantry registry gc`: the bundled registry as ops see it.
 import type { Command } from 'commander';
 import { ApiClient } from '../client.ts';
 import { age, formatBytes, formatTable, printJson } from '../table.ts';
@@ -64,5 +64,46 @@ export function registerRegistryCommands(program: Command): void {
       process.stdout.write(formatTable(['', 'USED BY REGISTRY', 'FREE ON DISK', 'DISK TOTAL'], rows) + '\n');
       process.stdout.write(`${usage.blobs} blobs, ${usage.uploads} uploads in progress\n`);
     });
+
+  registry
+    .command('gc')
+    .description('collect garbage now: blobs and upload sessions nothing references, older than the grace window')
+    .option('--dry-run', 'list what would be deleted, delete nothing')
+    .option('--untagged', 'also collect manifests no tag points to (and then their blobs)')
+    .option('--grace <duration>', 'leave what was pushed or uploaded within this long (default 1h)')
+    .option('-v, --verbose', 'list every manifest, blob and upload')
+    .option('--json', 'print JSON')
+    .action(async (flags: { dryRun?: boolean; untagged?: boolean; grace?: string; verbose?: boolean; json?: boolean }) => {
+      const run = await new ApiClient().post<GcRun>('/api/v1/registry/gc', {
+        dryRun: flags.dryRun === true,
+        untagged: flags.untagged === true,
+        ...(flags.grace !== undefined ? { grace: flags.grace } : {}),
+      });
+      if (flags.json) return printJson(run);
+      if (flags.verbose) {
+        for (const m of run.manifests) process.stdout.write(`manifest ${m.repository}@${m.digest} ${formatBytes(m.size)}\n`);
+        for (const b of run.blobs) process.stdout.write(`blob ${b.digest} ${formatBytes(b.size)}\n`);
+        for (const u of run.uploads) process.stdout.write(`upload ${u.id} ${formatBytes(u.size)}\n`);
+      }
+      const rows = [
+        ['manifests', String(run.manifests.length), '-'],
+        ['blobs', String(run.blobs.length), formatBytes(run.blobs.reduce((sum, b) => sum + b.size, 0))],
+        ['upload sessions', String(run.uploads.length), formatBytes(run.uploads.reduce((sum, u) => sum + u.size, 0))],
+      ];
+      process.stdout.write(formatTable([run.dryRun ? 'WOULD DELETE' : 'DELETED', 'COUNT', 'BYTES'], rows) + '\n');
+      const took = ((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000).toFixed(1);
+      process.stdout.write(`${run.dryRun ? 'would free' : 'freed'} ${formatBytes(run.bytesFreed)} and ${run.inodesFreed} inodes in ${took} s${run.dryRun ? ' (dry run: nothing was deleted)' : ''}\n`);
+    });
+}
+
+interface GcRun {
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string;
+  manifests: Array<{ repository: string; digest: string; size: number }>;
+  blobs: Array<{ digest: string; size: number }>;
+  uploads: Array<{ id: string; size: number }>;
+  bytesFreed: number;
+  inodesFreed: number;
 }
 

@@ -16,6 +16,7 @@ interface ServerFlags {
   agentResources?: string;
   agentAttributes?: string;
   agentContainerGcDelay?: string;
+  registryGcInterval?: string;
   agentPruneImagesAfter?: string;
   strategy?: 'binpack' | 'spread' | 'random';
   heartbeatTimeout?: string;
@@ -31,6 +32,7 @@ export function registerServerCommand(program: Command): void {
     .option('--data-dir <dir>', 'where the SQLite store, logs and sandboxes live (default ./data)')
     .option('--listen <host:port>', 'platform API address (default 127.0.0.1:7070)')
     .option('--registry-listen <host:port>', 'registry address (default 127.0.0.1:5000)')
+    .option('--registry-gc-interval <duration>', 'collect the registry\'s garbage this often (default 24h; 0: never)')
     .option('--registry-external-url <url>', 'the registry URL clients use, for its token realm behind a proxy (env GANTRY_REGISTRY_EXTERNAL_URL)')
     .option('--database-url <url>', 'postgres://... to use PostgreSQL instead of SQLite (env GANTRY_DATABASE_URL)')
     .option('--no-local-agent', 'do not run the embedded local agent')
@@ -50,7 +52,13 @@ export function registerServerCommand(program: Command): void {
           dataDir: flags.dataDir,
           listen: flags.listen,
           registryListen: flags.registryListen,
-          registry: flags.registryExternalUrl !== undefined ? { externalUrl: flags.registryExternalUrl } : undefined,
+          registry:
+            flags.registryExternalUrl !== undefined || flags.registryGcInterval !== undefined
+              ? {
+                  ...(flags.registryExternalUrl !== undefined ? { externalUrl: flags.registryExternalUrl } : {}),
+                  ...(flags.registryGcInterval !== undefined ? { gcIntervalMs: parseDuration(flags.registryGcInterval, '--registry-gc-interval') } : {}),
+                }
+              : undefined,
           databaseUrl: flags.databaseUrl,
           localAgent: flags.localAgent === false ? false : undefined,
           agent: {

@@ -6,8 +6,11 @@ import { parseRangeHeader } from './ranges.ts';
 
 export async function headBlob(call: RegistryCall, name: string, digest: string): Promise<void> {
   const { ctx, deps } = call;
-  await visibleSize(call, name, digest);
-  const stat = await deps.blobs.stat(digest);
+  // Under the digest's lock: a blob the garbage collector is deleting is never reported present.
+  const stat = await deps.blobs.locks.withDigests([digest], async () => {
+    await visibleSize(call, name, digest);
+    return deps.blobs.stat(digest);
+  });
   if (stat === null) throw unknownBlob(digest);
   ctx.status = 200;
   ctx.set('Docker-Content-Digest', digest);

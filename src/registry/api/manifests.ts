@@ -30,23 +30,28 @@ export async function putManifest(call: RegistryCall, target: ManifestTarget): P
   if (target.digest !== undefined && target.digest !== digest) {
     throw new RegistryError('DIGEST_INVALID', `the manifest's digest is ${digest}, not ${target.digest}`, { expected: target.digest, actual: digest });
   }
-  // Refuse before writing anything when a reference is missing; putManifest checks again atomically.
-  await checkReferences(call, target.name, manifest);
-  await deps.blobs.put(Readable.from([bytes]), { digest, size: bytes.length });
-  await deps.metadata.putManifest(
-    target.name,
-    {
-      digest,
-      mediaType: manifest.mediaType,
-      size: bytes.length,
-      artifactType: referrerArtifactType(manifest) ?? null,
-      subjectDigest: manifest.subject?.digest ?? null,
-      annotations: manifest.annotations ?? null,
-      references: manifest.referenceList(),
-    },
-    target.tag ?? null,
-    actorOf(call),
-  );
+  // Under the locks of the manifest and everything it references: the garbage collector cannot delete
+  // one of them between the check and the record (distribution's race, issues #3045 and #3743).
+  const locked = [digest, ...manifest.referenceList().map((r) => r.digest)];
+  await deps.blobs.locks.withDigests(locked, async () => {
+    // Refuse before writing anything when a reference is missing; putManifest checks again atomically.
+    await checkReferences(call, target.name, manifest);
+    await deps.blobs.put(Readable.from([bytes]), { digest, size: bytes.length });
+    await deps.metadata.putManifest(
+      target.name,
+      {
+        digest,
+        mediaType: manifest.mediaType,
+        size: bytes.length,
+        artifactType: referrerArtifactType(manifest) ?? null,
+        subjectDigest: manifest.subject?.digest ?? null,
+        annotations: manifest.annotations ?? null,
+        references: manifest.referenceList(),
+      },
+      target.tag ?? null,
+      actorOf(call),
+    );
+  });
   if (manifest.subject) ctx.set('OCI-Subject', manifest.subject.digest);
   ctx.set('Location', `/v2/${target.name}/manifests/${digest}`);
   ctx.set('Docker-Content-Digest', digest);

@@ -20,8 +20,12 @@ export async function startUpload(call: RegistryCall, name: string): Promise<voi
   if (digest !== undefined) {
     parseDigest(digest);
     const length = contentLength(ctx);
-    const stored = await deps.blobs.put(ctx.req, { digest, ...(length !== null ? { size: length } : {}) });
-    await deps.metadata.linkBlob(name, stored.digest, stored.size, actorOf(call));
+    // Published and linked under the digest's lock: the garbage collector cannot take it in between.
+    const stored = await deps.blobs.locks.withDigests([digest], async () => {
+      const put = await deps.blobs.put(ctx.req, { digest, ...(length !== null ? { size: length } : {}) });
+      await deps.metadata.linkBlob(name, put.digest, put.size, actorOf(call));
+      return put;
+    });
     answerBlobCreated(call, name, stored.digest);
     return;
   }
@@ -55,21 +59,21 @@ export async function finishUpload(call: RegistryCall, name: string, id: string)
   await findSession(call, name, id);
   const body = hasBody(ctx);
   if (body) await deps.blobs.checkCapacity(deps.reserves, contentLength(ctx) ?? 0);
-  let stored;
-  try {
-    const offset = body ? chunkOffset(call) : undefined;
-    if (offset !== undefined) {
-      await deps.blobs.appendUpload(id, ctx.req, { offset });
-      stored = await deps.blobs.finishUpload(id, digest);
-    } else {
-      stored = await deps.blobs.finishUpload(id, digest, body ? ctx.req : undefined);
+  const offset = body ? chunkOffset(call) : undefined;
+  if (offset !== undefined) await deps.blobs.appendUpload(id, ctx.req, { offset });
+  // Published and linked under the digest's lock: the garbage collector cannot take it in between.
+  const stored = await deps.blobs.locks.withDigests([digest], async () => {
+    let finished;
+    try {
+      finished = offset !== undefined ? await deps.blobs.finishUpload(id, digest) : await deps.blobs.finishUpload(id, digest, body ? ctx.req : undefined);
+    } catch (err) {
+      // A digest mismatch cancels the upload in the store: forget the session too.
+      if (!(await deps.blobs.uploadSize(id).then(() => true, () => false))) await deps.metadata.deleteUpload(id);
+      throw err;
     }
-  } catch (err) {
-    // A digest mismatch cancels the upload in the store: forget the session too.
-    if (!(await deps.blobs.uploadSize(id).then(() => true, () => false))) await deps.metadata.deleteUpload(id);
-    throw err;
-  }
-  await deps.metadata.linkBlob(name, stored.digest, stored.size, actorOf(call));
+    await deps.metadata.linkBlob(name, finished.digest, finished.size, actorOf(call));
+    return finished;
+  });
   await deps.metadata.deleteUpload(id);
   answerBlobCreated(call, name, stored.digest);
 }
@@ -94,9 +98,13 @@ async function tryMount(call: RegistryCall, name: string, digest: string, from: 
   parseDigest(digest);
   if (from === undefined || !isName(from)) return false;
   if (!(await isAllowed(deps.authorizer, call.identity, from, 'pull'))) return false;
-  const size = await deps.metadata.blobSize(from, digest);
-  if (size === null || !(await deps.blobs.has(digest))) return false;
-  await deps.metadata.linkBlob(name, digest, size, actorOf(call));
+  const mounted = await deps.blobs.locks.withDigests([digest], async () => {
+    const size = await deps.metadata.blobSize(from, digest);
+    if (size === null || !(await deps.blobs.has(digest))) return false;
+    await deps.metadata.linkBlob(name, digest, size, actorOf(call));
+    return true;
+  });
+  if (!mounted) return false;
   answerBlobCreated(call, name, digest);
   return true;
 }

@@ -101,7 +101,8 @@ export class RegistryMetadata {
       await trx('registry_repository_blobs')
         .insert({ repository_id: id, digest, size, pushed_at: actor.at, pushed_by: actor.by })
         .onConflict(['repository_id', 'digest'])
-        .ignore();
+        // Pushed again: the garbage collector's grace window counts from now (a manifest may follow).
+        .merge(['pushed_at', 'pushed_by']);
     });
   }
 
@@ -258,6 +259,86 @@ export class RegistryMetadata {
     const q = this.knex('registry_manifests').where({ repository_id: id, subject_digest: digest }).orderBy('digest');
     if (artifactType !== undefined) q.where({ artifact_type: artifactType });
     return (await q).map((row: Record<string, unknown>) => toManifest(repository, row));
+  }
+
+  // ---- garbage collection (src/registry/gc/) -----------------------------------------------------------
+
+  /** Every digest something keeps alive: each manifest (its own bytes) and everything a manifest references. */
+  async liveDigests(): Promise<Set<string>> {
+    const live = new Set<string>();
+    for (const row of await this.knex('registry_manifests').distinct('digest')) live.add(String(row.digest));
+    for (const row of await this.knex('registry_manifest_references').distinct('target_digest')) live.add(String(row.target_digest));
+    return live;
+  }
+
+  /** liveDigests() as it would be without the manifests in `going` (`repository@digest`): for a dry run. */
+  async liveDigestsExcept(going: ReadonlySet<string>): Promise<Set<string>> {
+    const live = new Set<string>();
+    const manifests = await this.knex('registry_manifests as m').join('registry_repositories as r', 'r.id', 'm.repository_id').select('r.name as repository', 'm.digest');
+    for (const row of manifests as Array<{ repository: string; digest: string }>) if (!going.has(`${row.repository}@${row.digest}`)) live.add(row.digest);
+    const references = await this.knex('registry_manifest_references as f').join('registry_repositories as r', 'r.id', 'f.repository_id').select('r.name as repository', 'f.manifest_digest', 'f.target_digest');
+    for (const row of references as Array<{ repository: string; manifest_digest: string; target_digest: string }>) {
+      if (!going.has(`${row.repository}@${row.manifest_digest}`)) live.add(row.target_digest);
+    }
+    return live;
+  }
+
+  /** Blobs linked to repositories: digest → the latest time one was pushed or mounted. */
+  async linkedBlobs(): Promise<Map<string, string>> {
+    const rows: Array<{ digest: string; latest: string }> = await this.knex('registry_repository_blobs').select('digest').max({ latest: 'pushed_at' }).groupBy('digest');
+    return new Map(rows.map((row) => [String(row.digest), String(row.latest)]));
+  }
+
+  /**
+   * Unlinks a blob from every repository when nothing references it and it was not pushed or mounted
+   * since `olderThan`, in one transaction; true when it may be deleted. The caller holds the digest's
+   * lock (DigestLocks), so no push, mount or manifest can take it meanwhile.
+   */
+  async unlinkUnreferencedBlob(digest: string, olderThan: string): Promise<boolean> {
+    return this.knex.transaction(async (trx) => {
+      const manifest = await trx('registry_manifests').where({ digest }).first('digest');
+      const reference = await trx('registry_manifest_references').where({ target_digest: digest }).first('target_digest');
+      if (manifest || reference) return false;
+      const recent = await trx('registry_repository_blobs').where({ digest }).where('pushed_at', '>=', olderThan).first('digest');
+      if (recent) return false;
+      await trx('registry_repository_blobs').where({ digest }).delete();
+      return true;
+    });
+  }
+
+  /**
+   * Manifests no tag points to, that no other manifest of their repository references (an index's
+   * children), that are not referrers of a manifest that stays, pushed before `olderThan`.
+   */
+  async untaggedManifests(olderThan: string): Promise<Array<{ repository: string; digest: string; size: number }>> {
+    const rows = await this.knex('registry_manifests as m')
+      .join('registry_repositories as r', 'r.id', 'm.repository_id')
+      .leftJoin('registry_tags as t', function () {
+        this.on('t.repository_id', 'm.repository_id').andOn('t.manifest_digest', 'm.digest');
+      })
+      .leftJoin('registry_manifests as s', function () {
+        this.on('s.repository_id', 'm.repository_id').andOn('s.digest', 'm.subject_digest');
+      })
+      .whereNull('t.name')
+      .where('m.pushed_at', '<', olderThan)
+      .whereNotExists(function () {
+        this.select('*').from('registry_manifest_references as ref').whereRaw('ref.repository_id = m.repository_id').whereRaw('ref.target_digest = m.digest');
+      })
+      .select('r.name as repository', 'm.digest', 'm.size', 'm.subject_digest', 's.digest as subject_present');
+    const untagged = new Set(rows.map((row: { repository: string; digest: string }) => `${row.repository}@${row.digest}`));
+    return (rows as Array<{ repository: string; digest: string; size: number; subject_digest: string | null; subject_present: string | null }>)
+      // A signature or SBOM stays with its image: collected only when its subject goes too (or is gone).
+      .filter((row) => row.subject_digest === null || row.subject_present === null || untagged.has(`${row.repository}@${row.subject_digest}`))
+      .map((row) => ({ repository: String(row.repository), digest: String(row.digest), size: Number(row.size) }));
+  }
+
+  /** Upload sessions started before `olderThan`. */
+  async staleUploads(olderThan: string): Promise<string[]> {
+    return (await this.knex('registry_uploads').where('started_at', '<', olderThan).select('id')).map((row: { id: string }) => String(row.id));
+  }
+
+  async uploadIds(): Promise<Set<string>> {
+    return new Set((await this.knex('registry_uploads').select('id')).map((row: { id: string }) => String(row.id)));
   }
 
   // ---- upload sessions ---------------------------------------------------------------------------

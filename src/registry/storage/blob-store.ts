@@ -3,7 +3,7 @@
 // blob becomes visible only after digest and size are verified and the file is fsynced, by a hard
 // link (or rename) to its content address. A crash at any point leaves at most a temporary file, never
 // a partial blob. Protocol code talks to this class and never builds a path.
-import { link, mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Digest, newHash, parseDigest } from './digest.ts';
@@ -11,6 +11,7 @@ import { Invalid } from '../../shared/errors.ts';
 import { BlobUnknown, DigestInvalid, RangeNotSatisfiable, SizeInvalid } from './errors.ts';
 import { errorCode, fsyncDir, isMissing } from './fs-util.ts';
 import { writeHashed } from './hashed-write.ts';
+import { DigestLocks } from './digest-locks.ts';
 import { StorageLayout } from './layout.ts';
 import { checkCapacity, type Capacity, type StatFs, type StorageReserves } from './storage-guard.ts';
 import { newUploadId, UploadArea, type UploadInfo } from './uploads.ts';
@@ -60,7 +61,16 @@ export interface BlobStoreOptions {
   statfs?: StatFs;
 }
 
+/** A blob's file as the collector sees it. */
+export interface BlobFile {
+  digest: string;
+  size: number;
+  modifiedAt: Date;
+}
+
 export class BlobStore {
+  /** Held by whoever publishes, links, mounts, references, reports or deletes a blob (digest-locks.ts). */
+  readonly locks = new DigestLocks();
   private readonly layout: StorageLayout;
   private readonly uploads: UploadArea;
   private readonly newId: () => string;
@@ -137,6 +147,27 @@ export class BlobStore {
 
   cancelUpload(uploadId: string): Promise<boolean> {
     return this.uploads.cancel(uploadId);
+  }
+
+  /** Every blob file (for the garbage collector), in no particular order. */
+  async *listBlobs(): AsyncGenerator<BlobFile> {
+    let algorithms: string[];
+    try {
+      algorithms = await readdir(this.layout.blobsDir);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    for (const algorithm of algorithms) {
+      const fanOut = await readdir(path.join(this.layout.blobsDir, algorithm)).catch(() => [] as string[]);
+      for (const prefix of fanOut) {
+        const dir = path.join(this.layout.blobsDir, algorithm, prefix);
+        for (const hex of await readdir(dir).catch(() => [] as string[])) {
+          const info = await stat(path.join(dir, hex)).catch(() => null);
+          if (info?.isFile()) yield { digest: `${algorithm}:${hex}`, size: info.size, modifiedAt: info.mtime };
+        }
+      }
+    }
   }
 
   /** Uploads in progress, oldest first, including temporary files a crash left behind (for GC). */

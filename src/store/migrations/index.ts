@@ -9,6 +9,7 @@ import * as ci from './005-ci.ts';
 import * as agentDiskUsage from './006-agent-disk-usage.ts';
 import * as taskRestarts from './007-task-restarts.ts';
 import * as agentImages from './008-agent-images.ts';
+import * as registryGc from './009-registry-gc.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +25,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['006-agent-disk-usage', agentDiskUsage],
   ['007-task-restarts', taskRestarts],
   ['008-agent-images', agentImages],
+  ['009-registry-gc', registryGc],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

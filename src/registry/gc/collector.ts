@@ -1,0 +1,128 @@
+// Online garbage collection of the bundled registry: mark every digest a manifest keeps alive, sweep
+// blob files and upload sessions that nothing references and that are older than a grace window, while
+// pushes and pulls go on. Optionally untagged manifests are collected first (their blobs then follow).
+//
+// Safe against the race that corrupts CNCF distribution's repositories (a blob deleted while a push is
+// about to reference it): each blob is deleted holding its digest's lock (storage/digest-locks.ts),
+// which pushes, mounts, manifest PUTs and HEADs also take, after re-checking in one transaction that
+// nothing references it and that it was not pushed within the grace window; its rows go before its file.
+// A push racing the collection therefore ends in a pullable image or in MANIFEST_BLOB_UNKNOWN (the
+// client pushes the blob again), never in an accepted manifest whose blob is gone.
+//
+// A dry run walks the same way and lists exactly what a real run would delete at that moment.
+import type { BlobStore } from '../storage/index.ts';
+import type { RegistryMetadata } from '../metadata/registry-metadata.ts';
+
+export interface CollectOptions {
+  dryRun: boolean;
+  /** Also collect manifests no tag points to (and then their blobs). */
+  untagged: boolean;
+  /** Nothing pushed, mounted or uploaded within this long is touched. */
+  graceMs: number;
+}
+
+export interface CollectedBlob {
+  digest: string;
+  size: number;
+}
+
+export interface GcResult {
+  dryRun: boolean;
+  untagged: boolean;
+  graceMs: number;
+  startedAt: string;
+  finishedAt: string;
+  manifests: Array<{ repository: string; digest: string; size: number }>;
+  blobs: CollectedBlob[];
+  uploads: Array<{ id: string; size: number }>;
+  /** Bytes of the blob files and upload files deleted (or that would be). */
+  bytesFreed: number;
+  /** Files deleted (or that would be): one inode each; the fan-out directories stay. */
+  inodesFreed: number;
+}
+
+export class GarbageCollector {
+  /** One collection at a time: a second request waits for the first. */
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly metadata: RegistryMetadata,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  collect(options: CollectOptions): Promise<GcResult> {
+    const run = this.running.then(() => this.collectNow(options));
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  private async collectNow(options: CollectOptions): Promise<GcResult> {
+    const started = this.clock();
+    const olderThan = new Date(started.getTime() - options.graceMs).toISOString();
+    const result: GcResult = {
+      dryRun: options.dryRun,
+      untagged: options.untagged,
+      graceMs: options.graceMs,
+      startedAt: started.toISOString(),
+      finishedAt: '',
+      manifests: [],
+      blobs: [],
+      uploads: [],
+      bytesFreed: 0,
+      inodesFreed: 0,
+    };
+
+    // 1. Untagged manifests (option): deleted through the metadata, which also drops their references.
+    const goingManifests = new Set<string>();
+    if (options.untagged) {
+      for (const manifest of await this.metadata.untaggedManifests(olderThan)) {
+        if (!options.dryRun && !(await this.metadata.deleteManifest(manifest.repository, manifest.digest))) continue;
+        result.manifests.push(manifest);
+        goingManifests.add(`${manifest.repository}@${manifest.digest}`);
+      }
+    }
+
+    // 2. Mark. In a dry run the manifests above are still there: leave out what they alone keep alive.
+    const live = options.dryRun && goingManifests.size > 0 ? await this.metadata.liveDigestsExcept(goingManifests) : await this.metadata.liveDigests();
+    const linked = await this.metadata.linkedBlobs();
+
+    // 3. Sweep blobs: unreferenced, file and links older than the grace window.
+    for await (const file of this.blobs.listBlobs()) {
+      if (live.has(file.digest)) continue;
+      if (file.modifiedAt.toISOString() >= olderThan) continue;
+      const latestLink = linked.get(file.digest);
+      if (latestLink !== undefined && latestLink >= olderThan) continue;
+      const deleted = options.dryRun ? true : await this.deleteBlob(file.digest, olderThan);
+      if (!deleted) continue;
+      result.blobs.push({ digest: file.digest, size: file.size });
+      result.bytesFreed += file.size;
+      result.inodesFreed++;
+    }
+
+    // 4. Upload sessions started before the window, and temporary files no session owns (a crash's).
+    const stale = new Set(await this.metadata.staleUploads(olderThan));
+    const sessions = await this.metadata.uploadIds();
+    for (const upload of await this.blobs.listUploads()) {
+      const orphan = !sessions.has(upload.id) && upload.modifiedAt.toISOString() < olderThan;
+      if (!stale.has(upload.id) && !orphan) continue;
+      if (!options.dryRun) {
+        await this.blobs.cancelUpload(upload.id);
+        await this.metadata.deleteUpload(upload.id);
+      }
+      result.uploads.push({ id: upload.id, size: upload.size });
+      result.bytesFreed += upload.size;
+      result.inodesFreed++;
+    }
+    result.finishedAt = this.clock().toISOString();
+    return result;
+  }
+
+  /** Holding the blob's lock: unlink it everywhere if still unreferenced and old, then delete its file. */
+  private deleteBlob(digest: string, olderThan: string): Promise<boolean> {
+    return this.blobs.locks.withDigests([digest], async () => {
+      if (!(await this.metadata.unlinkUnreferencedBlob(digest, olderThan))) return false;
+      return this.blobs.delete(digest);
+    });
+  }
+}
