@@ -88,7 +88,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     ...(config.registry.externalUrl !== undefined ? { externalUrl: config.registry.externalUrl } : {}),
   });
   const robot = await ensurePlatformRobot(registry.auth.users, path.join(config.dataDir, 'secrets'));
-  const gcSchedule = scheduleGarbageCollection(registry.gc, registry.gcRuns, {
+  const gcSchedule = scheduleGarbageCollection(registry.gc, registry.gcRuns, registry.retention, {
     intervalMs: config.registry.gcIntervalMs,
     graceMs: config.registry.gcGraceMs,
     logger: logger.child({ component: 'registry-gc' }),

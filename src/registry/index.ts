@@ -9,6 +9,7 @@ import { StoreAuthorizer, type AdminTokenCheck } from './auth/store-authorizer.t
 import { GarbageCollector } from './gc/collector.ts';
 import { GcRunStore } from './gc/gc-runs.ts';
 import { RegistryMetadata } from './metadata/registry-metadata.ts';
+import { Retention } from './retention/retention.ts';
 import { BlobStore, prepareLayout, type StorageReserves } from './storage/index.ts';
 
 export interface RegistryOptions {
@@ -33,6 +34,8 @@ export interface Registry {
   /** Online garbage collection (gc/collector.ts) and the record of its runs. */
   gc: GarbageCollector;
   gcRuns: GcRunStore;
+  /** Retention policies and prunes (retention/), carried out by `gc`. */
+  retention: Retention;
 }
 
 export function createRegistry(options: RegistryOptions): Registry {
@@ -55,7 +58,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const gc = new GarbageCollector(blobs, metadata, options.clock);
-  return { app, blobs, metadata, auth, gc, gcRuns: new GcRunStore(options.knex) };
+  return { app, blobs, metadata, auth, gc, gcRuns: new GcRunStore(options.knex), retention: new Retention(options.knex, metadata, gc, options.clock) };
 }
 
 export { ensurePlatformRobot, PLATFORM_GROUP, PLATFORM_ROBOT, type RegistryCredentials } from './platform-robot.ts';

@@ -19,11 +19,12 @@ import { imageRoutes } from './routes/images.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { registryAccessRoutes } from './routes/registry-access.ts';
 import { registryRoutes } from './routes/registry.ts';
+import { registryRetentionRoutes } from './routes/registry-retention.ts';
 import { taskRoutes } from './routes/tasks.ts';
 
 export interface AppParts {
   store: Store;
-  registry: Pick<Registry, 'blobs' | 'metadata' | 'auth' | 'gc' | 'gcRuns'>;
+  registry: Pick<Registry, 'blobs' | 'metadata' | 'auth' | 'gc' | 'gcRuns' | 'retention'>;
   batch: BatchService;
   ci: CiService;
   master: Master;
@@ -64,6 +65,7 @@ export function createApp(parts: AppParts): Koa {
   app.use(tasks.routes());
   app.use(imageRoutes(parts.master).routes());
   app.use(registryRoutes(parts.registry).routes());
+  app.use(registryRetentionRoutes(parts.registry).routes());
   app.use(registryAccessRoutes(parts.registry).routes());
   app.use(jobRoutes(parts.batch).routes());
   app.use(chronosRoutes(parts.batch).routes());

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ApiClient } from '../client.ts';
 import { age, formatBytes, formatTable, printJson } from '../table.ts';
 import { registerRegistryAccessCommands } from './registry-access.ts';
+import { registerRegistryRetentionCommands } from './registry-retention.ts';
 
 interface Usage {
   bytesUsed: number;
@@ -23,6 +24,7 @@ interface TagListing {
 export function registerRegistryCommands(program: Command): void {
   const registry = program.command('registry').description('the bundled registry: repositories, tags, storage, users and ACL');
   registerRegistryAccessCommands(registry);
+  registerRegistryRetentionCommands(registry);
 
   registry
     .command('ls')

@@ -19,6 +19,8 @@ export interface CollectOptions {
   untagged: boolean;
   /** Nothing pushed, mounted or uploaded within this long is touched. */
   graceMs: number;
+  /** Manifests to delete first (a retention policy's verdict), whatever their tags; then their blobs follow. */
+  manifests?: ReadonlyArray<{ repository: string; digest: string; size: number }>;
 }
 
 export interface CollectedBlob {
@@ -73,14 +75,15 @@ export class GarbageCollector {
       inodesFreed: 0,
     };
 
-    // 1. Untagged manifests (option): deleted through the metadata, which also drops their references.
+    // 1. Manifests to delete (given, and untagged ones with the option): deleted through the metadata,
+    //    which also drops their tags and references.
     const goingManifests = new Set<string>();
-    if (options.untagged) {
-      for (const manifest of await this.metadata.untaggedManifests(olderThan)) {
-        if (!options.dryRun && !(await this.metadata.deleteManifest(manifest.repository, manifest.digest))) continue;
-        result.manifests.push(manifest);
-        goingManifests.add(`${manifest.repository}@${manifest.digest}`);
-      }
+    const doomed = [...(options.manifests ?? []), ...(options.untagged ? await this.metadata.untaggedManifests(olderThan) : [])];
+    for (const manifest of doomed) {
+      if (goingManifests.has(`${manifest.repository}@${manifest.digest}`)) continue;
+      if (!options.dryRun && !(await this.metadata.deleteManifest(manifest.repository, manifest.digest))) continue;
+      result.manifests.push(manifest);
+      goingManifests.add(`${manifest.repository}@${manifest.digest}`);
     }
 
     // 2. Mark. In a dry run the manifests above are still there: leave out what they alone keep alive.

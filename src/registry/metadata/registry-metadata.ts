@@ -21,6 +21,20 @@ const PULL_RECORD_INTERVAL_MS = 60_000;
  */
 const lookupsByDatabase = new WeakMap<Knex, ManifestLookups>();
 
+/** A manifest of a repository as retention sees it. */
+export interface Artifact {
+  repository: string;
+  digest: string;
+  size: number;
+  pushedAt: string;
+  lastPulledAt: string | null;
+  /** The manifest it refers to (a signature, an SBOM), or null. */
+  subjectDigest: string | null;
+  /** Another manifest of the repository (an index) references it. */
+  referenced: boolean;
+  tags: Array<{ name: string; pushedAt: string }>;
+}
+
 export class RegistryMetadata {
   /** When each manifest's pull was last written, so that busy manifests are written once a minute. */
   private readonly pullsRecorded = new Map<string, number>();
@@ -330,6 +344,38 @@ export class RegistryMetadata {
       // A signature or SBOM stays with its image: collected only when its subject goes too (or is gone).
       .filter((row) => row.subject_digest === null || row.subject_present === null || untagged.has(`${row.repository}@${row.subject_digest}`))
       .map((row) => ({ repository: String(row.repository), digest: String(row.digest), size: Number(row.size) }));
+  }
+
+  /** Every repository's name (retention walks them all; 10,000 names are a few hundred KiB). */
+  async repositoryNames(): Promise<string[]> {
+    return (await this.knex('registry_repositories').orderBy('name').select('name')).map((row: { name: string }) => String(row.name));
+  }
+
+  /**
+   * A repository's manifests with their tags, push and pull times, and whether another manifest of the
+   * repository references them (an index's children: never deleted on their own).
+   */
+  async artifacts(repository: string): Promise<Artifact[]> {
+    const id = await this.findRepositoryId(repository);
+    if (id === null) return [];
+    const manifests: Array<Record<string, unknown>> = await this.knex('registry_manifests').where({ repository_id: id });
+    const tags: Array<Record<string, unknown>> = await this.knex('registry_tags').where({ repository_id: id });
+    const referenced = new Set((await this.knex('registry_manifest_references').where({ repository_id: id, kind: 'manifest' }).distinct('target_digest')).map((r: { target_digest: string }) => r.target_digest));
+    const byDigest = new Map<string, Artifact>();
+    for (const row of manifests) {
+      byDigest.set(String(row.digest), {
+        repository,
+        digest: String(row.digest),
+        size: Number(row.size),
+        pushedAt: String(row.pushed_at),
+        lastPulledAt: (row.last_pulled_at as string | null) ?? null,
+        subjectDigest: (row.subject_digest as string | null) ?? null,
+        referenced: referenced.has(String(row.digest)),
+        tags: [],
+      });
+    }
+    for (const row of tags) byDigest.get(String(row.manifest_digest))?.tags.push({ name: String(row.name), pushedAt: String(row.pushed_at) });
+    return [...byDigest.values()];
   }
 
   /** Upload sessions started before `olderThan`. */

@@ -10,6 +10,7 @@ import * as agentDiskUsage from './006-agent-disk-usage.ts';
 import * as taskRestarts from './007-task-restarts.ts';
 import * as agentImages from './008-agent-images.ts';
 import * as registryGc from './009-registry-gc.ts';
+import * as registryRetention from './010-registry-retention.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -26,6 +27,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['007-task-restarts', taskRestarts],
   ['008-agent-images', agentImages],
   ['009-registry-gc', registryGc],
+  ['010-registry-retention', registryRetention],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

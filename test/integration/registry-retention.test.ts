@@ -1,0 +1,144 @@
+// Retention through the whole platform (issue 7): `gantry registry prune` and `gantry registry policy
+// set|ls|run|rm` against a real server, images pushed over the OCI API: "keep the 3 most recent v*" in
+// a dry run (nothing changes) and for real (the tags are gone, their blobs freed, the rest pulls), an
+// artifact with a kept and an unkept tag survives, every run is recorded, bad input is refused.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, runCli, startGantry, tempDir, type Started } from '../helpers/processes.ts';
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+interface Run {
+  policy: string;
+  trigger: string;
+  dryRun: boolean;
+  deleted: Array<{ repository: string; digest: string; tags: string[] }>;
+  blobs: number;
+  bytesFreed: number;
+  inodesFreed: number;
+}
+
+describe('registry retention: prune and policies', function () {
+  this.timeout(60_000);
+  const dir = tempDir('registry-retention');
+  let server: (Started & { match: RegExpMatchArray }) | undefined;
+  let registry = '';
+  let env: Record<string, string> = {};
+  const basic = { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` };
+
+  before(async () => {
+    server = await startGantry(
+      ['server', '--data-dir', path.join(dir, 'server'), '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0', '--no-local-agent', '--log-level', 'warn'],
+      { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN },
+      /Registry listening on http:\/\/(\S+)/,
+    );
+    registry = `http://${server.match[1]!}`;
+    env = { GANTRY_URL: /listening on (http:\/\/\S+)/.exec(server.output())![1]!, GANTRY_TOKEN: ADMIN_TOKEN };
+  });
+  after(async () => {
+    await server?.stop();
+    killAll();
+  });
+
+  const pushBlob = async (repo: string, bytes: Buffer) => {
+    const res = await fetch(`${registry}/v2/${repo}/blobs/uploads/?digest=${sha256(bytes)}`, { method: 'POST', headers: { ...basic, 'content-type': 'application/octet-stream' }, body: bytes });
+    assert.equal(res.status, 201, await res.text());
+  };
+  /** One image (its own config and layer), pushed under each of `tags` in order. */
+  const pushImage = async (repo: string, tags: string[]): Promise<string> => {
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', n: randomBytes(8).toString('hex') }));
+    const layer = randomBytes(2048);
+    await pushBlob(repo, config);
+    await pushBlob(repo, layer);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+      }),
+    );
+    for (const tag of tags) {
+      const res = await fetch(`${registry}/v2/${repo}/manifests/${tag}`, { method: 'PUT', headers: { ...basic, 'content-type': OCI_MANIFEST }, body: manifest });
+      assert.equal(res.status, 201, await res.text());
+      await new Promise((r) => setTimeout(r, 5)); // distinct push times
+    }
+    return sha256(manifest);
+  };
+  /** Points another tag at a pushed manifest, as `docker tag` + `docker push` do. */
+  const retag = async (repo: string, digest: string, tag: string) => {
+    const bytes = Buffer.from(await (await fetch(`${registry}/v2/${repo}/manifests/${digest}`, { headers: { ...basic, accept: OCI_MANIFEST } })).arrayBuffer());
+    const res = await fetch(`${registry}/v2/${repo}/manifests/${tag}`, { method: 'PUT', headers: { ...basic, 'content-type': OCI_MANIFEST }, body: bytes });
+    assert.equal(res.status, 201);
+  };
+  const tagsOf = async (repo: string) => ((await (await fetch(`${registry}/v2/${repo}/tags/list`, { headers: basic })).json()) as { tags: string[] }).tags.sort();
+
+  it('prunes to the 3 most recent v* tags: a dry run changes nothing, the real run frees the blobs', async () => {
+    for (const v of ['v1', 'v2', 'v3', 'v4', 'v5']) await pushImage('team/app', [v]);
+    await pushImage('team/app', ['dev']);
+    const all = await tagsOf('team/app');
+
+    const dry = await runCli(['registry', 'prune', '--repo', 'team/*', '--tag', 'v.*', '--keep-last', '3', '--grace', '0s', '--dry-run', '--json'], env);
+    assert.equal(dry.code, 0, dry.stderr);
+    const dryRun = JSON.parse(dry.stdout) as Run;
+    assert.deepEqual(dryRun.deleted.map((d) => d.tags.join(',')).sort(), ['v1', 'v2']);
+    assert.equal(dryRun.blobs, 6, 'each deleted image: manifest, config, layer');
+    assert.equal(dryRun.inodesFreed, 6);
+    assert.deepEqual(await tagsOf('team/app'), all, 'the dry run deleted nothing');
+
+    const real = await runCli(['registry', 'prune', '--repo', 'team/*', '--tag', 'v.*', '--keep-last', '3', '--grace', '0s'], env);
+    assert.equal(real.code, 0, real.stderr);
+    assert.match(real.stdout, /^team\/app\s+2\s+2$/m);
+    assert.match(real.stdout, /1 repositories covered; freed .+ and 6 inodes \(6 blobs\)/);
+    assert.deepEqual(await tagsOf('team/app'), ['dev', 'v3', 'v4', 'v5']);
+    assert.equal((await fetch(`${registry}/v2/team/app/manifests/v5`, { headers: { ...basic, accept: OCI_MANIFEST } })).status, 200);
+  });
+
+  it('keeps an artifact one of whose tags is kept; records every run of a stored policy', async () => {
+    const both = await pushImage('team/svc', ['v1']);
+    for (const v of ['v2', 'v3', 'v4']) await pushImage('team/svc', [v]);
+    await retag('team/svc', both, 'v9'); // the oldest image gets the newest tag
+    const set = await runCli(['registry', 'policy', 'set', 'releases', '--repo', 'team/svc', '--tag', 'v.*', '--keep-last', '2'], env);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.stdout, 'policy releases saved: tags v.*: last 2 pushed\n');
+    const listed = await runCli(['registry', 'policy', 'ls'], env);
+    assert.match(listed.stdout, /^releases\s+team\/svc\s+tags v\.\*: last 2 pushed$/m);
+
+    const dry = await runCli(['registry', 'policy', 'run', 'releases', '--dry-run', '--grace', '0s', '--json'], env);
+    assert.deepEqual((JSON.parse(dry.stdout) as Run).deleted.map((d) => d.tags.join(',')).sort(), ['v2', 'v3']);
+    const real = await runCli(['registry', 'policy', 'run', 'releases', '--grace', '0s', '--json'], env);
+    const run = JSON.parse(real.stdout) as Run;
+    assert.deepEqual(run.deleted.map((d) => d.tags.join(',')).sort(), ['v2', 'v3']);
+    assert.deepEqual(await tagsOf('team/svc'), ['v1', 'v4', 'v9'], 'v1 stays with v9 on the same artifact');
+    assert.equal((await fetch(`${registry}/v2/team/svc/manifests/${both}`, { headers: { ...basic, accept: OCI_MANIFEST } })).status, 200);
+
+    const runs = (await api(env.GANTRY_URL!).get<{ runs: Run[] }>('/api/v1/registry/retention-runs?policy=releases')).body.runs;
+    assert.deepEqual(runs.map((r) => [r.policy, r.trigger, r.dryRun, r.deleted.length]), [['releases', 'api', false, 2], ['releases', 'api', true, 2]]);
+    assert.ok(runs[0]!.bytesFreed > 0);
+    assert.equal((await runCli(['registry', 'policy', 'rm', 'releases'], env)).code, 0);
+    const gone = await runCli(['registry', 'policy', 'run', 'releases'], env);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no retention policy named "releases"/);
+  });
+
+  describe('bad input', () => {
+    it('refuses an invalid regex, an invalid glob, an unknown repository and a prune that keeps nothing, in one line', async () => {
+      const cases: Array<[string[], number, RegExp]> = [
+        [['registry', 'prune', '--tag', 'v(', '--keep-last', '1'], 2, /invalid tags\.include "v\("/],
+        [['registry', 'prune', '--repo', 'team/{a', '--keep-last', '1'], 2, /unbalanced/],
+        [['registry', 'prune', '--repo', 'nobody/here', '--keep-last', '1'], 1, /no repository named "nobody\/here"/],
+        [['registry', 'prune', '--repo', 'team/*'], 2, /say what to keep or delete/],
+        [['registry', 'prune', '--keep-last', 'three'], 2, /--keep-last must be a whole number/],
+        [['registry', 'policy', 'set', 'bad name', '--repo', 'x', '--keep-last', '1'], 2, /policy name/],
+      ];
+      for (const [args, code, message] of cases) {
+        const result = await runCli(args, env);
+        assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`);
+        assert.match(result.stderr, message, args.join(' '));
+        assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+      }
+    });
+  });
+});
