@@ -20,12 +20,20 @@ export interface RunningRegistry {
   blobDir: string;
   /** Basic credentials for pushing (gantry: the admin token; distribution ignores them). */
   authorization: string;
+  /** gantry: its platform API (http://127.0.0.1:PORT), where `/api/v1/registry/gc` is. */
+  apiUrl?: string;
+  /** distribution: its config file (`docker-registry garbage-collect CONFIG` reads it). */
+  config?: string;
   stop(): Promise<void>;
 }
 
-const DISTRIBUTION = '/usr/bin/docker-registry';
+/** The admin token gantry's server is started with (the platform API's bearer token too). */
+export const GANTRY_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+export const DISTRIBUTION_BINARY = '/usr/bin/docker-registry';
+
+const DISTRIBUTION = DISTRIBUTION_BINARY;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+const ADMIN_TOKEN = GANTRY_ADMIN_TOKEN;
 
 /** The tools the benchmark needs; prints how to install them and exits 2 when one is missing. */
 export function checkTools(): void {
@@ -86,7 +94,11 @@ export async function startGantry(): Promise<RunningRegistry> {
     [path.join(ROOT, 'bin/gantry'), 'server', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--registry-listen', `127.0.0.1:${port}`, '--no-local-agent'],
     { cwd: ROOT, env: { ...process.env, GANTRY_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const line = await waitForLine(child, 'gantry', (l) => l.startsWith('Registry listening on '));
+  let apiUrl: string | undefined;
+  const line = await waitForLine(child, 'gantry', (l) => {
+    if (l.startsWith('Gantry ')) apiUrl = /listening on (http:\/\/\S+)/.exec(l)?.[1] ?? apiUrl;
+    return l.startsWith('Registry listening on ');
+  });
   const url = /http:\/\/[^\s]+/.exec(line)?.[0] ?? `http://127.0.0.1:${port}`;
   child.stdout?.resume();
   child.stderr?.resume();
@@ -96,6 +108,7 @@ export async function startGantry(): Promise<RunningRegistry> {
     pid: child.pid ?? 0,
     blobDir: path.join(dataDir, 'registry'),
     authorization: `Basic ${Buffer.from(`bench:${ADMIN_TOKEN}`).toString('base64')}`,
+    ...(apiUrl ? { apiUrl } : {}),
     stop: stopper(child, dataDir),
   };
 }
@@ -146,5 +159,5 @@ export async function startDistribution(): Promise<RunningRegistry> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { name: 'distribution', url, pid: child.pid ?? 0, blobDir: rootDir, authorization: 'Basic YmVuY2g6YmVuY2g=', stop };
+  return { name: 'distribution', url, pid: child.pid ?? 0, blobDir: rootDir, authorization: 'Basic YmVuY2g6YmVuY2g=', config, stop };
 }
