@@ -3,23 +3,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { occurrenceKey, type Occurrence } from './workload.ts';
+import { memoryKiB } from '../shared/proc.ts';
 
 import { percentile, summarize, type Summary } from '../shared/stats.ts';
 
 export { percentile, summarize, type Summary };
 
 // ---- /proc --------------------------------------------------------------------------------------
-
-/** VmRSS and VmHWM of a process in KiB, or undefined once it is gone. */
-function memoryKiB(pid: number): { rss: number; hwm: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    return { rss: field('VmRSS'), hwm: field('VmHWM') };
-  } catch {
-    return undefined;
-  }
-}
 
 let clockTicks: number | undefined;
 /** CPU seconds (user + system) the process itself used so far, or undefined once it is gone. */

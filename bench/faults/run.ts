@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { spawnGantryAgent, spawnGantryServer, waitFor, type GantryAgent, type GantryServer } from '../shared/gantry-process.ts';
 import { summarize } from '../shared/stats.ts';
 import { freePort } from '../shared/ports.ts';
+import { pool } from '../shared/pool.ts';
 
 const ADMIN_TOKEN = 'gat_bench-faults-admin-token-0123456789abcdef';
 const JOIN_TOKEN = 'gjt_bench-faults-join-token-0123456789abcdef';
@@ -81,14 +82,6 @@ function alive(pid: number): boolean {
 
 function recordedPid(agentDir: string, taskId: string): number {
   return (JSON.parse(readFileSync(path.join(agentDir, 'sandboxes', taskId, 'task.json'), 'utf8')) as { pid: number }).pid;
-}
-
-/** Runs `work` over `items` with at most `limit` in flight. */
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
 }
 
 interface Task {

@@ -10,9 +10,10 @@
 // Usage: npm run bench:registry-gc [-- --repos 200 --tags 50 --pushes 200 --only gantry,distribution]
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { pool } from '../shared/pool.ts';
+import { memoryKiB } from '../shared/proc.ts';
 import { summarize, type Summary } from '../shared/stats.ts';
 import { checkTools, distributionVersion, DISTRIBUTION_BINARY, GANTRY_ADMIN_TOKEN, startDistribution, startGantry, type RunningRegistry } from '../registry/servers.ts';
 
@@ -35,16 +36,6 @@ const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('h
 const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`);
 const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
 
-function memoryKiB(pid: number): { rss: number; hwm: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
-    return { rss: field('VmRSS'), hwm: field('VmHWM') };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Samples a process's RSS every 20 ms while `work` runs; the highest sample (VmHWM covers its whole life). */
 async function peakRssDuring<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakKiB: number }> {
   let peak = memoryKiB(pid)?.rss ?? 0;
@@ -55,13 +46,6 @@ async function peakRssDuring<T>(pid: number, work: () => Promise<T>): Promise<{ 
   } finally {
     clearInterval(timer);
   }
-}
-
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
 }
 
 class Client {
