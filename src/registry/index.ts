@@ -9,6 +9,7 @@ import { StoreAuthorizer, type AdminTokenCheck } from './auth/store-authorizer.t
 import { GarbageCollector } from './gc/collector.ts';
 import { GcRunStore } from './gc/gc-runs.ts';
 import { RegistryMetadata } from './metadata/registry-metadata.ts';
+import { RepositoryQuotas } from './quota/quotas.ts';
 import { Retention } from './retention/retention.ts';
 import { BlobStore, prepareLayout, type StorageReserves } from './storage/index.ts';
 
@@ -36,12 +37,15 @@ export interface Registry {
   gcRuns: GcRunStore;
   /** Retention policies and prunes (retention/), carried out by `gc`. */
   retention: Retention;
+  /** Storage quotas per repository glob (quota/), enforced on pushes. */
+  quotas: RepositoryQuotas;
 }
 
 export function createRegistry(options: RegistryOptions): Registry {
   prepareLayout(options.root);
   const blobs = new BlobStore(options.root);
   const metadata = new RegistryMetadata(options.knex);
+  const quotas = new RepositoryQuotas(options.knex, metadata, options.clock);
   const auth = new StoreAuthorizer({
     knex: options.knex,
     isAdminToken: options.isAdminToken,
@@ -54,11 +58,12 @@ export function createRegistry(options: RegistryOptions): Registry {
     authorizer: auth,
     tokenIssuer: auth,
     reserves: options.reserves,
+    quotas,
     logger: options.logger,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const gc = new GarbageCollector(blobs, metadata, options.clock);
-  return { app, blobs, metadata, auth, gc, gcRuns: new GcRunStore(options.knex), retention: new Retention(options.knex, metadata, gc, options.clock) };
+  return { app, blobs, metadata, auth, gc, gcRuns: new GcRunStore(options.knex), retention: new Retention(options.knex, metadata, gc, options.clock), quotas };
 }
 
 export { ensurePlatformRobot, PLATFORM_GROUP, PLATFORM_ROBOT, type RegistryCredentials } from './platform-robot.ts';

@@ -24,7 +24,7 @@ import { taskRoutes } from './routes/tasks.ts';
 
 export interface AppParts {
   store: Store;
-  registry: Pick<Registry, 'blobs' | 'metadata' | 'auth' | 'gc' | 'gcRuns' | 'retention'>;
+  registry: Pick<Registry, 'blobs' | 'metadata' | 'auth' | 'gc' | 'gcRuns' | 'retention' | 'quotas'>;
   batch: BatchService;
   ci: CiService;
   master: Master;

@@ -1,5 +1,6 @@
 // `gantry registry ls [REPO]`, `gantry registry df` and `gantry registry gc`: the bundled registry as ops see it.
 import type { Command } from 'commander';
+import { parseBytes } from '../../shared/bytes.ts';
 import { ApiClient } from '../client.ts';
 import { age, formatBytes, formatTable, printJson } from '../table.ts';
 import { registerRegistryAccessCommands } from './registry-access.ts';
@@ -55,8 +56,10 @@ export function registerRegistryCommands(program: Command): void {
   registry
     .command('df')
     .description('bytes and inodes the registry uses, and what is free on its disk')
+    .option('--repos', 'bytes per repository instead, with quotas (shared layers counted once in the total)')
     .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }) => {
+    .action(async (flags: { repos?: boolean; json?: boolean }) => {
+      if (flags.repos) return printRepositoryUsage(flags.json === true);
       const usage = await new ApiClient().get<Usage>('/api/v1/registry/usage');
       if (flags.json) return printJson(usage);
       const rows = [
@@ -65,6 +68,34 @@ export function registerRegistryCommands(program: Command): void {
       ];
       process.stdout.write(formatTable(['', 'USED BY REGISTRY', 'FREE ON DISK', 'DISK TOTAL'], rows) + '\n');
       process.stdout.write(`${usage.blobs} blobs, ${usage.uploads} uploads in progress\n`);
+    });
+
+  const quota = registry.command('quota').description('storage quotas per repository glob: a push over quota is refused');
+  quota
+    .command('set')
+    .description('set the quota of the repositories matching GLOB (the longest matching glob applies)')
+    .argument('<glob>', 'e.g. team/** or team/app')
+    .argument('<size>', 'e.g. 10GiB, 500MiB')
+    .action(async (glob: string, size: string) => {
+      const saved = await new ApiClient().put<{ repositoryGlob: string; maxBytes: number }>('/api/v1/registry/quotas', { repository: glob, maxBytes: parseBytes(size, 'the size') });
+      process.stdout.write(`quota ${saved.repositoryGlob}: ${formatBytes(saved.maxBytes)}\n`);
+    });
+  quota
+    .command('ls')
+    .description('list the quotas')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const { quotas } = await new ApiClient().get<{ quotas: Array<{ repositoryGlob: string; maxBytes: number }> }>('/api/v1/registry/quotas');
+      if (flags.json) return printJson(quotas);
+      process.stdout.write(formatTable(['REPOSITORIES', 'QUOTA'], quotas.map((q) => [q.repositoryGlob, formatBytes(q.maxBytes)])) + '\n');
+    });
+  quota
+    .command('rm')
+    .description('remove a quota')
+    .argument('<glob>')
+    .action(async (glob: string) => {
+      await new ApiClient().delete(`/api/v1/registry/quotas?repository=${encodeURIComponent(glob)}`);
+      process.stdout.write(`quota ${glob} removed\n`);
     });
 
   registry
@@ -109,3 +140,13 @@ interface GcRun {
   inodesFreed: number;
 }
 
+async function printRepositoryUsage(json: boolean): Promise<void> {
+  type Row = { repository: string; bytes: number; tags: number; quota: { repositoryGlob: string; maxBytes: number } | null };
+  const usage = await new ApiClient().get<{ repositories: Row[]; totalBytes: number }>('/api/v1/registry/usage/repositories');
+  if (json) return printJson(usage);
+  const rows = [...usage.repositories]
+    .sort((a, b) => b.bytes - a.bytes)
+    .map((r) => [r.repository, String(r.tags), formatBytes(r.bytes), r.quota ? `${formatBytes(r.quota.maxBytes)} (${Math.round((100 * r.bytes) / Math.max(1, r.quota.maxBytes))}%)` : '-']);
+  process.stdout.write(formatTable(['REPOSITORY', 'TAGS', 'SIZE', 'QUOTA'], rows) + '\n');
+  process.stdout.write(`total ${formatBytes(usage.totalBytes)} (layers shared between repositories counted once)\n`);
+}

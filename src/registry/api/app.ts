@@ -23,6 +23,7 @@ export function createRegistryApp(options: RegistryAppOptions): Koa {
     clock: options.clock ?? (() => new Date()),
     logger: options.logger,
     manifestBytes: new ManifestBytes(options.blobs, options.manifestCacheBytes ?? DEFAULT_MANIFEST_CACHE_BYTES),
+    quotas: options.quotas,
   };
   const app = new Koa();
   app.proxy = false;

@@ -7,6 +7,7 @@ import type { RegistryTokenIssuer } from '../auth/token-issuer.ts';
 import type { RegistryMetadata } from '../metadata/registry-metadata.ts';
 import type { Actor } from '../metadata/records.ts';
 import type { BlobStore, StorageReserves } from '../storage/index.ts';
+import type { RepositoryQuotas } from '../quota/quotas.ts';
 import type { ManifestBytes } from './manifest-bytes.ts';
 
 export interface RegistryAppOptions {
@@ -21,6 +22,8 @@ export interface RegistryAppOptions {
   logger?: Logger;
   /** How many bytes of manifests are kept in memory for pulls (default 16 MiB; 0 keeps none). */
   manifestCacheBytes?: number;
+  /** Storage quotas per repository glob; none enforced without. */
+  quotas?: RepositoryQuotas;
 }
 
 export interface RegistryDeps {
@@ -32,6 +35,7 @@ export interface RegistryDeps {
   logger: Logger | undefined;
   /** Manifest bytes by digest (content-addressed, so never stale). */
   manifestBytes: ManifestBytes;
+  quotas: RepositoryQuotas | undefined;
 }
 
 /** One request as a handler sees it. */

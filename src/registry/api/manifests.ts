@@ -36,6 +36,7 @@ export async function putManifest(call: RegistryCall, target: ManifestTarget): P
   await deps.blobs.locks.withDigests(locked, async () => {
     // Refuse before writing anything when a reference is missing; putManifest checks again atomically.
     await checkReferences(call, target.name, manifest);
+    await deps.quotas?.check(target.name, bytes.length, digest);
     await deps.blobs.put(Readable.from([bytes]), { digest, size: bytes.length });
     await deps.metadata.putManifest(
       target.name,

@@ -20,9 +20,12 @@ export async function startUpload(call: RegistryCall, name: string): Promise<voi
   if (digest !== undefined) {
     parseDigest(digest);
     const length = contentLength(ctx);
+    await deps.quotas?.check(name, length ?? 0, digest);
     // Published and linked under the digest's lock: the garbage collector cannot take it in between.
     const stored = await deps.blobs.locks.withDigests([digest], async () => {
       const put = await deps.blobs.put(ctx.req, { digest, ...(length !== null ? { size: length } : {}) });
+      // Streamed without a length: the quota is checked on the real size (an unlinked blob is garbage).
+      if (length === null) await deps.quotas?.check(name, put.size, put.digest);
       await deps.metadata.linkBlob(name, put.digest, put.size, actorOf(call));
       return put;
     });
@@ -30,6 +33,7 @@ export async function startUpload(call: RegistryCall, name: string): Promise<voi
     return;
   }
 
+  await deps.quotas?.check(name, 0);
   const id = await deps.blobs.startUpload();
   try {
     await deps.metadata.createUpload(name, id, actorOf(call));
@@ -71,6 +75,12 @@ export async function finishUpload(call: RegistryCall, name: string, id: string)
       if (!(await deps.blobs.uploadSize(id).then(() => true, () => false))) await deps.metadata.deleteUpload(id);
       throw err;
     }
+    try {
+      await deps.quotas?.check(name, finished.size, finished.digest);
+    } catch (err) {
+      await deps.metadata.deleteUpload(id); // the bytes, unlinked, are garbage for the next collection
+      throw err;
+    }
     await deps.metadata.linkBlob(name, finished.digest, finished.size, actorOf(call));
     return finished;
   });
@@ -101,6 +111,7 @@ async function tryMount(call: RegistryCall, name: string, digest: string, from: 
   const mounted = await deps.blobs.locks.withDigests([digest], async () => {
     const size = await deps.metadata.blobSize(from, digest);
     if (size === null || !(await deps.blobs.has(digest))) return false;
+    await deps.quotas?.check(name, size, digest);
     await deps.metadata.linkBlob(name, digest, size, actorOf(call));
     return true;
   });

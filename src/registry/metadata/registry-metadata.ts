@@ -346,6 +346,52 @@ export class RegistryMetadata {
       .map((row) => ({ repository: String(row.repository), digest: String(row.digest), size: Number(row.size) }));
   }
 
+  // ---- usage (quotas, `gantry registry df --repos`) -------------------------------------------------
+
+  /** Bytes a repository holds: its blobs (pushed or mounted into it, each once) and its manifests. */
+  async repositoryBytes(repository: string): Promise<number> {
+    const id = await this.findRepositoryId(repository);
+    if (id === null) return 0;
+    const blobs = await this.knex('registry_repository_blobs').where({ repository_id: id }).sum({ bytes: 'size' }).first();
+    const manifests = await this.knex('registry_manifests').where({ repository_id: id }).sum({ bytes: 'size' }).first();
+    return Number(blobs?.bytes ?? 0) + Number(manifests?.bytes ?? 0);
+  }
+
+  /** Whether the repository already holds this blob or manifest (pushing it again adds nothing). */
+  async repositoryHolds(repository: string, digest: string): Promise<boolean> {
+    const id = await this.findRepositoryId(repository);
+    if (id === null) return false;
+    const blob = await this.knex('registry_repository_blobs').where({ repository_id: id, digest }).first('digest');
+    return blob !== undefined || (await this.knex('registry_manifests').where({ repository_id: id, digest }).first('digest')) !== undefined;
+  }
+
+  /**
+   * Bytes per repository, and in total with every blob and manifest counted once however many
+   * repositories hold it (a shared base layer is one file on disk).
+   */
+  async usageByRepository(): Promise<{ repositories: Array<{ repository: string; bytes: number; tags: number }>; totalBytes: number }> {
+    const sums = (table: string) =>
+      this.knex(`${table} as x`).join('registry_repositories as r', 'r.id', 'x.repository_id').groupBy('r.name').select('r.name as repository').sum({ bytes: 'x.size' });
+    const bytes = new Map<string, number>();
+    for (const row of [...(await sums('registry_repository_blobs')), ...(await sums('registry_manifests'))] as Array<{ repository: string; bytes: number }>) {
+      bytes.set(row.repository, (bytes.get(row.repository) ?? 0) + Number(row.bytes ?? 0));
+    }
+    const tags = new Map<string, number>();
+    const tagRows = await this.knex('registry_tags as t').join('registry_repositories as r', 'r.id', 't.repository_id').groupBy('r.name').select('r.name as repository').count({ n: '*' });
+    for (const row of tagRows as Array<{ repository: string; n: number }>) tags.set(row.repository, Number(row.n));
+    const distinct = await this.knex
+      .from(
+        this.knex('registry_repository_blobs').select('digest', 'size').union(this.knex('registry_manifests').select('digest', 'size')).as('all_digests'),
+      )
+      .select(this.knex.raw('SUM(size) as total'))
+      .first();
+    const names = await this.repositoryNames();
+    return {
+      repositories: names.map((repository) => ({ repository, bytes: bytes.get(repository) ?? 0, tags: tags.get(repository) ?? 0 })),
+      totalBytes: Number((distinct as { total?: number } | undefined)?.total ?? 0),
+    };
+  }
+
   /** Every repository's name (retention walks them all; 10,000 names are a few hundred KiB). */
   async repositoryNames(): Promise<string[]> {
     return (await this.knex('registry_repositories').orderBy('name').select('name')).map((row: { name: string }) => String(row.name));

@@ -24,7 +24,9 @@ const gcBody = z
 /** The grace window when a collection asked for through the API names none. */
 const DEFAULT_GC_GRACE_MS = 3_600_000;
 
-export function registryRoutes(registry: Pick<Registry, 'blobs' | 'metadata' | 'gc' | 'gcRuns'>): Router {
+const quotaBody = z.object({ repository: z.string().min(1).max(255), maxBytes: z.number().int().min(0) }).strict();
+
+export function registryRoutes(registry: Pick<Registry, 'blobs' | 'metadata' | 'gc' | 'gcRuns' | 'quotas'>): Router {
   const router = new Router();
 
   router.get('/api/v1/registry/repositories', async (ctx) => {
@@ -42,6 +44,63 @@ export function registryRoutes(registry: Pick<Registry, 'blobs' | 'metadata' | '
   router.get('/api/v1/registry/usage', async (ctx) => {
     const [usage, capacity] = await Promise.all([registry.blobs.usage(), readCapacity(registry.blobs.root)]);
     ctx.body = { ...usage, ...capacity };
+  });
+
+  // Bytes per repository (with the quota that applies), and the total with shared blobs counted once.
+  router.get('/api/v1/registry/usage/repositories', async (ctx) => {
+    const usage = await registry.metadata.usageByRepository();
+    const repositories = await Promise.all(
+      usage.repositories.map(async (r) => {
+        const quota = await registry.quotas.quotaFor(r.repository);
+        return { ...r, quota: quota ? { repositoryGlob: quota.repositoryGlob, maxBytes: quota.maxBytes } : null };
+      }),
+    );
+    ctx.body = { repositories, totalBytes: usage.totalBytes };
+  });
+
+  router.get('/api/v1/registry/quotas', async (ctx) => {
+    ctx.body = { quotas: await registry.quotas.list() };
+  });
+
+  router.put('/api/v1/registry/quotas', async (ctx) => {
+    const body = parseInput(quotaBody, ctx.request.body);
+    ctx.body = await registry.quotas.set(body.repository, body.maxBytes);
+  });
+
+  router.delete('/api/v1/registry/quotas', async (ctx) => {
+    const { repository } = parseInput(z.object({ repository: z.string().min(1) }), ctx.query, 'query');
+    await registry.quotas.remove(repository);
+    ctx.status = 204;
+  });
+
+  // Prometheus text format: the registry's storage, per repository too (the same figures as above).
+  router.get('/api/v1/metrics', async (ctx) => {
+    const [usage, capacity, repositories] = await Promise.all([registry.blobs.usage(), readCapacity(registry.blobs.root), registry.metadata.usageByRepository()]);
+    const lines = [
+      '# HELP gantry_registry_used_bytes Bytes of the registry\'s files (blobs and uploads in progress).',
+      '# TYPE gantry_registry_used_bytes gauge',
+      `gantry_registry_used_bytes ${usage.bytesUsed}`,
+      '# HELP gantry_registry_used_inodes Files and directories of the registry.',
+      '# TYPE gantry_registry_used_inodes gauge',
+      `gantry_registry_used_inodes ${usage.inodesUsed}`,
+      '# HELP gantry_registry_free_bytes Bytes free on the registry\'s filesystem.',
+      '# TYPE gantry_registry_free_bytes gauge',
+      `gantry_registry_free_bytes ${capacity.freeBytes}`,
+      '# HELP gantry_registry_free_inodes Inodes free on the registry\'s filesystem.',
+      '# TYPE gantry_registry_free_inodes gauge',
+      `gantry_registry_free_inodes ${capacity.freeInodes}`,
+      '# HELP gantry_registry_repository_bytes Bytes a repository holds (its blobs once each, and its manifests).',
+      '# TYPE gantry_registry_repository_bytes gauge',
+      ...repositories.repositories.map((r) => `gantry_registry_repository_bytes{repository="${r.repository}"} ${r.bytes}`),
+      '# HELP gantry_registry_quota_bytes The quota of a repository that has one.',
+      '# TYPE gantry_registry_quota_bytes gauge',
+    ];
+    for (const r of repositories.repositories) {
+      const quota = await registry.quotas.quotaFor(r.repository);
+      if (quota) lines.push(`gantry_registry_quota_bytes{repository="${r.repository}"} ${quota.maxBytes}`);
+    }
+    ctx.type = 'text/plain; version=0.0.4';
+    ctx.body = lines.join('\n') + '\n';
   });
 
   // Online garbage collection, now (a dry run deletes nothing); answers with what was (or would be) freed.

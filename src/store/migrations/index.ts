@@ -11,6 +11,7 @@ import * as taskRestarts from './007-task-restarts.ts';
 import * as agentImages from './008-agent-images.ts';
 import * as registryGc from './009-registry-gc.ts';
 import * as registryRetention from './010-registry-retention.ts';
+import * as registryQuotas from './011-registry-quotas.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -28,6 +29,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['008-agent-images', agentImages],
   ['009-registry-gc', registryGc],
   ['010-registry-retention', registryRetention],
+  ['011-registry-quotas', registryQuotas],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
