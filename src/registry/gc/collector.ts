@@ -43,6 +43,9 @@ export interface GcResult {
   inodesFreed: number;
 }
 
+/** Blobs deleted per transaction and per set of locks. */
+const SWEEP_BATCH = 100;
+
 export class GarbageCollector {
   /** One collection at a time: a second request waits for the first. */
   private running: Promise<unknown> = Promise.resolve();
@@ -90,18 +93,27 @@ export class GarbageCollector {
     const live = options.dryRun && goingManifests.size > 0 ? await this.metadata.liveDigestsExcept(goingManifests) : await this.metadata.liveDigests();
     const linked = await this.metadata.linkedBlobs();
 
-    // 3. Sweep blobs: unreferenced, file and links older than the grace window.
+    // 3. Sweep blobs: unreferenced, file and links older than the grace window; deleted a batch at a
+    //    time (one transaction and one set of locks per batch; pushes go on in between).
+    const batch: CollectedBlob[] = [];
+    const sweep = async (): Promise<void> => {
+      const deleted = options.dryRun ? batch : await this.deleteBlobs(batch, olderThan);
+      for (const blob of deleted) {
+        result.blobs.push(blob);
+        result.bytesFreed += blob.size;
+        result.inodesFreed++;
+      }
+      batch.length = 0;
+    };
     for await (const file of this.blobs.listBlobs()) {
       if (live.has(file.digest)) continue;
       if (file.modifiedAt.toISOString() >= olderThan) continue;
       const latestLink = linked.get(file.digest);
       if (latestLink !== undefined && latestLink >= olderThan) continue;
-      const deleted = options.dryRun ? true : await this.deleteBlob(file.digest, olderThan);
-      if (!deleted) continue;
-      result.blobs.push({ digest: file.digest, size: file.size });
-      result.bytesFreed += file.size;
-      result.inodesFreed++;
+      batch.push({ digest: file.digest, size: file.size });
+      if (batch.length >= SWEEP_BATCH) await sweep();
     }
+    await sweep();
 
     // 4. Upload sessions started before the window, and temporary files no session owns (a crash's).
     const stale = new Set(await this.metadata.staleUploads(olderThan));
@@ -121,11 +133,19 @@ export class GarbageCollector {
     return result;
   }
 
-  /** Holding the blob's lock: unlink it everywhere if still unreferenced and old, then delete its file. */
-  private deleteBlob(digest: string, olderThan: string): Promise<boolean> {
-    return this.blobs.locks.withDigests([digest], async () => {
-      if (!(await this.metadata.unlinkUnreferencedBlob(digest, olderThan))) return false;
-      return this.blobs.delete(digest);
-    });
+  /**
+   * Holding the blobs' locks: unlinks those still unreferenced and old everywhere (one transaction),
+   * then deletes their files. Returns the ones deleted.
+   */
+  private deleteBlobs(candidates: readonly CollectedBlob[], olderThan: string): Promise<CollectedBlob[]> {
+    return this.blobs.locks.withDigests(
+      candidates.map((c) => c.digest),
+      async () => {
+        const unlinked = new Set(await this.metadata.unlinkUnreferencedBlobs(candidates.map((c) => c.digest), olderThan));
+        const deleted: CollectedBlob[] = [];
+        for (const candidate of candidates) if (unlinked.has(candidate.digest) && (await this.blobs.delete(candidate.digest))) deleted.push(candidate);
+        return deleted;
+      },
+    );
   }
 }

@@ -304,19 +304,20 @@ export class RegistryMetadata {
   }
 
   /**
-   * Unlinks a blob from every repository when nothing references it and it was not pushed or mounted
-   * since `olderThan`, in one transaction; true when it may be deleted. The caller holds the digest's
-   * lock (DigestLocks), so no push, mount or manifest can take it meanwhile.
+   * Of `digests`, unlinks from every repository those that nothing references and that were not pushed
+   * or mounted since `olderThan`, in one transaction; returns them (they may be deleted). The caller
+   * holds the digests' locks (DigestLocks), so no push, mount or manifest can take one meanwhile.
    */
-  async unlinkUnreferencedBlob(digest: string, olderThan: string): Promise<boolean> {
+  async unlinkUnreferencedBlobs(digests: readonly string[], olderThan: string): Promise<string[]> {
+    if (digests.length === 0) return [];
     return this.knex.transaction(async (trx) => {
-      const manifest = await trx('registry_manifests').where({ digest }).first('digest');
-      const reference = await trx('registry_manifest_references').where({ target_digest: digest }).first('target_digest');
-      if (manifest || reference) return false;
-      const recent = await trx('registry_repository_blobs').where({ digest }).where('pushed_at', '>=', olderThan).first('digest');
-      if (recent) return false;
-      await trx('registry_repository_blobs').where({ digest }).delete();
-      return true;
+      const keep = new Set<string>();
+      for (const row of await trx('registry_manifests').whereIn('digest', digests).distinct('digest')) keep.add(String(row.digest));
+      for (const row of await trx('registry_manifest_references').whereIn('target_digest', digests).distinct('target_digest')) keep.add(String(row.target_digest));
+      for (const row of await trx('registry_repository_blobs').whereIn('digest', digests).where('pushed_at', '>=', olderThan).distinct('digest')) keep.add(String(row.digest));
+      const unlinked = digests.filter((d) => !keep.has(d));
+      if (unlinked.length > 0) await trx('registry_repository_blobs').whereIn('digest', unlinked).delete();
+      return unlinked;
     });
   }
 
