@@ -20,6 +20,8 @@ import { jobRoutes } from './routes/jobs.ts';
 import { registryAccessRoutes } from './routes/registry-access.ts';
 import { registryRoutes } from './routes/registry.ts';
 import { registryRetentionRoutes } from './routes/registry-retention.ts';
+import { registryBrowseRoutes } from './routes/registry-browse.ts';
+import { webUiRoutes } from './routes/web-ui.ts';
 import { taskRoutes } from './routes/tasks.ts';
 
 export interface AppParts {
@@ -54,6 +56,9 @@ export function createApp(parts: AppParts): Koa {
   // Agents authenticate with their own tokens; these routes check them themselves.
   app.use(agentRoutes(parts.master, parts.store, parts.registryAccess).routes());
 
+  // The web frontend's files (public; its data comes from the admin API below).
+  app.use(webUiRoutes().routes());
+
   // Everything else on the platform API needs an admin token.
   const tasks = taskRoutes(parts.master, parts.logs);
   const admin = requireAdmin(parts.store);
@@ -66,9 +71,19 @@ export function createApp(parts: AppParts): Koa {
   app.use(imageRoutes(parts.master).routes());
   app.use(registryRoutes(parts.registry).routes());
   app.use(registryRetentionRoutes(parts.registry).routes());
+  app.use(registryBrowseRoutes(parts.registry, parts.store.knex, () => registryHost(parts.registryAccess?.())).routes());
   app.use(registryAccessRoutes(parts.registry).routes());
   app.use(jobRoutes(parts.batch).routes());
   app.use(chronosRoutes(parts.batch).routes());
   app.use(ciRoutes(parts.ci).routes());
   return app;
+}
+
+/** host:port of the bundled registry as clients reach it, for the pull commands the frontend shows. */
+function registryHost(access: RegistryAccess | undefined): string {
+  try {
+    return access ? new URL(access.url).host : 'REGISTRY';
+  } catch {
+    return 'REGISTRY';
+  }
 }

@@ -1,0 +1,83 @@
+// What the registry's web frontend (src/web/) reads and does, on the platform API: repositories and
+// tags sorted and paged by the store, one artifact in detail (manifest, config, layers, history, the
+// pull command), and deleting a tag or a manifest (its space is freed at the next collection).
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { Registry } from '../../registry/index.ts';
+import { RegistryBrowser } from '../../registry/metadata/browse.ts';
+import { NotFound } from '../../shared/errors.ts';
+import { parseInput } from '../parse.ts';
+
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+const page = { offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(50), order: z.enum(['asc', 'desc']).default('desc') };
+const repositoriesQuery = z.object({ q: z.string().max(255).optional(), sort: z.enum(['name', 'size', 'tags', 'pushed']).default('name'), ...page });
+const tagsQuery = z.object({ repository: z.string().min(1), q: z.string().max(128).optional(), sort: z.enum(['name', 'size', 'pushed']).default('pushed'), ...page });
+const artifactQuery = z.object({ repository: z.string().min(1), reference: z.string().min(1) });
+
+export function registryBrowseRoutes(registry: Pick<Registry, 'blobs' | 'metadata'>, knex: ConstructorParameters<typeof RegistryBrowser>[0], registryHost: () => string): Router {
+  const router = new Router();
+  const browser = new RegistryBrowser(knex);
+
+  router.get('/api/v1/registry/browse/repositories', async (ctx) => {
+    const q = parseInput(repositoriesQuery, ctx.query, 'query');
+    ctx.body = await browser.repositories({ ...(q.q ? { q: q.q } : {}), sort: q.sort, order: q.order, offset: q.offset, limit: q.limit });
+  });
+
+  router.get('/api/v1/registry/browse/tags', async (ctx) => {
+    const q = parseInput(tagsQuery, ctx.query, 'query');
+    ctx.body = await browser.tags(q.repository, { ...(q.q ? { q: q.q } : {}), sort: q.sort, order: q.order, offset: q.offset, limit: q.limit });
+  });
+
+  router.get('/api/v1/registry/browse/artifact', async (ctx) => {
+    const q = parseInput(artifactQuery, ctx.query, 'query');
+    const record = await registry.metadata.getManifest(q.repository, q.reference);
+    const manifest = JSON.parse((await registry.blobs.read(record.digest, MAX_MANIFEST_BYTES)).toString('utf8')) as {
+      config?: { digest: string; size: number; mediaType?: string };
+      layers?: Array<{ digest: string; size: number; mediaType?: string }>;
+      manifests?: Array<{ digest: string; size: number; platform?: unknown }>;
+    };
+    let config: Record<string, unknown> | null = null;
+    if (manifest.config?.digest && manifest.config.size <= MAX_CONFIG_BYTES) {
+      config = await registry.blobs.read(manifest.config.digest, MAX_CONFIG_BYTES).then(
+        (bytes) => JSON.parse(bytes.toString('utf8')) as Record<string, unknown>,
+        () => null,
+      );
+    }
+    const tags = (await registry.metadata.tags(q.repository)).filter((t) => t.digest === record.digest).map((t) => t.name);
+    const layers = manifest.layers ?? [];
+    const size = record.size + (manifest.config?.size ?? 0) + layers.reduce((sum, l) => sum + l.size, 0);
+    const reference = q.reference.includes(':') ? `@${record.digest}` : `:${q.reference}`;
+    ctx.body = {
+      repository: q.repository,
+      digest: record.digest,
+      mediaType: record.mediaType,
+      size,
+      pushedAt: record.pushedAt,
+      pushedBy: record.pushedBy,
+      lastPulledAt: record.lastPulledAt,
+      tags,
+      layers,
+      platforms: manifest.manifests ?? null,
+      config,
+      history: Array.isArray(config?.history) ? config.history : [],
+      pullCommand: `docker pull ${registryHost()}/${q.repository}${reference}`,
+      manifest,
+    };
+  });
+
+  router.delete('/api/v1/registry/browse/tag', async (ctx) => {
+    const q = parseInput(z.object({ repository: z.string().min(1), tag: z.string().min(1) }), ctx.query, 'query');
+    if (!(await registry.metadata.deleteTag(q.repository, q.tag))) throw new NotFound(`no tag ${q.tag} in ${q.repository}`);
+    ctx.status = 204;
+  });
+
+  router.delete('/api/v1/registry/browse/manifest', async (ctx) => {
+    const q = parseInput(z.object({ repository: z.string().min(1), digest: z.string().min(1) }), ctx.query, 'query');
+    if (!(await registry.metadata.deleteManifest(q.repository, q.digest))) throw new NotFound(`no manifest ${q.digest} in ${q.repository}`);
+    ctx.status = 204;
+  });
+
+  return router;
+}
