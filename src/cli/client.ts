@@ -46,6 +46,34 @@ export class ApiClient {
     return response.text();
   }
 
+  /**
+   * A POST answered with JSON lines (`application/x-ndjson`, for progress), each handed to `onLine` as it
+   * arrives; an answer that is plain JSON is handed over whole, as one line.
+   */
+  async postLines(route: string, body: unknown, onLine: (message: Record<string, unknown>) => void): Promise<void> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/x-ndjson, application/json' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let response: Response;
+    try {
+      response = await fetch(this.url + route, { method: 'POST', headers, body: JSON.stringify(body) });
+    } catch (err) {
+      throw new CliError(`cannot reach the Gantry server at ${this.url} (${(err as { cause?: Error }).cause?.message ?? (err as Error).message}); is it running? (set GANTRY_URL)`);
+    }
+    if (!response.ok) throw await this.errorFrom(response);
+    if (!(response.headers.get('content-type') ?? '').includes('ndjson')) return onLine((await response.json()) as Record<string, unknown>);
+    const decoder = new TextDecoder();
+    let pending = '';
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      pending += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline).trim();
+        pending = pending.slice(newline + 1);
+        if (line) onLine(JSON.parse(line) as Record<string, unknown>);
+      }
+    }
+  }
+
   /** A streaming GET; the caller reads the body. */
   async stream(route: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const response = await this.send('GET', route, undefined, signal);

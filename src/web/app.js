@@ -111,11 +111,12 @@ async function renderRepositories(state = { q: '', sort: 'name', order: 'asc', o
   });
   const sort = el('select', { id: 'sort', onchange: (e) => renderRepositories({ ...state, sort: e.target.value, order: e.target.value === 'name' ? 'asc' : 'desc', offset: 0 }).catch(showError) },
     ...[['name', 'Name'], ['size', 'Size'], ['tags', 'Tags'], ['pushed', 'Last push']].map(([value, label]) => el('option', { value, selected: value === state.sort }, label)));
-  const rows = page.items.map((r) => el('tr', {}, el('td', {}, el('a', { href: repoLink(r.repository) }, r.repository)), el('td', { class: 'num' }, r.tags), el('td', { class: 'num' }, bytes(r.bytes)), el('td', {}, when(r.lastPushedAt))));
+  const quota = (r) => (r.quotaBytes === null ? '—' : `${Math.round((100 * r.bytes) / Math.max(1, r.quotaBytes))}% of ${bytes(r.quotaBytes)}`);
+  const rows = page.items.map((r) => el('tr', {}, el('td', {}, el('a', { href: repoLink(r.repository) }, r.repository)), el('td', { class: 'num' }, r.tags), el('td', { class: 'num' }, bytes(r.bytes)), el('td', { class: 'num', 'data-quota': r.repository }, quota(r)), el('td', {}, when(r.lastPushedAt))));
   main.replaceChildren(
     el('h1', {}, 'Repositories'),
     el('div', { class: 'toolbar' }, search, el('label', {}, 'Sort by ', sort)),
-    el('table', { id: 'repositories' }, el('thead', {}, el('tr', {}, el('th', {}, 'Repository'), el('th', { class: 'num' }, 'Tags'), el('th', { class: 'num' }, 'Size'), el('th', {}, 'Last push'))), el('tbody', {}, rows)),
+    el('table', { id: 'repositories' }, el('thead', {}, el('tr', {}, el('th', {}, 'Repository'), el('th', { class: 'num' }, 'Tags'), el('th', { class: 'num' }, 'Size'), el('th', { class: 'num' }, 'Quota'), el('th', {}, 'Last push'))), el('tbody', {}, rows)),
     pager(page.total, state.offset, (offset) => renderRepositories({ ...state, offset }).catch(showError)),
   );
   if (state.q) {

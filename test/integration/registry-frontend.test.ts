@@ -58,6 +58,12 @@ describe('registry frontend in Chromium', function () {
     for (let i = 0; i < 60; i++) await pushImage('alpha/api', `v${i}`, 1000 + ((i * 37) % 60) * 100);
     await pushImage('alpha/web', 'latest', 5000);
     await pushImage('beta/worker', 'latest', 9000);
+    const quota = await fetch(`${/listening on (http:\/\/\S+)/.exec(server.output())![1]!}/api/v1/registry/quotas`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ repository: 'beta/**', maxBytes: 1024 * 1024 }),
+    });
+    assert.equal(quota.status, 200);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('dialog', (dialog) => void dialog.accept());
@@ -124,6 +130,8 @@ describe('registry frontend in Chromium', function () {
     await page.goto(`${ui}#/`);
     await page.locator('#repositories tbody tr').first().waitFor();
     assert.deepEqual(await page.locator('#repositories tbody tr td:first-child').allInnerTexts(), ['alpha/api', 'alpha/web', 'beta/worker']);
+    assert.match(await page.locator('[data-quota="beta/worker"]').innerText(), /^1% of 1 MiB$/, 'the quota and how much of it is used');
+    assert.equal(await page.locator('[data-quota="alpha/web"]').innerText(), '—');
     await page.fill('#search', 'alpha');
     await until('2 repositories', async () => (await page.locator('#repositories tbody tr').count()) === 2);
     assert.deepEqual(await page.locator('#repositories tbody tr td:first-child').allInnerTexts(), ['alpha/api', 'alpha/web']);

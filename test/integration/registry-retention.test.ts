@@ -123,6 +123,30 @@ describe('registry retention: prune and policies', function () {
     assert.match(gone.stderr, /no retention policy named "releases"/);
   });
 
+  it('streams its progress to a client that asks for JSON lines (the CLI\'s progress bar), the result last', async () => {
+    for (let i = 0; i < 4; i++) await pushImage(`lines/repo${i}`, ['a', 'b']);
+    const res = await fetch(`${env.GANTRY_URL}/api/v1/registry/prune`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ repo: 'lines/*', keepLast: 0, dryRun: true }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /ndjson/);
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { progress?: { phase: string; done: number; total: number | null }; result?: Run });
+    const last = lines.pop()!;
+    assert.deepEqual(last.result?.deleted.length, 4, 'the result comes last');
+    const repositories = lines.filter((l) => l.progress?.phase === 'repositories').map((l) => l.progress!);
+    assert.deepEqual(repositories.at(-1), { phase: 'repositories', done: 4, total: 4 }, 'each phase ends with its last step');
+    assert.ok(lines.every((l) => l.progress !== undefined));
+    // An unknown repository is still an ordinary error answer.
+    const unknown = await fetch(`${env.GANTRY_URL}/api/v1/registry/prune`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ repo: 'nobody/here', keepLast: 1 }),
+    });
+    assert.equal(unknown.status, 404);
+  });
+
   describe('bad input', () => {
     it('refuses an invalid regex, an invalid glob, an unknown repository and a prune that keeps nothing, in one line', async () => {
       const cases: Array<[string[], number, RegExp]> = [

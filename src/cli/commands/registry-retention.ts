@@ -3,7 +3,8 @@
 // --dry-run, would be) deleted per repository and the bytes and inodes freed.
 import type { Command } from 'commander';
 import type { RetentionPolicy } from '../../registry/retention/policy.ts';
-import type { RetentionRun } from '../../registry/retention/retention.ts';
+import cliProgress from 'cli-progress';
+import type { RetentionProgress, RetentionRun } from '../../registry/retention/retention.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import { ApiClient, CliError } from '../client.ts';
 import { formatBytes, formatTable, printJson } from '../table.ts';
@@ -55,7 +56,7 @@ export function registerRegistryRetentionCommands(registry: Command): void {
         throw new CliError('say what to keep or delete: --keep-last N, --older-than DURATION and/or --untagged', 2);
       }
       if (flags.olderThan !== undefined) parseDuration(flags.olderThan, '--older-than');
-      const run = await new ApiClient().post<RetentionRun>('/api/v1/registry/prune', {
+      const run = await runWithProgress('/api/v1/registry/prune', {
         ...(flags.repo !== undefined ? { repo: flags.repo } : {}),
         ...(flags.keepLast !== undefined ? { keepLast: integer(flags.keepLast, '--keep-last') } : {}),
         ...(flags.olderThan !== undefined ? { olderThan: flags.olderThan } : {}),
@@ -127,12 +128,48 @@ export function registerRegistryRetentionCommands(registry: Command): void {
     .option('-v, --verbose', 'list every deleted tag')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: { dryRun?: boolean; grace?: string; verbose?: boolean; json?: boolean }) => {
-      const run = await new ApiClient().post<RetentionRun>(`/api/v1/registry/policies/${encodeURIComponent(name)}/run`, {
+      const run = await runWithProgress(`/api/v1/registry/policies/${encodeURIComponent(name)}/run`, {
         dryRun: flags.dryRun === true,
         ...(flags.grace !== undefined ? { grace: flags.grace } : {}),
       });
       printRun(run, flags);
     });
+}
+
+const PHASES: Record<RetentionProgress['phase'], string> = { repositories: 'deciding', manifests: 'deleting manifests', blobs: 'freeing blobs' };
+
+/**
+ * Starts a retention run and waits for its result, with a progress bar on a terminal (repositories
+ * decided, then manifests deleted; the blobs' count as it grows).
+ */
+async function runWithProgress(route: string, body: Record<string, unknown>): Promise<RetentionRun> {
+  const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: ' {phase} [{bar}] {value}/{total}', stream: process.stderr, clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  let phase: string | null = null;
+  let result: RetentionRun | undefined;
+  try {
+    await new ApiClient().postLines(route, body, (message) => {
+      if (message.error !== undefined) throw new CliError(String(message.message ?? message.error));
+      const progress = message.progress as RetentionProgress | undefined;
+      if (!progress) {
+        result = (message.result ?? message) as RetentionRun;
+        return;
+      }
+      if (!bar) return;
+      const total = progress.total ?? progress.done;
+      if (phase !== progress.phase) {
+        if (phase !== null) bar.stop();
+        phase = progress.phase;
+        bar.start(total, progress.done, { phase: PHASES[progress.phase] });
+      } else {
+        bar.setTotal(total);
+        bar.update(progress.done);
+      }
+    });
+  } finally {
+    bar?.stop();
+  }
+  if (!result) throw new CliError('the server ended the run without a result');
+  return result;
 }
 
 /** `tags v.*: last 3 pushed, or pushed within 7d; untagged deleted` */

@@ -21,6 +21,15 @@ export interface CollectOptions {
   graceMs: number;
   /** Manifests to delete first (a retention policy's verdict), whatever their tags; then their blobs follow. */
   manifests?: ReadonlyArray<{ repository: string; digest: string; size: number }>;
+  /** Told after each manifest deleted and each batch of blobs swept (for a progress bar). */
+  onProgress?: (progress: GcProgress) => void;
+}
+
+/** Where a collection is: manifests deleted of those to delete, blobs deleted so far. */
+export interface GcProgress {
+  phase: 'manifests' | 'blobs';
+  done: number;
+  total: number | null;
 }
 
 export interface CollectedBlob {
@@ -87,6 +96,7 @@ export class GarbageCollector {
       if (!options.dryRun && !(await this.metadata.deleteManifest(manifest.repository, manifest.digest))) continue;
       result.manifests.push(manifest);
       goingManifests.add(`${manifest.repository}@${manifest.digest}`);
+      options.onProgress?.({ phase: 'manifests', done: result.manifests.length, total: doomed.length });
     }
 
     // 2. Mark. In a dry run the manifests above are still there: leave out what they alone keep alive.
@@ -104,6 +114,7 @@ export class GarbageCollector {
         result.inodesFreed++;
       }
       batch.length = 0;
+      options.onProgress?.({ phase: 'blobs', done: result.blobs.length, total: null });
     };
     for await (const file of this.blobs.listBlobs()) {
       if (live.has(file.digest)) continue;

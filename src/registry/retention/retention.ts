@@ -5,11 +5,14 @@
 import type { Knex } from 'knex';
 import { NotFound } from '../../shared/errors.ts';
 import { globMatches } from '../auth/acl.ts';
-import type { GarbageCollector, GcResult } from '../gc/collector.ts';
+import type { GarbageCollector, GcProgress, GcResult } from '../gc/collector.ts';
 import type { RegistryMetadata } from '../metadata/registry-metadata.ts';
 import { artifactsToDelete, parsePolicy, type RetentionPolicy } from './policy.ts';
 
 export type RetentionTrigger = 'api' | 'schedule' | 'prune';
+
+/** Where a run is: repositories decided, then the collector's progress (manifests, then blobs). */
+export type RetentionProgress = { phase: 'repositories'; done: number; total: number } | GcProgress;
 
 export interface DeletedArtifact {
   repository: string;
@@ -72,15 +75,19 @@ export class Retention {
   // ---- runs --------------------------------------------------------------------------------------
 
   /** Applies a policy (stored or ad hoc) to every repository it covers; a dry run deletes nothing. */
-  async run(policy: RetentionPolicy, options: { dryRun: boolean; graceMs: number; trigger: RetentionTrigger }): Promise<RetentionRun> {
+  async run(
+    policy: RetentionPolicy,
+    options: { dryRun: boolean; graceMs: number; trigger: RetentionTrigger; onProgress?: (progress: RetentionProgress) => void },
+  ): Promise<RetentionRun> {
     const now = this.clock();
     const repositories = (await this.metadata.repositoryNames()).filter((name) => globMatches(policy.repositories, name));
     if (repositories.length === 0 && !/[*?{]/.test(policy.repositories)) throw new NotFound(`no repository named "${policy.repositories}"`);
     const deleted: DeletedArtifact[] = [];
-    for (const repository of repositories) {
+    for (const [i, repository] of repositories.entries()) {
       for (const artifact of artifactsToDelete(policy, await this.metadata.artifacts(repository), now)) {
         deleted.push({ repository, digest: artifact.digest, size: artifact.size, tags: artifact.tags.map((t) => t.name).sort() });
       }
+      options.onProgress?.({ phase: 'repositories', done: i + 1, total: repositories.length });
     }
     if (policy.untagged) {
       const covered = new Set(repositories);
@@ -88,7 +95,13 @@ export class Retention {
         if (covered.has(manifest.repository)) deleted.push({ ...manifest, tags: [] });
       }
     }
-    const collected = await this.gc.collect({ dryRun: options.dryRun, untagged: false, graceMs: options.graceMs, manifests: deleted });
+    const collected = await this.gc.collect({
+      dryRun: options.dryRun,
+      untagged: false,
+      graceMs: options.graceMs,
+      manifests: deleted,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
     const gone = new Set(collected.manifests.map((m) => `${m.repository}@${m.digest}`));
     return this.record(policy.name, options.trigger, repositories.length, deleted.filter((d) => gone.has(`${d.repository}@${d.digest}`)), collected);
   }

@@ -16,13 +16,15 @@ const repositoriesQuery = z.object({ q: z.string().max(255).optional(), sort: z.
 const tagsQuery = z.object({ repository: z.string().min(1), q: z.string().max(128).optional(), sort: z.enum(['name', 'size', 'pushed']).default('pushed'), ...page });
 const artifactQuery = z.object({ repository: z.string().min(1), reference: z.string().min(1) });
 
-export function registryBrowseRoutes(registry: Pick<Registry, 'blobs' | 'metadata'>, knex: ConstructorParameters<typeof RegistryBrowser>[0], registryHost: () => string): Router {
+export function registryBrowseRoutes(registry: Pick<Registry, 'blobs' | 'metadata' | 'quotas'>, knex: ConstructorParameters<typeof RegistryBrowser>[0], registryHost: () => string): Router {
   const router = new Router();
   const browser = new RegistryBrowser(knex);
 
   router.get('/api/v1/registry/browse/repositories', async (ctx) => {
     const q = parseInput(repositoriesQuery, ctx.query, 'query');
-    ctx.body = await browser.repositories({ ...(q.q ? { q: q.q } : {}), sort: q.sort, order: q.order, offset: q.offset, limit: q.limit });
+    const page = await browser.repositories({ ...(q.q ? { q: q.q } : {}), sort: q.sort, order: q.order, offset: q.offset, limit: q.limit });
+    const items = await Promise.all(page.items.map(async (r) => ({ ...r, quotaBytes: (await registry.quotas.quotaFor(r.repository))?.maxBytes ?? null })));
+    ctx.body = { total: page.total, items };
   });
 
   router.get('/api/v1/registry/browse/tags', async (ctx) => {

@@ -1,9 +1,12 @@
 // /api/v1/registry/policies (retention policies: set, list, remove, run) and /api/v1/registry/prune
 // (an ad-hoc policy), with every run's record under /api/v1/registry/retention-runs.
+import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Registry } from '../../registry/index.ts';
 import type { RetentionPolicy } from '../../registry/retention/policy.ts';
+import type { RetentionProgress, RetentionRun } from '../../registry/retention/retention.ts';
 import { parsePolicy } from '../../registry/retention/policy.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import { Invalid } from '../../shared/errors.ts';
@@ -49,7 +52,8 @@ export function registryRetentionRoutes(registry: Pick<Registry, 'retention'>): 
 
   router.post('/api/v1/registry/policies/:name/run', async (ctx) => {
     const body = parseInput(runBody, ctx.request.body ?? {});
-    ctx.body = await retention.run(await retention.policy(ctx.params.name!), { dryRun: body.dryRun, graceMs: grace(body.grace), trigger: 'api' });
+    const policy = await retention.policy(ctx.params.name!);
+    await answerRun(ctx, (onProgress) => retention.run(policy, { dryRun: body.dryRun, graceMs: grace(body.grace), trigger: 'api', ...onProgress }));
   });
 
   router.post('/api/v1/registry/prune', async (ctx) => {
@@ -64,7 +68,7 @@ export function registryRetentionRoutes(registry: Pick<Registry, 'retention'>): 
       },
       untagged: body.untagged,
     });
-    ctx.body = await retention.run(policy, { dryRun: body.dryRun, graceMs: grace(body.grace), trigger: 'prune' });
+    await answerRun(ctx, (onProgress) => retention.run(policy, { dryRun: body.dryRun, graceMs: grace(body.grace), trigger: 'prune', ...onProgress }));
   });
 
   router.get('/api/v1/registry/retention-runs', async (ctx) => {
@@ -73,4 +77,40 @@ export function registryRetentionRoutes(registry: Pick<Registry, 'retention'>): 
   });
 
   return router;
+}
+
+/** Progress lines at most this often (and the last of each phase). */
+const PROGRESS_EVERY_MS = 100;
+
+/**
+ * Answers a retention run. A client that accepts `application/x-ndjson` (the CLI, for its progress bar)
+ * gets `{"progress": ...}` lines while the run goes on and `{"result": run}` (or `{"error", "message"}`)
+ * last; the others get the run as JSON. A run that fails before its first progress (an unknown
+ * repository) is an ordinary error answer either way.
+ */
+async function answerRun(ctx: Context, start: (options: { onProgress?: (p: RetentionProgress) => void }) => Promise<RetentionRun>): Promise<void> {
+  if (!(ctx.get('accept') ?? '').includes('application/x-ndjson')) {
+    ctx.body = await start({});
+    return;
+  }
+  const out = new PassThrough();
+  let last = 0;
+  let began!: () => void;
+  const firstProgress = new Promise<void>((resolve) => (began = resolve));
+  const running = start({
+    onProgress: (progress) => {
+      const now = Date.now();
+      if (now - last < PROGRESS_EVERY_MS && progress.done !== progress.total) return;
+      last = now;
+      out.write(`${JSON.stringify({ progress })}\n`);
+      began();
+    },
+  });
+  await Promise.race([firstProgress, running]); // a run failing at once answers with its error status
+  ctx.type = 'application/x-ndjson';
+  ctx.body = out;
+  running.then(
+    (run) => out.end(`${JSON.stringify({ result: run })}\n`),
+    (err: Error & { code?: string }) => out.end(`${JSON.stringify({ error: err.code ?? 'failed', message: err.message })}\n`),
+  );
 }
