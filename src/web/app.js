@@ -2,8 +2,10 @@
 //   #/                          repositories (search, sort, pages)
 //   #/repo/NAME                 a repository's tags (sort by push time, size or name; pages), retention dry run
 //   #/artifact/REFERENCE/NAME   one tag or manifest: digest, size, times, who pushed, layers, config, history
-// Data comes from the admin API (/api/v1/registry/...) with the token signed in with (session storage).
-// Everything shown is set as text, never as HTML.
+// Sign in with the admin token, or as a registry user (name and password: the registry's ACL decides
+// what is listed and what may be deleted). The registry views (/api/v1/registry/browse/...) take either;
+// the storage gauges and the retention dry run are the admin's (admin API). Credentials live in session
+// storage. Everything shown is set as text, never as HTML.
 
 const main = document.getElementById('main');
 const gauges = document.getElementById('gauges');
@@ -11,11 +13,18 @@ const signout = document.getElementById('signout');
 const PAGE = 50;
 
 const token = () => sessionStorage.getItem('gantryToken');
+const user = () => sessionStorage.getItem('gantryUser') || '';
+const isAdmin = () => sessionStorage.getItem('gantryAdmin') === 'yes';
+const authorization = () => (user() ? `Basic ${btoa(`${user()}:${token()}`)}` : `Bearer ${token()}`);
+
+function forget() {
+  for (const key of ['gantryToken', 'gantryUser', 'gantryAdmin']) sessionStorage.removeItem(key);
+}
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { authorization: `Bearer ${token()}`, ...(options.body ? { 'content-type': 'application/json' } : {}) } });
+  const response = await fetch(path, { ...options, headers: { authorization: authorization(), ...(options.body ? { 'content-type': 'application/json' } : {}) } });
   if (response.status === 401) {
-    sessionStorage.removeItem('gantryToken');
+    forget();
     render();
     throw new Error('signed out');
   }
@@ -60,16 +69,19 @@ function showError(err) {
 function renderSignIn(message) {
   gauges.replaceChildren();
   signout.hidden = true;
-  const input = el('input', { type: 'password', id: 'token', placeholder: 'admin token', autocomplete: 'current-password', size: 40 });
-  const form = el('form', { class: 'signin card' }, el('h1', {}, 'Sign in'), el('p', { class: 'muted' }, 'The admin token the server printed at its first start.'), input, ' ', el('button', { class: 'primary', type: 'submit' }, 'Sign in'), message ? el('p', { class: 'error' }, message) : null);
+  const name = el('input', { type: 'text', id: 'user', placeholder: 'registry user (empty: admin)', autocomplete: 'username', size: 30 });
+  const input = el('input', { type: 'password', id: 'token', placeholder: 'admin token or password', autocomplete: 'current-password', size: 40 });
+  const form = el('form', { class: 'signin card' }, el('h1', {}, 'Sign in'), el('p', { class: 'muted' }, 'The admin token the server printed at its first start, or a registry user\'s name and password.'), el('p', {}, name), el('p', {}, input), el('button', { class: 'primary', type: 'submit' }, 'Sign in'), message ? el('p', { class: 'error' }, message) : null);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    sessionStorage.setItem('gantryToken', input.value.trim());
-    const ok = await fetch('/api/v1/registry/usage', { headers: { authorization: `Bearer ${token()}` } }).then((r) => r.ok, () => false);
-    if (!ok) {
-      sessionStorage.removeItem('gantryToken');
-      return renderSignIn('That token is not valid.');
+    sessionStorage.setItem('gantryToken', input.value);
+    sessionStorage.setItem('gantryUser', name.value.trim());
+    const who = await fetch('/api/v1/registry/browse/whoami', { headers: { authorization: authorization() } }).then((r) => (r.ok ? r.json() : null), () => null);
+    if (!who) {
+      forget();
+      return renderSignIn(name.value.trim() ? 'Wrong user name or password.' : 'That token is not valid.');
     }
+    sessionStorage.setItem('gantryAdmin', who.kind === 'admin' ? 'yes' : 'no');
     render();
   });
   main.replaceChildren(form);
@@ -77,6 +89,7 @@ function renderSignIn(message) {
 }
 
 async function renderGauges() {
+  if (!isAdmin()) return gauges.replaceChildren(el('span', { class: 'muted', id: 'signed-in' }, `Signed in as ${user()}`));
   const usage = await api('/api/v1/registry/usage');
   const gauge = (label, used, free, format) => {
     const share = used + free > 0 ? used / (used + free) : 0;
@@ -136,7 +149,11 @@ async function renderRepository(name, state = { sort: 'pushed', order: 'desc', o
   const remove = (tag) =>
     el('button', { class: 'danger', 'data-delete-tag': tag, onclick: async () => {
       if (!confirm(`Delete tag ${tag} of ${name}? Its space is freed at the next garbage collection.`)) return;
-      await api(`/api/v1/registry/browse/tag?${new URLSearchParams({ repository: name, tag })}`, { method: 'DELETE' }).catch(showError);
+      try {
+        await api(`/api/v1/registry/browse/tag?${new URLSearchParams({ repository: name, tag })}`, { method: 'DELETE' });
+      } catch (err) {
+        return showError(err);
+      }
       renderRepository(name, state).catch(showError);
       renderGauges().catch(() => undefined);
     } }, 'Delete');
@@ -146,7 +163,7 @@ async function renderRepository(name, state = { sort: 'pushed', order: 'desc', o
     el('h1', {}, name),
     el('table', { id: 'tags' }, el('thead', {}, el('tr', {}, header('name', 'Tag'), el('th', {}, 'Digest'), header('size', 'Size', true), header('pushed', 'Pushed'), el('th', {}, 'By'), el('th', {}, 'Last pulled'), el('th', {}, ''))), el('tbody', {}, rows)),
     pager(page.total, state.offset, (offset) => renderRepository(name, { ...state, offset }).catch(showError)),
-    retentionForm(name),
+    isAdmin() ? retentionForm(name) : null,
   );
 }
 
@@ -220,7 +237,7 @@ function render() {
 }
 
 signout.addEventListener('click', () => {
-  sessionStorage.removeItem('gantryToken');
+  forget();
   location.hash = '#/';
   render();
 });

@@ -175,6 +175,50 @@ describe('registry frontend in Chromium', function () {
     assert.ok(shot.colours > 20 && shot.inked > 0.02, `the tag page renders: ${JSON.stringify(shot)}`);
   });
 
+  it('signs in a registry user, who sees and deletes only what the ACL allows', async () => {
+    const platform = ui.slice(0, -'/ui/'.length);
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+    const post = async (route: string, method: string, body: unknown) => {
+      const res = await fetch(`${platform}${route}`, { method, headers: admin, body: JSON.stringify(body) });
+      assert.ok(res.ok, `${route}: ${res.status} ${await res.text()}`);
+    };
+    await post('/api/v1/registry/users', 'POST', { kind: 'user', name: 'carol', password: 'carol-password-123', groups: ['team'] });
+    await post('/api/v1/registry/acl', 'PUT', { repository: 'beta/**', subject: 'authenticated', actions: [] });
+    await post('/api/v1/registry/acl', 'PUT', { repository: 'alpha/web', subject: 'carol', actions: ['pull', 'delete'] });
+
+    const visitor = await browser!.newPage();
+    visitor.on('dialog', (dialog) => void dialog.accept());
+    try {
+      await visitor.goto(ui);
+      await visitor.fill('#user', 'carol');
+      await visitor.fill('#token', 'wrong');
+      await visitor.click('button[type=submit]');
+      await visitor.getByText('Wrong user name or password.').waitFor();
+      await visitor.fill('#user', 'carol');
+      await visitor.fill('#token', 'carol-password-123');
+      await visitor.click('button[type=submit]');
+      await visitor.locator('#repositories tbody tr').first().waitFor();
+      assert.deepEqual(await visitor.locator('#repositories tbody tr td:first-child').allInnerTexts(), ['alpha/api', 'alpha/web'], 'beta/** is closed to her');
+      assert.equal(await visitor.locator('#signed-in').innerText(), 'Signed in as carol');
+
+      await visitor.goto(`${ui}#/repo/alpha/api`);
+      await visitor.locator('[data-delete-tag="v50"]').click();
+      await visitor.getByRole('alert').waitFor();
+      assert.match(await visitor.getByRole('alert').innerText(), /carol may not delete in alpha\/api/);
+      assert.equal(await visitor.locator('#retention').count(), 0, 'the retention dry run is the admin\'s');
+
+      await visitor.goto(`${ui}#/repo/alpha/web`);
+      await visitor.locator('[data-delete-tag="latest"]').click();
+      await visitor.locator('[data-range]', { hasText: 'none' }).waitFor();
+      const left = (await (await fetch(`${registry}/v2/alpha/web/tags/list`, { headers: basic })).json()) as { tags: string[] | null };
+      assert.deepEqual(left.tags ?? [], [], 'her delete went through where the ACL allows it');
+    } finally {
+      await visitor.close();
+    }
+    const api = await fetch(`${platform}/api/v1/registry/browse/tags?repository=beta/worker`, { headers: { authorization: `Basic ${Buffer.from('carol:carol-password-123').toString('base64')}` } });
+    assert.equal(api.status, 403, 'the API refuses what the page does not show');
+  });
+
   it('deletes a tag, and runs a retention dry run that deletes nothing', async () => {
     await page.goto(`${ui}#/repo/alpha/api`);
     await page.locator('[data-delete-tag="v59"]').click();

@@ -36,9 +36,11 @@ const TAG_ORDER: Record<TagSort, string> = { name: 't.name', size: 'size', pushe
 export class RegistryBrowser {
   constructor(private readonly knex: Knex) {}
 
-  async repositories(options: { q?: string; sort: RepositorySort; order: Order; offset: number; limit: number }): Promise<Page<RepositorySummary>> {
+  /** `only`: the repositories the caller may see (all when absent). */
+  async repositories(options: { q?: string; only?: readonly string[]; sort: RepositorySort; order: Order; offset: number; limit: number }): Promise<Page<RepositorySummary>> {
     const k = this.knex;
     const base = k('registry_repositories as r');
+    if (options.only) base.whereIn('r.name', options.only);
     if (options.q) base.where('r.name', 'like', `%${options.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     const total = Number(((await base.clone().count({ n: '*' }).first()) as { n: number } | undefined)?.n ?? 0);
     const rows = await base
