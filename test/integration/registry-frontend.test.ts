@@ -219,7 +219,7 @@ describe('registry frontend in Chromium', function () {
     assert.equal(api.status, 403, 'the API refuses what the page does not show');
   });
 
-  it('deletes a tag, and runs a retention dry run that deletes nothing', async () => {
+  it('deletes a tag and a manifest, and runs a retention dry run that deletes nothing', async () => {
     await page.goto(`${ui}#/repo/alpha/api`);
     await page.locator('[data-delete-tag="v59"]').click();
     await page.locator('[data-range]', { hasText: '1–50 of 59' }).waitFor();
@@ -233,5 +233,12 @@ describe('registry frontend in Chromium', function () {
     assert.equal(await page.locator('#dry-run-result li').count(), 54);
     const after = (await (await fetch(`${registry}/v2/alpha/api/tags/list?n=100`, { headers: basic })).json()) as { tags: string[] };
     assert.equal(after.tags.length, 59, 'a dry run deletes nothing');
+
+    // A manifest, from its page: gone with its tag, by digest too.
+    await page.goto(`${ui}#/artifact/v4/alpha/api`);
+    await page.locator('#delete-manifest').click();
+    await page.locator('[data-range]', { hasText: '1–50 of 58' }).waitFor();
+    const gone = await fetch(`${registry}/v2/alpha/api/manifests/${digests.get('alpha/api:v4')}`, { headers: { ...basic, accept: OCI_MANIFEST } });
+    assert.equal(gone.status, 404);
   });
 });
