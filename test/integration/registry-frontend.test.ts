@@ -5,41 +5,30 @@
 // a retention dry run, and a screenshot-level check that the main pages render (the screenshot, decoded
 // by the browser itself, has content: many colours and a good share of non-background pixels).
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ADMIN_TOKEN, JOIN_TOKEN, killAll, startGantry, tempDir, type Started } from '../helpers/processes.ts';
+import { ADMIN_TOKEN, killAll, tempDir } from '../helpers/processes.ts';
+import { OCI_MANIFEST, ociClient, startRegistryServer, type RegistryServer } from '../helpers/registry-server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe('registry frontend in Chromium', function () {
   this.timeout(120_000);
   const dir = tempDir('registry-frontend');
-  let server: (Started & { match: RegExpMatchArray }) | undefined;
+  let started: RegistryServer | undefined;
   let browser: Browser | undefined;
   let page: Page;
   let ui = '';
   let registry = '';
-  const basic = { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` };
+  let basic = { authorization: '' };
   const digests = new Map<string, string>();
 
-  const pushBlob = async (repo: string, bytes: Buffer) => {
-    const res = await fetch(`${registry}/v2/${repo}/blobs/uploads/?digest=${sha256(bytes)}`, { method: 'POST', headers: { ...basic, 'content-type': 'application/octet-stream' }, body: bytes });
-    assert.equal(res.status, 201);
-  };
   /** An image whose layer is `layerBytes` long, with a config that has a history. */
   const pushImage = async (repo: string, tag: string, layerBytes: number) => {
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: '2026-11-20T10:00:00Z', config: { Cmd: ['/bin/serve', '--port', '8080'] }, history: [{ created_by: 'ADD rootfs.tar /' }, { created_by: `RUN make ${tag}` }], tag }));
-    const layer = randomBytes(layerBytes);
-    await pushBlob(repo, config);
-    await pushBlob(repo, layer);
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }] }));
-    const res = await fetch(`${registry}/v2/${repo}/manifests/${tag}`, { method: 'PUT', headers: { ...basic, 'content-type': OCI_MANIFEST }, body: manifest });
-    assert.equal(res.status, 201);
-    digests.set(`${repo}:${tag}`, sha256(manifest));
+    digests.set(`${repo}:${tag}`, await ociClient(registry, basic).pushImage(repo, [tag], { config, layers: [randomBytes(layerBytes)] }));
   };
 
   before(async function () {
@@ -47,18 +36,14 @@ describe('registry frontend in Chromium', function () {
       if (process.env.GANTRY_REQUIRE_CHROMIUM === '1') throw new Error(`GANTRY_REQUIRE_CHROMIUM=1 but ${CHROMIUM} is missing: apt-get install chromium`);
       this.skip();
     }
-    server = await startGantry(
-      ['server', '--data-dir', path.join(dir, 'server'), '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0', '--no-local-agent', '--log-level', 'warn'],
-      { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN },
-      /Registry listening on http:\/\/(\S+)/,
-    );
-    registry = `http://${server.match[1]!}`;
-    ui = `${/listening on (http:\/\/\S+)/.exec(server.output())![1]!}/ui/`;
+    started = await startRegistryServer(dir);
+    ({ registry, basic } = started);
+    ui = `${started.apiUrl}/ui/`;
     // 60 tags in alpha/api, pushed one after the other, with sizes that do not follow the push order.
     for (let i = 0; i < 60; i++) await pushImage('alpha/api', `v${i}`, 1000 + ((i * 37) % 60) * 100);
     await pushImage('alpha/web', 'latest', 5000);
     await pushImage('beta/worker', 'latest', 9000);
-    const quota = await fetch(`${/listening on (http:\/\/\S+)/.exec(server.output())![1]!}/api/v1/registry/quotas`, {
+    const quota = await fetch(`${started.apiUrl}/api/v1/registry/quotas`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ repository: 'beta/**', maxBytes: 1024 * 1024 }),
@@ -70,7 +55,7 @@ describe('registry frontend in Chromium', function () {
   });
   after(async () => {
     await browser?.close();
-    await server?.stop();
+    await started?.server.stop();
     killAll();
   });
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { docker, ensureBusyboxImage, removeImages, requireDocker } from '../helpers/docker.ts';
-import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, runCli, startGantry, tempDir, type Started } from '../helpers/processes.ts';
+import { ADMIN_TOKEN, api, killAll, runCli, tempDir } from '../helpers/processes.ts';
+import { startRegistryServer, type RegistryServer } from '../helpers/registry-server.ts';
 
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 
@@ -27,7 +28,7 @@ describe('registry gc with docker', function () {
   const dir = tempDir('registry-gc');
   const config = path.join(dir, 'docker-config');
   const base = 'gantry-test/busybox:registry-gc';
-  let server: (Started & { match: RegExpMatchArray }) | undefined;
+  let started: RegistryServer | undefined;
   let registry = '';
   let env: Record<string, string> = {};
   let keep = '';
@@ -36,19 +37,15 @@ describe('registry gc with docker', function () {
   before(async function () {
     await requireDocker(this);
     mkdirSync(config);
-    server = await startGantry(
-      ['server', '--data-dir', path.join(dir, 'server'), '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0', '--no-local-agent', '--log-level', 'warn'],
-      { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN },
-      /Registry listening on http:\/\/(\S+)/,
-    );
-    registry = server.match[1]!;
-    env = { GANTRY_URL: /listening on (http:\/\/\S+)/.exec(server.output())![1]!, GANTRY_TOKEN: ADMIN_TOKEN };
+    started = await startRegistryServer(dir);
+    registry = started.registry.slice('http://'.length);
+    env = started.env;
     keep = `${registry}/gc/app:base`;
     drop = `${registry}/gc/app:derived`;
   });
   after(async () => {
     if (registry) await removeImages(keep, drop, base).catch(() => undefined);
-    await server?.stop();
+    await started?.server.stop();
     killAll();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -3,48 +3,30 @@
 // again, usage per repository counts a shared layer in each repository and once in the total, and the
 // figures are exported as Prometheus metrics.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, runCli, startGantry, tempDir, type Started } from '../helpers/processes.ts';
-
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+import { randomBytes } from 'node:crypto';
+import { ADMIN_TOKEN, api, killAll, runCli, tempDir } from '../helpers/processes.ts';
+import { ociClient, sha256, startRegistryServer, type RegistryServer } from '../helpers/registry-server.ts';
 
 describe('registry quotas and usage', function () {
   this.timeout(60_000);
   const dir = tempDir('registry-quotas');
-  let server: (Started & { match: RegExpMatchArray }) | undefined;
+  let started: RegistryServer | undefined;
   let registry = '';
   let env: Record<string, string> = {};
-  const basic = { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` };
+  let client: ReturnType<typeof ociClient>;
 
   before(async () => {
-    server = await startGantry(
-      ['server', '--data-dir', path.join(dir, 'server'), '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0', '--no-local-agent', '--log-level', 'warn'],
-      { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN },
-      /Registry listening on http:\/\/(\S+)/,
-    );
-    registry = `http://${server.match[1]!}`;
-    env = { GANTRY_URL: /listening on (http:\/\/\S+)/.exec(server.output())![1]!, GANTRY_TOKEN: ADMIN_TOKEN };
+    started = await startRegistryServer(dir);
+    ({ registry, env } = started);
+    client = ociClient(registry, started.basic);
   });
   after(async () => {
-    await server?.stop();
+    await started?.server.stop();
     killAll();
   });
 
-  const pushBlob = (repo: string, bytes: Buffer) =>
-    fetch(`${registry}/v2/${repo}/blobs/uploads/?digest=${sha256(bytes)}`, { method: 'POST', headers: { ...basic, 'content-type': 'application/octet-stream' }, body: bytes });
-  const putManifest = (repo: string, tag: string, config: Buffer, layers: Buffer[]) =>
-    fetch(`${registry}/v2/${repo}/manifests/${tag}`, {
-      method: 'PUT',
-      headers: { ...basic, 'content-type': OCI_MANIFEST },
-      body: JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST,
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-        layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(l), size: l.length })),
-      }),
-    });
+  const pushBlob = (repo: string, bytes: Buffer) => client.postBlob(repo, bytes);
+  const putManifest = (repo: string, tag: string, config: Buffer, layers: Buffer[]) => client.putManifest(repo, tag, client.manifestOf(config, layers));
 
   it('refuses a push over quota with 403 DENIED and a clear message; what is held costs nothing again', async () => {
     const set = await runCli(['registry', 'quota', 'set', 'team/small', '10KiB'], env);
@@ -61,7 +43,7 @@ describe('registry quotas and usage', function () {
     // A manifest over quota too (its config is pushed where there is room: another repository).
     const config = Buffer.from(JSON.stringify({ pad: 'x'.repeat(5000) }));
     assert.equal((await pushBlob('team/roomy', config)).status, 201);
-    const mount = await fetch(`${registry}/v2/team/small/blobs/uploads/?mount=${sha256(config)}&from=team/roomy`, { method: 'POST', headers: basic });
+    const mount = await fetch(`${registry}/v2/team/small/blobs/uploads/?mount=${sha256(config)}&from=team/roomy`, { method: 'POST', headers: started!.basic });
     assert.equal(mount.status, 403, 'a mount is a push');
     // Other repositories are not limited; the longest glob wins.
     assert.equal((await runCli(['registry', 'quota', 'set', 'team/**', '1MiB'], env)).code, 0);

@@ -3,12 +3,8 @@
 // a dry run (nothing changes) and for real (the tags are gone, their blobs freed, the rest pulls), an
 // artifact with a kept and an unkept tag survives, every run is recorded, bad input is refused.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, runCli, startGantry, tempDir, type Started } from '../helpers/processes.ts';
-
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+import { ADMIN_TOKEN, api, killAll, runCli, tempDir } from '../helpers/processes.ts';
+import { OCI_MANIFEST, ociClient, startRegistryServer, type RegistryServer } from '../helpers/registry-server.ts';
 
 interface Run {
   policy: string;
@@ -23,50 +19,23 @@ interface Run {
 describe('registry retention: prune and policies', function () {
   this.timeout(60_000);
   const dir = tempDir('registry-retention');
-  let server: (Started & { match: RegExpMatchArray }) | undefined;
+  let started: RegistryServer | undefined;
   let registry = '';
   let env: Record<string, string> = {};
-  const basic = { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` };
+  let basic = { authorization: '' };
+  let pushImage: (repo: string, tags: string[]) => Promise<string>;
 
   before(async () => {
-    server = await startGantry(
-      ['server', '--data-dir', path.join(dir, 'server'), '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0', '--no-local-agent', '--log-level', 'warn'],
-      { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN },
-      /Registry listening on http:\/\/(\S+)/,
-    );
-    registry = `http://${server.match[1]!}`;
-    env = { GANTRY_URL: /listening on (http:\/\/\S+)/.exec(server.output())![1]!, GANTRY_TOKEN: ADMIN_TOKEN };
+    started = await startRegistryServer(dir);
+    ({ registry, env, basic } = started);
+    const client = ociClient(registry, basic);
+    pushImage = (repo, tags) => client.pushImage(repo, tags);
   });
   after(async () => {
-    await server?.stop();
+    await started?.server.stop();
     killAll();
   });
 
-  const pushBlob = async (repo: string, bytes: Buffer) => {
-    const res = await fetch(`${registry}/v2/${repo}/blobs/uploads/?digest=${sha256(bytes)}`, { method: 'POST', headers: { ...basic, 'content-type': 'application/octet-stream' }, body: bytes });
-    assert.equal(res.status, 201, await res.text());
-  };
-  /** One image (its own config and layer), pushed under each of `tags` in order. */
-  const pushImage = async (repo: string, tags: string[]): Promise<string> => {
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', n: randomBytes(8).toString('hex') }));
-    const layer = randomBytes(2048);
-    await pushBlob(repo, config);
-    await pushBlob(repo, layer);
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST,
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
-      }),
-    );
-    for (const tag of tags) {
-      const res = await fetch(`${registry}/v2/${repo}/manifests/${tag}`, { method: 'PUT', headers: { ...basic, 'content-type': OCI_MANIFEST }, body: manifest });
-      assert.equal(res.status, 201, await res.text());
-      await new Promise((r) => setTimeout(r, 5)); // distinct push times
-    }
-    return sha256(manifest);
-  };
   /** Points another tag at a pushed manifest, as `docker tag` + `docker push` do. */
   const retag = async (repo: string, digest: string, tag: string) => {
     const bytes = Buffer.from(await (await fetch(`${registry}/v2/${repo}/manifests/${digest}`, { headers: { ...basic, accept: OCI_MANIFEST } })).arrayBuffer());

@@ -41,8 +41,8 @@ export class RegistryBrowser {
     const k = this.knex;
     const base = k('registry_repositories as r');
     if (options.only) base.whereIn('r.name', options.only);
-    if (options.q) base.where('r.name', 'like', `%${options.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    const total = Number(((await base.clone().count({ n: '*' }).first()) as { n: number } | undefined)?.n ?? 0);
+    if (options.q) base.whereRaw(`r.name LIKE ? ESCAPE '\\'`, [containing(options.q)]);
+    const total = await countOf(base);
     const rows = await base
       .select(
         'r.name',
@@ -76,8 +76,8 @@ export class RegistryBrowser {
         this.on('m.repository_id', 't.repository_id').andOn('m.digest', 't.manifest_digest');
       })
       .where('t.repository_id', repo.id);
-    if (options.q) base.where('t.name', 'like', `%${options.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    const total = Number(((await base.clone().count({ n: '*' }).first()) as { n: number } | undefined)?.n ?? 0);
+    if (options.q) base.whereRaw(`t.name LIKE ? ESCAPE '\\'`, [containing(options.q)]);
+    const total = await countOf(base);
     const rows = await base
       .select(
         't.name',
@@ -109,4 +109,14 @@ export class RegistryBrowser {
       })),
     };
   }
+}
+
+/** A LIKE pattern (escape `\\`) for names containing `text`, its own % and _ taken literally. */
+function containing(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** How many rows the query (before paging) has. */
+async function countOf(query: Knex.QueryBuilder): Promise<number> {
+  return Number(((await query.clone().count({ n: '*' }).first()) as { n: number } | undefined)?.n ?? 0);
 }
