@@ -111,7 +111,7 @@ export class RegistryBrowser {
   }
 }
 
-/** A LIKE pattern (escape `\\`) for names containing `text`, its own % and _ taken literally. */
+/** A LIKE pattern (the escape character is a backslash) for names containing `text`, its own % and _ taken literally. */
 function containing(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
