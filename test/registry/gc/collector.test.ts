@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { GarbageCollector, type GcResult } from '../../../src/registry/gc/collector.ts';
 import { ALICE, errorCode, pushBlob, sha256, startRegistry, type TestRegistry } from '../api/helpers.ts';
+import { OCI_MANIFEST, ociClient } from '../../helpers/registry-server.ts';
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const HOUR = 3_600_000;
 
 describe('registry garbage collection', function () {
@@ -27,17 +27,8 @@ describe('registry garbage collection', function () {
   afterEach(async () => reg?.close());
 
   const config = (n: string) => Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, n }));
-  const manifestOf = (configBytes: Buffer, layers: Buffer[]) =>
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST,
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(configBytes), size: configBytes.length },
-        layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(l), size: l.length })),
-      }),
-    );
-  const putManifest = (repo: string, reference: string, bytes: Buffer) =>
-    fetch(`${reg.url}/v2/${repo}/manifests/${reference}`, { method: 'PUT', headers: { ...ALICE, 'content-type': OCI_MANIFEST }, body: bytes });
+  const manifestOf = (configBytes: Buffer, layers: Buffer[]) => ociClient(reg.url, ALICE).manifestOf(configBytes, layers);
+  const putManifest = (repo: string, reference: string, bytes: Buffer) => ociClient(reg.url, ALICE).putManifest(repo, reference, bytes);
   const blobStatus = async (repo: string, digest: string) => (await fetch(`${reg.url}/v2/${repo}/blobs/${digest}`, { headers: ALICE })).status;
   const digests = (result: GcResult) => result.blobs.map((b) => b.digest).sort();
 
