@@ -9,7 +9,7 @@ import type { KillOrder, LaunchOrder, MasterLink, Order, OutputSoFar, Registrati
 import type { Attributes, Resources } from '../types.ts';
 import { sharedLauncher } from '../../shared/launcher/launcher.ts';
 import { canonicalImageName } from '../image-reference.ts';
-import { RestartCounter } from '../restart-policy.ts';
+import { RestartCounter, type RunEnd } from '../restart-policy.ts';
 import { pumpOutput } from './output-pump.ts';
 import { loadRedactValues, pruneRedactValues, removeRedactValues, saveRedactValues } from './redact-values.ts';
 import { loadRestartState, pruneRestartStates, removeRestartState, saveRestartState, type RestartState } from './restart-state.ts';
@@ -291,7 +291,7 @@ export class Agent {
         if (!restarting || this.stopping || entry.killReason !== undefined) break;
         // Without knowing what the master holds of its output, a next run's output could not be numbered.
         if (!run.held) break;
-        const delayMs = restarting.counter.next(end.state as 'finished' | 'failed' | 'killed', Date.now() - restarting.state.runStartedAt);
+        const delayMs = restarting.counter.next(end.state as RunEnd, Date.now() - restarting.state.runStartedAt);
         if (delayMs === null) break;
         const next = await this.restartAfter(entry, restarting, end, delayMs, run.held);
         if ('end' in next) {
