@@ -135,6 +135,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     const { drivers, attributes } = await detectAgentDrivers(agentLogger, {
       keepExitedMs: config.agent.containerGcDelayMs,
       ...(config.agent.pruneImagesAfterMs !== undefined ? { pruneImagesAfterMs: config.agent.pruneImagesAfterMs } : {}),
+      cgroupFavorDynmods: config.agent.cgroupFavorDynmods,
     });
     localAgent = new Agent({
       link,

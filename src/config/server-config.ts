@@ -33,9 +33,11 @@ const serverConfigSchema = z
         containerGcDelayMs: z.number().int().min(0).default(DEFAULT_KEEP_EXITED_MS),
         /** Dangling Docker images older than this are pruned (checked hourly); absent: never. */
         pruneImagesAfterMs: z.number().int().min(0).optional(),
+        /** Turn the kernel's cgroup favordynmods on at start (kernel-wide; see cgroup-favordynmods.ts). */
+        cgroupFavorDynmods: z.boolean().default(false),
       })
       .strict()
-      .default({ attributes: '', containerGcDelayMs: DEFAULT_KEEP_EXITED_MS }),
+      .default({ attributes: '', containerGcDelayMs: DEFAULT_KEEP_EXITED_MS, cgroupFavorDynmods: false }),
     placement: z
       .object({ strategy: z.enum(RANKERS).default('binpack') })
       .strict()

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { detectDockerDriver } from '../drivers/docker.ts';
 import type { Driver } from '../drivers/driver.ts';
 import { createExecDriver } from '../drivers/exec.ts';
+import { favorDynamicCgroupMoves } from '../drivers/cgroup-favordynmods.ts';
 import type { Attributes } from '../types.ts';
 
 export interface AgentDrivers {
@@ -18,9 +19,16 @@ export interface AgentDriverOptions {
   keepExitedMs?: number;
   /** Dangling images older than this are pruned by the docker driver's GC; absent: never. */
   pruneImagesAfterMs?: number;
+  /** Turn the kernel's cgroup `favordynmods` on at start (see cgroup-favordynmods.ts). */
+  cgroupFavorDynmods?: boolean;
 }
 
 export async function detectAgentDrivers(logger: Logger, options: AgentDriverOptions = {}): Promise<AgentDrivers> {
+  if (options.cgroupFavorDynmods) {
+    const outcome = await favorDynamicCgroupMoves();
+    if (outcome.on) logger.info({ component: 'exec' }, outcome.message);
+    else logger.warn({ component: 'exec' }, outcome.message);
+  }
   const drivers: Driver[] = [createExecDriver({ log: (msg: string) => logger.warn({ component: 'exec' }, msg) })];
   const attributes: Attributes = {};
   const docker = await detectDockerDriver({

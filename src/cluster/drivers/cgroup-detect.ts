@@ -16,7 +16,12 @@ export interface CgroupMount {
   root: string;
   /** v1: the controllers bound to this hierarchy (from the super options); v2: empty. */
   controllers: string[];
+  /** Mounted with `favordynmods` (cgroup-favordynmods.ts): moving a process into a cgroup is fast. */
+  favorDynmods: boolean;
 }
+
+/** Super options of a v1 mount that are flags, not controllers. */
+const V1_FLAG_OPTIONS = new Set(['rw', 'ro', 'noprefix', 'xattr', 'clone_children', 'cpuset_v2_mode', 'favordynmods', 'nofavordynmods', 'none']);
 
 /** The lines of /proc/self/cgroup: v1 hierarchies by controller, and the v2 path (hierarchy 0). */
 export interface ProcessCgroups {
@@ -49,13 +54,14 @@ export function parseMountInfo(text: string): CgroupMount[] {
     const root = before[3];
     const mountPoint = before[4];
     if (root === undefined || mountPoint === undefined) continue;
+    const options = superOptions.split(',');
+    const favorDynmods = options.includes('favordynmods');
     if (fsType === 'cgroup2') {
-      mounts.push({ version: 2, mountPoint: unescapeMountField(mountPoint), root: unescapeMountField(root), controllers: [] });
+      mounts.push({ version: 2, mountPoint: unescapeMountField(mountPoint), root: unescapeMountField(root), controllers: [], favorDynmods });
     } else if (fsType === 'cgroup') {
-      const options = superOptions.split(',');
-      const controllers = options.filter((o) => !['rw', 'ro', 'noprefix', 'xattr', 'clone_children'].includes(o) && !o.includes('='));
+      const controllers = options.filter((o) => !V1_FLAG_OPTIONS.has(o) && !o.includes('='));
       for (const o of options) if (o.startsWith('name=')) controllers.push(o);
-      mounts.push({ version: 1, mountPoint: unescapeMountField(mountPoint), root: unescapeMountField(root), controllers });
+      mounts.push({ version: 1, mountPoint: unescapeMountField(mountPoint), root: unescapeMountField(root), controllers, favorDynmods });
     }
   }
   return mounts;

@@ -96,7 +96,9 @@ export function tailOutput(sources: readonly TailSource[], finished: Promise<unk
             stream.push(null);
             return;
           }
-          await sleepOrWake(pollMs);
+          // `finished` may have settled during this pass, after it was read above: its wake-up found no
+          // sleeper then, so go straight to the final pass instead of sleeping a whole poll first.
+          if (!done) await sleepOrWake(pollMs);
         }
       }
     } finally {

@@ -44,6 +44,23 @@ describe('cgroup detection', () => {
       ],
     );
     assert.deepEqual(parseMountInfo(DOCKER_V1_MOUNTINFO)[0]?.controllers, ['cpu', 'cpuacct']);
+    assert.deepEqual(
+      mounts.map((m) => m.favorDynmods),
+      [false, false, false, false, false],
+    );
+  });
+
+  it('reads favordynmods as a flag of the mount, never as a controller', () => {
+    const mounts = parseMountInfo(`35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory,favordynmods
+41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate,favordynmods
+`);
+    assert.deepEqual(
+      mounts.map((m) => [m.version, m.controllers.join(','), m.favorDynmods]),
+      [
+        [1, 'memory', true],
+        [2, '', true],
+      ],
+    );
   });
 
   it('parses /proc/self/cgroup', () => {

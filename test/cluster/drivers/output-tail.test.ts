@@ -32,6 +32,19 @@ describe('tailOutput', () => {
     }
   });
 
+  // A short task (a CI step running `true`) often ends while the reader's pass is still opening its
+  // files: the end must not wait out a whole poll interval (it cost such steps 50 ms).
+  it('ends at once when `finished` settles in the middle of a pass that found nothing', async () => {
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => (finish = r));
+    const stream = tailOutput([{ stream: 'stdout', path: path.join(root.dir, 'stdout') }], finished, { pollMs: 60_000 });
+    const ended = new Promise((r) => stream.on('end', () => r('ended')));
+    stream.on('data', () => undefined); // the first pass starts on the next tick and waits in open()...
+    process.nextTick(finish); // ...when this tick settles `finished`
+    const outcome = await Promise.race([ended, new Promise((r) => setTimeout(() => r('still polling'), 5_000))]);
+    assert.equal(outcome, 'ended');
+  });
+
   it('reads large files in chunks with backpressure', async () => {
     const out = path.join(root.dir, 'stdout');
     const big = Buffer.alloc(1024 * 1024, 'z');
