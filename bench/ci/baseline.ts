@@ -73,9 +73,9 @@ export async function measureBaseline(repo: BenchRepo, dir: string, rounds: numb
     const ref = `refs/heads/${branch}`;
     result.mirrorMs.push(
       await time(async () => {
+        // As the run planner does it: the fetch, then the file and the diff at once.
         await mirror.fetch(repo.cloneUrl, ref);
-        await mirror.readFile(repo.cloneUrl, after, '.gantry.yml');
-        await mirror.changedPaths(repo.cloneUrl, before, after);
+        await Promise.all([mirror.readFile(repo.cloneUrl, after, '.gantry.yml'), mirror.changedPaths(repo.cloneUrl, before, after)]);
       }),
     );
     const workspace = path.join(dir, `ws-${i}`);

@@ -52,8 +52,10 @@ export class CiService {
     this.runs = new RunStore(options.knex);
     this.secrets = new SecretStore(options.knex);
     this.deliveries = new DeliveryStore(options.knex);
+    const mirror = new GitMirror(path.join(options.dataDir, 'ci', 'mirrors'));
     this.engine = new RunEngine({
       runs: this.runs,
+      mirrorOf: (cloneUrl) => mirror.directoryOf(cloneUrl),
       secrets: this.secrets,
       cluster: options.cluster,
       clock: options.clock,
@@ -63,7 +65,7 @@ export class CiService {
         for (const listener of this.listeners) listener(run);
       },
     });
-    this.planner = new RunPlanner(this.runs, new GitMirror(path.join(options.dataDir, 'ci', 'mirrors')), (repository) => this.pipelines.filter((p) => p.repository === repository), options.clock);
+    this.planner = new RunPlanner(this.runs, mirror, (repository) => this.pipelines.filter((p) => p.repository === repository), options.clock);
     this.receiver = new GitHubReceiver({
       secrets: options.webhookSecrets,
       deliveries: this.deliveries,

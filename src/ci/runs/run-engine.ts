@@ -12,7 +12,7 @@ import type { Pipeline, Step } from '../pipeline/index.ts';
 import { stepRunsWhen } from '../pipeline/index.ts';
 import type { SecretStore } from '../store/secrets.ts';
 import { ACTIVE_RUN_STATES, type CiRun, type CiStep, type RunStore, type StepState } from '../store/runs.ts';
-import { CLONE_STEP, cloneScript, failedSoFar, isFinished, readySteps, runOutcome, stepScript } from './step-plan.ts';
+import { CLONE_STEP, MIRROR_VARIABLE, cloneScript, failedSoFar, isFinished, readySteps, runOutcome, stepScript } from './step-plan.ts';
 
 const TERMINAL_TASK_STATES = new Set(['finished', 'failed', 'killed', 'lost']);
 /**
@@ -38,6 +38,8 @@ export interface RunEngineOptions {
    * pipeline pushes what it builds without a secret of its own.
    */
   registry?: () => { url: string; username: string; password: string } | undefined;
+  /** Where the server's mirror of a repository is: a clone step on the server's host borrows its objects (cloneScript). */
+  mirrorOf?: (cloneUrl: string) => string;
 }
 
 interface Timers {
@@ -164,7 +166,7 @@ export class RunEngine {
       name: `${pipeline.name} #${run.number} clone`,
       group: `ci:${pipeline.name}`,
       cmd: cloneScript(run.cloneUrl, run.ref, run.commit),
-      env: { GIT_TERMINAL_PROMPT: '0' },
+      env: { GIT_TERMINAL_PROMPT: '0', ...(this.options.mirrorOf ? { [MIRROR_VARIABLE]: this.options.mirrorOf(run.cloneUrl) } : {}) },
       // A whole CPU: the pool's 0.1 default is a hard quota as root, and a clone under it took ~1 s
       // instead of ~0.1 s (bench/README.md, CI).
       cpus: STEP_DEFAULTS.cpus,

@@ -37,14 +37,18 @@ export class RunPlanner {
   ) {}
 
   async plan(push: PushFacts, only?: string): Promise<PlannedRuns> {
-    const commit = await this.mirror.fetch(push.cloneUrl, push.ref);
-    const pinned = push.after ?? commit;
-    const changedPaths = push.event === 'manual' ? null : await this.mirror.changedPaths(push.cloneUrl, push.before, pinned);
+    await this.mirror.fetch(push.cloneUrl, push.ref);
+    // A push names its commit; a manual trigger builds what the ref points to now.
+    const pinned = push.after ?? (await this.mirror.resolve(push.cloneUrl, push.ref));
+    // Both read the mirror at the pinned commit: at once, as they are on the way to the first step.
+    const [changedPaths, text] = await Promise.all([
+      push.event === 'manual' ? null : this.mirror.changedPaths(push.cloneUrl, push.before, pinned),
+      this.mirror.readFile(push.cloneUrl, pinned, REPOSITORY_PIPELINE_FILE),
+    ]);
     const branch = push.ref.startsWith('refs/heads/') ? push.ref.slice('refs/heads/'.length) : null;
     const tag = push.ref.startsWith('refs/tags/') ? push.ref.slice('refs/tags/'.length) : null;
 
     const candidates: Array<{ pipeline: Pipeline | null; name: string; problem?: string }> = this.serverPipelines(push.repository).map((p) => ({ pipeline: p, name: p.name }));
-    const text = await this.mirror.readFile(push.cloneUrl, pinned, REPOSITORY_PIPELINE_FILE);
     if (text !== null) {
       try {
         const pipeline = parsePipeline(text, REPOSITORY_PIPELINE_FILE);

@@ -46,11 +46,29 @@ export function stepScript(step: Pick<Step, 'commands'>): string {
   return lines.join('\n');
 }
 
-/** The clone step's script: the repository at the pushed commit, in the (empty) workspace. */
+/** The variable naming the server's mirror of the repository (see cloneScript). */
+export const MIRROR_VARIABLE = 'GANTRY_GIT_MIRROR';
+
+/**
+ * The clone step's script: the repository at the pushed commit, in the (empty) workspace.
+ *
+ * When the step runs on the server's own host, the server's mirror of the repository (which fetched
+ * the pushed commit moments before, to plan the run) lends its objects: `$GANTRY_GIT_MIRROR/objects`
+ * becomes the workspace's alternate object store (Jenkins' "reference repository"), so the fetch only
+ * negotiates refs instead of copying the repository again (32–41 → 18–19 ms for the benchmark's small
+ * repository on a local disk; far more for a real repository over the network). Elsewhere the path
+ * does not exist and the fetch copies everything as usual. The mirror only ever gains objects while a
+ * run needs them: it is fetched into, never pruned by Gantry, and git's own automatic gc keeps
+ * unreachable objects for two weeks.
+ */
 export function cloneScript(cloneUrl: string, ref: string, commit: string | null): string {
   const lines = [
     'set -e',
     'git init -q .',
+    `if [ -n "\${${MIRROR_VARIABLE}:-}" ] && [ -d "\$${MIRROR_VARIABLE}/objects" ]; then`,
+    `  printf '%s\\n' "\$${MIRROR_VARIABLE}/objects" > .git/objects/info/alternates`,
+    `  printf '%s\\n' '+ objects shared with the server mirror of the repository'`,
+    'fi',
     `git remote add origin ${shellQuote(cloneUrl)}`,
     `printf '%s\\n' ${shellQuote(`+ git fetch origin ${ref}`)}`,
     `git -c protocol.ext.allow=never fetch -q --no-tags origin ${shellQuote(`+${ref}:refs/remotes/origin/build`)}`,

@@ -35,7 +35,8 @@ describe('CI git mirror', () => {
 
   it('fetches a branch and reads a file at a commit, or null when it has none', async () => {
     const mirror = new GitMirror(path.join(dir, 'mirrors'));
-    assert.equal(await mirror.fetch(url, 'refs/heads/main'), second);
+    await mirror.fetch(url, 'refs/heads/main');
+    assert.equal(await mirror.resolve(url, 'refs/heads/main'), second);
     assert.match((await mirror.readFile(url, second, '.gantry.yml'))!, /name: app/);
     assert.equal(await mirror.readFile(url, first, '.gantry.yml'), null);
     assert.equal(await mirror.hasCommit(url, first), true);
@@ -47,6 +48,8 @@ describe('CI git mirror', () => {
     await mirror.fetch(url, 'refs/heads/main');
     assert.deepEqual((await mirror.changedPaths(url, first, second))?.sort(), ['.gantry.yml', 'src/app.js']);
     assert.equal(await mirror.changedPaths(url, '0'.repeat(40), second), null);
+    assert.equal(await mirror.changedPaths(url, 'f'.repeat(40), second), null, 'a previous commit the mirror never saw');
+    await assert.rejects(mirror.changedPaths(url, first, 'e'.repeat(40)), /git diff failed/, 'a pushed commit that is missing is an error, not "unknown"');
     assert.equal(await mirror.changedPaths(url, null, second), null);
   });
 

@@ -1,0 +1,72 @@
+// The clone step's script, run with /bin/sh and the real git CLI against a bare repository over file://.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { MIRROR_VARIABLE, cloneScript } from '../../../src/ci/runs/step-plan.ts';
+import { GitMirror } from '../../../src/ci/workspace/git-mirror.ts';
+import { tempDir } from '../../helpers/processes.ts';
+
+const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, encoding: 'utf8' }).trim();
+
+/** `git count-objects -v` as numbers: what the workspace holds itself (loose + packed). */
+function ownObjects(workspace: string): number {
+  const fields = Object.fromEntries(git(workspace, 'count-objects', '-v').split('\n').map((line) => line.split(': ') as [string, string]));
+  return Number(fields.count) + Number(fields['in-pack']);
+}
+
+describe('CI clone step script', () => {
+  const dir = tempDir('clone-script');
+  const bare = path.join(dir, 'origin.git');
+  const url = `file://${bare}`;
+  const mirror = new GitMirror(path.join(dir, 'mirrors'));
+  let commit = '';
+
+  before(async () => {
+    const work = path.join(dir, 'work');
+    mkdirSync(work);
+    git(dir, 'init', '--quiet', '--bare', bare);
+    git(work, 'init', '--quiet', '-b', 'main');
+    for (let i = 0; i < 20; i++) writeFileSync(path.join(work, `file-${i}.txt`), `content ${i}\n`.repeat(100));
+    git(work, 'add', '.');
+    git(work, 'commit', '--quiet', '-m', 'the commit to build');
+    commit = git(work, 'rev-parse', 'HEAD');
+    git(work, 'push', '--quiet', bare, 'main');
+    await mirror.fetch(url, 'refs/heads/main'); // what the server did to plan the run
+  });
+
+  function runClone(name: string, env: Record<string, string>): { workspace: string; output: string } {
+    const workspace = path.join(dir, name);
+    mkdirSync(workspace);
+    const output = execFileSync('/bin/sh', ['-c', cloneScript(url, 'refs/heads/main', commit)], {
+      cwd: workspace,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workspace, GIT_TERMINAL_PROMPT: '0', ...env },
+      encoding: 'utf8',
+    });
+    return { workspace, output };
+  }
+
+  it('checks out the pushed commit, borrowing the objects of the server mirror on its host', () => {
+    const { workspace, output } = runClone('with-mirror', { [MIRROR_VARIABLE]: mirror.directoryOf(url) });
+    assert.equal(git(workspace, 'rev-parse', 'HEAD'), commit);
+    assert.equal(readFileSync(path.join(workspace, 'file-7.txt'), 'utf8'), 'content 7\n'.repeat(100));
+    assert.match(output, /\+ objects shared with the server mirror of the repository/);
+    assert.equal(readFileSync(path.join(workspace, '.git/objects/info/alternates'), 'utf8').trim(), path.join(mirror.directoryOf(url), 'objects'));
+    assert.equal(ownObjects(workspace), 0, 'nothing copied: every object comes from the mirror');
+    assert.equal(git(workspace, 'remote', 'get-url', 'origin'), url, 'origin is still the repository, not the mirror');
+  });
+
+  it('copies the objects as usual where the mirror is not (a remote agent)', () => {
+    const { workspace, output } = runClone('elsewhere', { [MIRROR_VARIABLE]: path.join(dir, 'no-such-mirror.git') });
+    assert.equal(git(workspace, 'rev-parse', 'HEAD'), commit);
+    assert.doesNotMatch(output, /objects shared/);
+    assert.equal(existsSync(path.join(workspace, '.git/objects/info/alternates')), false);
+    assert.ok(ownObjects(workspace) >= 22, 'the commit, its tree and 20 blobs fetched into the workspace');
+  });
+
+  it('clones without the variable at all', () => {
+    const { workspace } = runClone('plain', {});
+    assert.equal(git(workspace, 'rev-parse', 'HEAD'), commit);
+    assert.ok(ownObjects(workspace) >= 22);
+  });
+});
