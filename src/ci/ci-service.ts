@@ -139,12 +139,14 @@ export class CiService {
 
   /**
    * Turns a recorded push into runs, once (runs are unique per delivery and pipeline), one delivery at
-   * a time; the receiver hands over what it recorded, so the payload is not read back.
+   * a time, after the deliveries being received have been answered (GitHubReceiver.idle); the receiver
+   * hands over what it recorded, so the payload is not read back.
    */
   private processDelivery(delivery: Delivery): Promise<void> {
     const { deliveryId } = delivery;
     return this.lane.run(async () => {
       try {
+        await this.receiver.idle(MAX_PLANNING_DELAY_MS);
         const push = pushFacts(JSON.parse(delivery.payload) as Record<string, unknown>, deliveryId);
         const planned = await this.planner.plan(push);
         for (const run of planned.runs) if (run.state === 'queued') await this.engine.enqueue(run.id);
@@ -157,6 +159,9 @@ export class CiService {
     });
   }
 }
+
+/** The longest a push's planning waits for a burst of deliveries to be answered (GitHubReceiver.idle). */
+const MAX_PLANNING_DELAY_MS = 1000;
 
 function pushFacts(payload: Record<string, unknown>, deliveryId: string): PushFacts {
   const repository = payload.repository as { full_name?: unknown; clone_url?: unknown } | undefined;

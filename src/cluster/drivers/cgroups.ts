@@ -4,7 +4,9 @@
 // agent's own limits above its tasks and is the place a delegated (container, systemd) agent may write.
 //
 // The task's process joins its cgroups before it runs the task's command: the driver spawns a shell
-// that writes its own pid into each cgroup.procs (joinScript) and then execs the command.
+// that writes its own pid into each cgroup.procs (joinScript) and then execs the command. Each such
+// write waits for an RCU grace period (10–30 ms) unless the kernel's `favordynmods` is on
+// (cgroup-favordynmods.ts, the agent's --cgroup-favordynmods).
 //
 // The task's directories and limit files are made by the launcher helper in one request, synchronously
 // (src/shared/launcher): through this process's thread pool the same ~8 operations a task took 25–100 ms

@@ -64,6 +64,32 @@ describe('GitHub webhook receiver', () => {
     assert.deepEqual(later.map((a) => a.status), [200, 202], 'recorded before → duplicate; new → queued');
   });
 
+  // The planner waits on idle() so that a burst is answered before its git work runs beside it.
+  it('is idle once every delivery being received has been answered, and says so at once when none is', async () => {
+    const order: string[] = [];
+    await receiver.idle(10_000).then(() => order.push('idle before anything'));
+    const burst = ['i-1', 'i-2', 'i-3'].map((id) => receiver.receive(request('push', id, BRANCH_PUSH)).then(() => order.push(`answered ${id}`)));
+    const idle = receiver.idle(10_000).then(() => order.push('idle'));
+    await Promise.all([...burst, idle]);
+    assert.deepEqual(order, ['idle before anything', 'answered i-1', 'answered i-2', 'answered i-3', 'idle']);
+  });
+
+  it('gives up waiting for idle after the longest delay it was given', async () => {
+    let release!: () => void;
+    const slowStore = Object.create(deliveries) as DeliveryStore;
+    slowStore.record = async (d) => {
+      await new Promise<void>((r) => (release = r));
+      return deliveries.record(d);
+    };
+    const slow = new GitHubReceiver({ secrets: [SECRET], deliveries: slowStore, clock: { now: () => new Date() }, onDelivery: () => undefined });
+    const answer = slow.receive(request('push', 's-1', BRANCH_PUSH));
+    const waited = Date.now();
+    await slow.idle(100);
+    assert.ok(Date.now() - waited >= 90, 'waited for the delivery in flight, up to the limit');
+    release();
+    assert.equal((await answer).status, 202);
+  });
+
   it('queues a tag push', async () => {
     assert.equal((await receiver.receive(request('push', 'd-tag', TAG_PUSH))).status, 202);
     assert.deepEqual(queued, ['d-tag']);
