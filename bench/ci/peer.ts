@@ -57,6 +57,21 @@ export function readMarks(file: string): number[] {
     .map((l) => Number(l.trim()) / 1e6);
 }
 
+/**
+ * The first burst a freshly started server gets: deletions of `warm/N` (recorded, nothing built), as
+ * many as `--warm-up` says, `concurrency` at a time. A CI server that has been up a while has answered
+ * thousands of deliveries, so its code is compiled (V8's optimizing tiers kick in after thousands of
+ * calls): the measured bursts come after this one, and its own figures are shown as the cold server's.
+ */
+export async function warmUpBurst(t: Pick<PeerTarget, 'endpoint' | 'secret'>, c: PeerContext, count: number): Promise<{ answers: Answer[]; wallMs: number }> {
+  const { repo } = c;
+  const deletions = Array.from({ length: count }, (_, i) => delivery(pushBody({ fullName: repo.fullName, cloneUrl: repo.cloneUrl, ref: `refs/heads/warm/${i}`, before: repo.main, after: repo.main, deleted: true })));
+  const result = await burst(t.endpoint, t.secret, deletions, c.concurrency);
+  const refused = result.answers.filter((a) => a.status < 200 || a.status >= 300);
+  if (refused.length > 0) throw new Error(`warm-up burst: ${refused.length} deliveries answered ${refused[0]!.status} ${JSON.stringify(refused[0]!.body)}`);
+  return result;
+}
+
 /** Burst of pushes to `burst/N` (no builder or pipeline wants them), the same ids again, then deletions. */
 export async function comparedBurst(t: PeerTarget, c: PeerContext): Promise<ComparedBurst> {
   const { repo } = c;

@@ -33,9 +33,10 @@
 // bench/ci/peer.ts): the burst, webhook → first step's shell, and 20 steps writing their shells' start
 // times, compared as the client and the shells see them. Before each phase the script waits for the
 // machine to be quiet and reports what other processes used (bench/ci/quiet.ts). Figures and analysis:
-// bench/README.md (CI).
+// bench/README.md (CI). Each server first gets a warm-up burst (--warm-up deletions, shown as the cold
+// server's figures), then one run of each pipeline.
 //
-// Usage: npm run bench:ci [-- --burst 500 --concurrency 50 --pushes 30 --runs 5 --steps 20
+// Usage: npm run bench:ci [-- --burst 500 --concurrency 50 --warm-up 1000 --pushes 30 --runs 5 --steps 20
 //   --only burst,first-step,steps --peer buildbot|off --wait-quiet 300 --cpu-prof --keep]. With --cpu-prof the server runs under `node --cpu-prof` (1 ms sampling, or
 //   --cpu-prof-interval µs) and `windows.json` beside the profile says when each measured stage ran, on
 //   the profile's clock: `node --import tsx bench/ci/profile.ts PROFILE --windows windows.json` shows
@@ -51,7 +52,7 @@ import { baselineLine, measureBaseline, type Baseline } from './baseline.ts';
 import { deliveries, finishedRunOf, startGantryServer, taskTimes, waitFor, WEBHOOK_SECRET, type GantryServer, type StepRecord, type TaskTimes } from './gantry.ts';
 import { at, median, ms, printTable, summarize, type Summary } from './measure.ts';
 import { buildbotUnavailable, buildbotVersion, finishedBuildOf, lastChangeId, startBuildbot, type BuildbotPeer } from './buildbot.ts';
-import { comparedBurst, comparedFirstStep, comparedMarks, periods, type ComparedBurst, type ComparedFirstStep, type ComparedMarks, type PeerContext, type PeerTarget } from './peer.ts';
+import { comparedBurst, comparedFirstStep, comparedMarks, periods, warmUpBurst, type ComparedBurst, type ComparedFirstStep, type ComparedMarks, type PeerContext, type PeerTarget } from './peer.ts';
 import { OtherLoad, waitForQuiet } from './quiet.ts';
 import { createRepo, type BenchRepo } from './repo.ts';
 import { burst, delivery, post, pushBody, type Answer, type Delivery } from './webhook.ts';
@@ -60,6 +61,7 @@ const { values } = parseArgs({
   options: {
     burst: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '50' },
+    'warm-up': { type: 'string', default: '1000' },
     pushes: { type: 'string', default: '30' },
     runs: { type: 'string', default: '5' },
     steps: { type: 'string', default: '20' },
@@ -79,6 +81,7 @@ const positive = (name: string, text: string): number => {
 };
 const BURST = positive('burst', values.burst);
 const CONCURRENCY = positive('concurrency', values.concurrency);
+const WARM_UP = positive('warm-up', values['warm-up']);
 const PUSHES = positive('pushes', values.pushes);
 const RUNS = positive('runs', values.runs);
 const STEPS = positive('steps', values.steps);
@@ -161,6 +164,8 @@ let firstStep: FirstStepFigures | undefined;
 let perStep: PerStepFigures | undefined;
 let serverCpu: Map<string, { server: number; others: number; busiest: string }>;
 interface Compared {
+  /** The warm-up burst: the first deliveries a freshly started server answered. */
+  cold?: { answers: Answer[]; wallMs: number };
   burst?: ComparedBurst;
   firstStep?: ComparedFirstStep[];
   marks?: ComparedMarks[];
@@ -259,10 +264,11 @@ async function measurePeer(): Promise<void> {
       },
       recordedSoFar: () => lastChangeId(url),
     };
-    // Warm-up, as Gantry had: one build of each builder.
+    // Warm-up, as Gantry had: the same burst of deletions, one build of each builder.
+    compared.buildbot.cold = await warmUpBurst(target, peerContext, WARM_UP);
     await comparedFirstStep(target, peerContext, 1, (after) => `bb-${after}`);
     await comparedMarks(target, peerContext, 1, STEPS, (after) => `bb-steps-${after}`);
-    console.log('buildbot: warmed up (one build of each builder)');
+    console.log(`buildbot: warmed up (${WARM_UP} deleted-ref deliveries, one build of each builder)`);
     const peerMark = cpuMarker(peer.masterPid, serverCpu);
     if (only.has('burst')) {
       await gate('the peer\'s burst');
@@ -293,14 +299,9 @@ async function measurePeer(): Promise<void> {
   }
 }
 
-/** A few deliveries and one run of each pipeline first: a server that has been up a while is warm. */
+/** A burst of deliveries and one run of each pipeline first: a server that has been up a while is warm. */
 async function warmUp(url: string): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true });
-  for (let i = 0; i < 20; i++) {
-    const answer = await post(hook(url), WEBHOOK_SECRET, delivery(pushBody({ fullName: REPOSITORY, cloneUrl: repo.cloneUrl, ref: `refs/heads/burst/${i}`, before: repo.main, after: repo.main, deleted: true })), agent);
-    if (answer.status !== 200) throw new Error(`warm-up delivery answered ${answer.status} ${JSON.stringify(answer.body)}`);
-  }
-  agent.destroy();
+  compared.gantry.cold = await warmUpBurst({ endpoint: hook(url), secret: WEBHOOK_SECRET }, peerContext, WARM_UP);
   for (const [branch, pipeline] of [['latency', 'first-step'], ['steps', NOOP], ...(withPeer ? ([['marks', MARKS]] as const) : [])] as const) {
     const { before, after } = await repo.pushCommit(branch);
     const d = delivery(pushBody({ fullName: REPOSITORY, cloneUrl: repo.cloneUrl, ref: `refs/heads/${branch}`, before, after }));
@@ -310,7 +311,7 @@ async function warmUp(url: string): Promise<void> {
     if (run.state !== 'success') throw new Error(`warm-up run of ${pipeline} ended ${run.state}: ${run.reason}\n${JSON.stringify(run.steps, null, 1)}`);
   }
   await settle();
-  console.log('gantry: warmed up (20 deleted-ref deliveries, one run of each pipeline)');
+  console.log(`gantry: warmed up (${WARM_UP} deleted-ref deliveries ${CONCURRENCY} at a time, one run of each pipeline)`);
 }
 
 interface BurstFigures {
@@ -549,6 +550,8 @@ function reportBursts(b: BurstFigures): string[] {
   const duplicates = b.redelivery.answers.filter((a) => a.status === 200 && a.body.duplicate === true).length;
   row('redelivery of the same ids', b.redelivery, `${duplicates} of ${BURST} answered 200 duplicate`);
   row('deleted refs (receiver only)', b.deleted, 'recorded, nothing queued');
+  const cold = compared.gantry.cold;
+  if (cold) row(`the warm-up: first ${WARM_UP} after start`, cold, 'deleted refs to a freshly started server (cold code), before the figures above');
   printTable(['deliveries', 'p50 / p99 / max', 'mean', '2xx', 'rate', ''], rows);
   const p99 = summarize(b.pushes.answers.map((a) => a.ms)).p99;
   return [`webhook p99 < ${GOALS.webhookP99} ms (burst of pushes)`, `p99 ${ms(p99)}`, verdict(p99 < GOALS.webhookP99), 'GitHub waits up to 10 s for an answer'];
@@ -646,6 +649,7 @@ function reportPeer(): void {
   const rows: string[][] = [];
   const answers = (x: Answer[] | undefined) => (x ? triple(summarize(x.map((a) => a.ms))) : 'n/a');
   const twoxx = (x: Answer[] | undefined) => (x ? `${((100 * x.filter((a) => a.status >= 200 && a.status < 300).length) / x.length).toFixed(1)} %` : 'n/a');
+  rows.push([`the warm-up: the first ${WARM_UP} deliveries after start (deleted refs): p50 / p99 / max`, answers(g.cold?.answers), answers(b.cold?.answers)]);
   rows.push([`burst of ${BURST} pushes, ${CONCURRENCY} at a time: p50 / p99 / max`, answers(g.burst?.pushes), answers(b.burst?.pushes)]);
   rows.push(['  answered 2xx', twoxx(g.burst?.pushes), twoxx(b.burst?.pushes)]);
   rows.push(['  the same delivery ids again: p50 / p99 / max', answers(g.burst?.redelivery), answers(b.burst?.redelivery)]);
