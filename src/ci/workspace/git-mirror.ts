@@ -86,7 +86,7 @@ export class GitMirror {
   }
 
   /**
-   * Runs git through the launcher helper (src/shared/launcher): three git processes a push, each
+   * Runs git through the launcher helper (src/shared/launcher): git processes for every push, each
    * spawned from the server, blocked its event loop ~3 ms apiece during a burst of deliveries.
    * Fails with the command's stderr, as execFile does.
    */
