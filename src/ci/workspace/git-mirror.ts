@@ -31,18 +31,6 @@ export class GitMirror {
     return (await this.git(dir, ['rev-parse', '--verify', `${ref}^{commit}`])).trim();
   }
 
-  /** Whether the mirror of `url` holds `commit`. */
-  async hasCommit(url: string, commit: string): Promise<boolean> {
-    if (!COMMIT.test(commit)) return false;
-    const dir = await this.mirrorOf(url);
-    try {
-      await this.git(dir, ['cat-file', '-e', `${commit}^{commit}`]);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   /** A file's content at a commit, or null when the commit has no such file. */
   async readFile(url: string, commit: string, file: string): Promise<string | null> {
     const dir = await this.mirrorOf(url);
