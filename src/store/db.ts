@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { Invalid } from '../shared/errors.ts';
+import { SAFETY_NET_PAGES } from './wal-checkpointer.ts';
 
 export interface DatabaseOptions {
   /** `postgres://...` / `postgresql://...` or `sqlite:///abs/path.db`; absent → SQLite under dataDir. */
@@ -48,8 +49,21 @@ export function connectDatabase(options: DatabaseOptions): Knex {
 }
 
 // WAL lets readers go on while one writer writes; NORMAL is durable across process crashes in WAL mode;
-// foreign keys make ON DELETE CASCADE work (SQLite leaves them off by default).
-const SQLITE_PRAGMAS = ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = NORMAL', 'PRAGMA busy_timeout = 5000', 'PRAGMA foreign_keys = ON'];
+// foreign keys make ON DELETE CASCADE work (SQLite leaves them off by default); checkpoints are the
+// WAL checkpointer's (wal-checkpointer.ts), this connection's own only a safety net.
+const SQLITE_PRAGMAS = [
+  'PRAGMA journal_mode = WAL',
+  'PRAGMA synchronous = NORMAL',
+  'PRAGMA busy_timeout = 5000',
+  'PRAGMA foreign_keys = ON',
+  `PRAGMA wal_autocheckpoint = ${SAFETY_NET_PAGES}`,
+];
+
+/** The SQLite file behind a knex made by connectDatabase, null for PostgreSQL. */
+export function sqliteFile(knex: Knex): string | null {
+  if (databaseKind(knex) !== 'sqlite') return null;
+  return (knex.client.config.connection as { filename: string }).filename;
+}
 
 interface SqliteConnection {
   run(sql: string, cb: (err: Error | null) => void): void;

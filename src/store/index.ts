@@ -2,7 +2,8 @@
 // the repositories, never the tables.
 import type { Knex } from 'knex';
 import { AgentRepository } from './agents.ts';
-import { connectDatabase, databaseKind, type DatabaseKind, type DatabaseOptions } from './db.ts';
+import { connectDatabase, databaseKind, sqliteFile, type DatabaseKind, type DatabaseOptions } from './db.ts';
+import { startWalCheckpointer } from './wal-checkpointer.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import { TaskRepository } from './tasks.ts';
 import { TokenRepository } from './tokens.ts';
@@ -25,13 +26,18 @@ export async function openStore(options: DatabaseOptions): Promise<Store> {
     await knex.destroy();
     throw err;
   }
+  const file = sqliteFile(knex);
+  const checkpointer = file ? startWalCheckpointer(file) : null;
   return {
     kind: databaseKind(knex),
     knex,
     tokens: new TokenRepository(knex),
     agents: new AgentRepository(knex),
     tasks: new TaskRepository(knex),
-    close: () => knex.destroy(),
+    close: async () => {
+      await checkpointer?.stop();
+      await knex.destroy();
+    },
   };
 }
 
