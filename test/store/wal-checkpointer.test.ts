@@ -8,11 +8,21 @@ import { tempDir } from '../helpers/processes.ts';
 
 const size = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 
+/** A store connection (the store's pragmas) and a checkpointer that only runs when the test ticks it. */
+function openWithCheckpointer() {
+  const file = path.join(tempDir('wal'), 'gantry.sqlite');
+  const knex = connectDatabase({ databaseUrl: `sqlite://${file}`, dataDir: path.dirname(file) });
+  const checkpointer = startWalCheckpointer(file, { intervalMs: 3_600_000 });
+  const close = async () => {
+    await checkpointer.stop();
+    await knex.destroy();
+  };
+  return { file, knex, checkpointer, close };
+}
+
 describe('SQLite WAL checkpointer', () => {
   it('leaves checkpoints out of the commits and copies the log into the database file itself', async () => {
-    const file = path.join(tempDir('wal'), 'gantry.sqlite');
-    const knex = connectDatabase({ databaseUrl: `sqlite://${file}`, dataDir: path.dirname(file) });
-    const checkpointer = startWalCheckpointer(file, { intervalMs: 3_600_000 });
+    const { file, knex, checkpointer, close } = openWithCheckpointer();
     try {
       await knex.schema.createTable('payloads', (t) => t.text('body'));
       const body = 'x'.repeat(7_700); // a webhook delivery's payload
@@ -28,15 +38,12 @@ describe('SQLite WAL checkpointer', () => {
       assert.equal(size(`${file}-wal`), walBefore, 'the next commit starts the log over instead of growing it');
       assert.equal((await knex('payloads').count({ n: '*' }))[0]!.n, 1001);
     } finally {
-      await checkpointer.stop();
-      await knex.destroy();
+      await close();
     }
   });
 
   it('does nothing while the log is small', async () => {
-    const file = path.join(tempDir('wal'), 'gantry.sqlite');
-    const knex = connectDatabase({ databaseUrl: `sqlite://${file}`, dataDir: path.dirname(file) });
-    const checkpointer = startWalCheckpointer(file, { intervalMs: 3_600_000 });
+    const { file, knex, checkpointer, close } = openWithCheckpointer();
     try {
       await knex.schema.createTable('t', (t) => t.text('v'));
       await knex('t').insert({ v: 'small' });
@@ -44,8 +51,7 @@ describe('SQLite WAL checkpointer', () => {
       await checkpointer.tick();
       assert.equal(size(file), before);
     } finally {
-      await checkpointer.stop();
-      await knex.destroy();
+      await close();
     }
   });
 });

@@ -45,11 +45,13 @@ export class GitHubReceiver {
   idle(maxWaitMs: number): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, maxWaitMs);
-      this.idleWaiters.push(() => {
+      const wake = (): void => {
         clearTimeout(timer);
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== wake);
         resolve();
-      });
+      };
+      const timer = setTimeout(wake, maxWaitMs);
+      this.idleWaiters.push(wake);
     });
   }
 
@@ -65,9 +67,7 @@ export class GitHubReceiver {
 
   private wakeIfIdle(): void {
     if (this.inFlight > 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const wake of waiters) wake();
+    for (const wake of [...this.idleWaiters]) wake();
   }
 
   private async receiveOne(request: WebhookRequest): Promise<WebhookAnswer> {
