@@ -115,6 +115,30 @@ describe('batch: exactly once across kill -9 and downtime', function () {
     assert.equal(lines(out).length, 2, 'each occurrence executed once');
   });
 
+  it('runs a task once when the server is killed between its spawn and its record', async () => {
+    await server?.stop();
+    await start('exec-after-spawn');
+    const out = path.join(dir, 'spawned.txt');
+    const first = new Date(Math.ceil((Date.now() + 2000) / 1000) * 1000);
+    const created = await api(url).post('/api/v1/jobs', {
+      name: 'spawned',
+      command: `sleep 1; echo "$GANTRY_SCHEDULED_TIME" >> ${out}`,
+      schedule: `R1/${first.toISOString().replace('.000Z', 'Z')}/PT4S`,
+      epsilon: 'PT60S',
+      retries: 0,
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await died(); // the task's process runs; the agent never learned its pid
+    await start();
+    await waitFor('the run finished', async () => {
+      const all = await runs('spawned');
+      return all.length === 1 && !['pending', 'running', 'retrying'].includes(all[0]!.state);
+    }, 30_000);
+    await new Promise((r) => setTimeout(r, 2500)); // a duplicate would have written by now
+    assert.deepEqual(lines(out), [first.toISOString()], 'the occurrence executed once');
+    assert.equal((await runs('spawned'))[0]!.state, 'succeeded');
+  });
+
   it('after downtime longer than epsilon records the missed occurrences and runs the latest once', async () => {
     await ensureRunning();
     const first = new Date(Math.ceil((Date.now() + 2000) / 1000) * 1000);
@@ -130,7 +154,12 @@ describe('batch: exactly once across kill -9 and downtime', function () {
     const downAt = Date.now();
     await new Promise((r) => setTimeout(r, 9000));
     await start();
-    const catchUp = await waitFor('the catch-up run', async () => (await runs('catchup')).find((r) => Date.parse(r.scheduledAt) > downAt + 3000 && r.state === 'succeeded'), 15_000);
+    // The earliest success after the downtime (runs are listed newest first, and the next regular
+    // occurrence may have succeeded too by the time this looks).
+    const catchUp = await waitFor('the catch-up run', async () =>
+      (await runs('catchup'))
+        .filter((r) => Date.parse(r.scheduledAt) > downAt + 3000 && r.state === 'succeeded')
+        .sort((a, b) => Date.parse(a.scheduledAt) - Date.parse(b.scheduledAt))[0], 15_000);
     const all = await runs('catchup');
     // Between the last run before the downtime and the catch-up run: every occurrence skipped, the
     // older ones as missed (beyond epsilon), any within epsilon as superseded by the catch-up run.

@@ -82,6 +82,23 @@ describe('process launcher', function () {
     assert.equal(status.code, 9);
   });
 
+  it('writes the record file with the pid before it answers; a process it cannot record is killed, not run', async () => {
+    const marker = path.join(dir, 'ran');
+    const recordFile = path.join(dir, 'task.json');
+    const started = await launcher.spawnDetached({ ...detached('sleep 30'), recordFile, record: { taskId: 't1' } });
+    // Read at once, with nothing awaited in between: written before the answer, not after it.
+    const record = JSON.parse(await readFile(recordFile, 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(record, { taskId: 't1', pid: started.pid, pgid: started.pid, startTime: started.startTime });
+    process.kill(-started.pid, 'SIGKILL');
+
+    await assert.rejects(
+      launcher.spawnDetached({ ...detached(`sleep 0.3; touch ${marker}`), recordFile: path.join(dir, 'no', 'dir', 'task.json'), record: {} }),
+      (err: LaunchError) => err.code === 'ENOENT' && /cannot write .*task\.json/.test(err.message),
+    );
+    await new Promise((r) => setTimeout(r, 600));
+    await assert.rejects(readFile(marker), /ENOENT/, 'the unrecorded process was killed before its command ran');
+  });
+
   it('reports a signal as the end of a process killed by one', async () => {
     const started = await launcher.spawnDetached(detached('sleep 30'));
     process.kill(-started.pid, 'SIGTERM');

@@ -19,7 +19,9 @@
 //   fork of the agent (or of the server it is embedded in) would block its event loop for milliseconds
 //   per task. The helper outlives a crashed agent, stays the tasks' parent and writes each one's exit
 //   status to `exit.json` in its sandbox.
-// - start() writes `task.json` (task-record.ts) so recover() can find the task after a restart;
+// - `task.json` (task-record.ts) lets recover() find the task after a restart. The launcher helper
+//   writes it right after the fork, before start() learns the pid: an agent killed between the two
+//   would otherwise leave a running task nobody recovers, and its master would run it again.
 //   destroy() (after the end was reported) removes it.
 //
 // A recovered task is followed like a live one: it ends when its main process (the group leader, found
@@ -31,12 +33,13 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Invalid } from '../../shared/errors.ts';
+import { failpoint } from '../../shared/failpoints.ts';
 import type { TaskSpec } from '../types.ts';
 import type { Driver, TaskHandle, TaskLaunch } from './driver.ts';
 import { setUpTaskCgroup, TaskCgroup } from './cgroups.ts';
 import { ExecTaskHandle, type MainExit } from './exec-task-handle.ts';
 import { groupMembers, isSameProcessAlive, readProcStat, sleep } from './process-group.ts';
-import { EXIT_STATUS_FILE, findTaskRecords, readExitStatus, writeTaskRecord, type ExecTaskRecord } from './task-record.ts';
+import { EXIT_STATUS_FILE, findTaskRecords, readExitStatus, TASK_RECORD_FILE, type ExecTaskRecord } from './task-record.ts';
 import { sharedLauncher, type ProcessLauncher, type SpawnedProcess } from '../../shared/launcher/launcher.ts';
 
 export interface ExecDriverOptions {
@@ -131,6 +134,15 @@ export class ExecDriver implements Driver {
     limits: string,
     releaseAt: number | undefined,
   ): Promise<ExecTaskHandle> {
+    // The record recovery looks for is written by the helper right after the fork: killed at any
+    // moment from here on, the next agent still finds the running task (and does not run it again).
+    const record: Omit<ExecTaskRecord, 'pid' | 'pgid' | 'startTime'> = {
+      driver: 'exec',
+      taskId,
+      startedAt: new Date().toISOString(),
+      limits,
+      cgroups: cgroup?.record ?? {},
+    };
     let spawned: SpawnedProcess;
     try {
       spawned = await this.launcher.spawnDetached({
@@ -140,25 +152,17 @@ export class ExecDriver implements Driver {
         stdoutPath: path.join(sandboxDir, 'stdout'),
         stderrPath: path.join(sandboxDir, 'stderr'),
         exitFile: path.join(sandboxDir, EXIT_STATUS_FILE),
+        recordFile: path.join(sandboxDir, TASK_RECORD_FILE),
+        record,
         ...(releaseAt !== undefined ? { releaseAt } : {}),
       });
     } catch (err) {
       throw new Error(`cannot start task ${taskId}: ${(err as Error).message}`);
     }
+    failpoint('exec-after-spawn');
     const { pid, startTime } = spawned;
     const mainExited = spawned.exited.then((exit) => exit ?? followUntilGone(sandboxDir, pid, startTime));
-    const handle = new ExecTaskHandle({ taskId, limits, sandboxDir, pgid: pid, cgroup, mainExited, log: this.options.log });
-    await writeTaskRecord(sandboxDir, {
-      driver: 'exec',
-      taskId,
-      pid,
-      pgid: pid,
-      startTime,
-      startedAt: new Date().toISOString(),
-      limits,
-      cgroups: cgroup?.record ?? {},
-    });
-    return handle;
+    return new ExecTaskHandle({ taskId, limits, sandboxDir, pgid: pid, cgroup, mainExited, log: this.options.log });
   }
 
   async recover(sandboxRoot: string): Promise<TaskHandle[]> {

@@ -1,6 +1,7 @@
 // `task.json` in a task's sandbox: what the exec driver needs to find a running task again after the
 // agent restarted (recover): its process group, the leader's start time (pids are reused; a pid
-// counts as ours only with the same start time) and its cgroups.
+// counts as ours only with the same start time) and its cgroups. The launcher helper writes it when it
+// forks the task (exec.ts says why), in the same form as writeTaskRecord.
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TaskCgroupRecord } from './cgroups.ts';

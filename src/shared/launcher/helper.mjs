@@ -13,9 +13,12 @@
 // `run` commands (their caller is gone), and exits when its last detached task has ended.
 //
 // Protocol: one JSON object per line. Requests on stdin:
-//   {op: 'spawn', id, argv, cwd, env, stdoutPath, stderrPath, exitFile?, releaseAt?}
+//   {op: 'spawn', id, argv, cwd, env, stdoutPath, stderrPath, exitFile?, recordFile?, record?, releaseAt?}
 //       a detached task: its own process group and session, stdin /dev/null, stdout and stderr
 //       appended to the files (truncated first; O_APPEND, as the task's processes share them).
+//       With recordFile, `record` plus {pid, pgid, startTime} is written there before the answer:
+//       the client may die right after asking, and its successor must still find the task (a record
+//       that cannot be written kills the task: an error answer, as if it had not started).
 //       With releaseAt (ms since the epoch), stdin is a pipe on which one line is written at that
 //       instant: the task's prelude waits for it (`read`), so its command starts then, however many
 //       tasks were spawned ahead for the same instant.
@@ -68,10 +71,15 @@ function startTimeOf(pid) {
   }
 }
 
+/** Writes a small JSON file whole (never half-written: a rename). */
+function writeJsonFile(file, value) {
+  writeFileSync(`${file}.tmp`, JSON.stringify(value) + '\n');
+  renameSync(`${file}.tmp`, file);
+}
+
 function writeExitFile(file, status) {
   try {
-    writeFileSync(`${file}.tmp`, JSON.stringify(status) + '\n');
-    renameSync(`${file}.tmp`, file); // never half-written
+    writeJsonFile(file, status);
   } catch (err) {
     answer({ op: 'log', message: `cannot write ${file}: ${err.message}` });
   }
@@ -105,6 +113,21 @@ function startTask(req) {
     return;
   }
   const startTime = startTimeOf(pid);
+  if (req.recordFile) {
+    try {
+      writeJsonFile(req.recordFile, { ...req.record, pid, pgid: pid, startTime });
+    } catch (e) {
+      child.on('error', () => undefined);
+      child.stdin?.destroy();
+      try {
+        process.kill(-pid, 'SIGKILL'); // the whole group: it has had no time to leave it
+      } catch {
+        // already gone
+      }
+      answer({ id: req.id, op: 'error', message: `cannot write ${req.recordFile}: ${e.message}`, code: e.code });
+      return; // its exit is reaped by node; no exit file, no exit answer
+    }
+  }
   tasks.add(pid);
   if (child.stdin) {
     const gate = child.stdin;

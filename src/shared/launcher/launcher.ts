@@ -37,6 +37,14 @@ export interface DetachedSpawn {
   /** Where the helper writes `{pid, startTime, code, signal, endedAt}` when the process has ended. */
   exitFile?: string;
   /**
+   * Written by the helper right after the fork, before it answers: `record` with the process's `pid`,
+   * `pgid` and `startTime` added. A client killed at any moment after asking thus never leaves a
+   * running process without its record (the exec driver's task.json, which recovery looks for). A
+   * process whose record cannot be written is killed, and the spawn fails with why.
+   */
+  recordFile?: string;
+  record?: Record<string, unknown>;
+  /**
    * The instant (ms since the epoch) one line is written to the process's stdin, a pipe then (else
    * /dev/null): a prelude that reads it starts its command at that instant.
    */
