@@ -64,6 +64,35 @@ describe('GitHub webhook receiver', () => {
     assert.deepEqual(later.map((a) => a.status), [200, 202], 'recorded before → duplicate; new → queued');
   });
 
+  it('deliveries that arrive while an insert waits for the store go into one next insert (group commit)', async () => {
+    const inserts: string[] = [];
+    const onQuery = (q: { sql: string }): void => {
+      if (/^insert into .ci_deliveries./i.test(q.sql)) inserts.push(q.sql);
+    };
+    store.knex.on('query', onQuery);
+    // The store's one connection is busy (another writer's transaction) while a burst arrives over
+    // HTTP: each delivery in a turn of the event loop of its own.
+    let release!: () => void;
+    const busy = store.knex.transaction(async () => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      const ids = [...Array.from({ length: 20 }, (_, i) => `g-${i}`), 'g-2'];
+      const answers: Array<Promise<{ status: number }>> = [];
+      for (const id of ids) {
+        answers.push(receiver.receive(request('push', id, BRANCH_PUSH)));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      release();
+      await busy;
+      const statuses = (await Promise.all(answers)).map((a) => a.status);
+      assert.deepEqual(statuses, [...Array(20).fill(202), 200], 'each queued once; the second g-2 is a redelivery');
+      assert.equal(inserts.length, 2, 'the first delivery, then all that came while it waited');
+      assert.equal(queued.length, 20);
+    } finally {
+      release();
+      store.knex.off('query', onQuery);
+    }
+  });
+
   // The planner waits on idle() so that a burst is answered before its git work runs beside it.
   it('is idle once every delivery being received has been answered, and says so at once when none is', async () => {
     const order: string[] = [];
