@@ -23,6 +23,7 @@ import { createRegistry, ensurePlatformRobot } from './registry/index.ts';
 import { scheduleGarbageCollection } from './registry/gc/gc-schedule.ts';
 import { createApp } from './server/app.ts';
 import { bootstrapTokens, type NewSecrets } from './server/bootstrap-tokens.ts';
+import { withGitHubWebhooks } from './server/webhook-listener.ts';
 import { systemClock } from './shared/clock.ts';
 import { VERSION } from './shared/version.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -94,7 +95,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     logger: logger.child({ component: 'registry-gc' }),
   });
   const app = createApp({ store, master, logs, registry, batch, ci, registryAccess: () => registryAccess, logger: logger.child({ component: 'api' }), version: VERSION });
-  const server = http.createServer(app.callback());
+  const server = http.createServer(withGitHubWebhooks(ci.receiver, logger.child({ component: 'api' }), app.callback()));
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;

@@ -14,7 +14,7 @@ import type { BatchService } from '../batch/index.ts';
 import type { CiService } from '../ci/index.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { chronosRoutes } from './routes/chronos.ts';
-import { ciRoutes, webhookRoutes } from './routes/ci.ts';
+import { ciRoutes } from './routes/ci.ts';
 import { imageRoutes } from './routes/images.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { registryAccessRoutes } from './routes/registry-access.ts';
@@ -41,17 +41,14 @@ export function createApp(parts: AppParts): Koa {
   const app = new Koa();
   app.proxy = false;
   app.use(errorMiddleware(parts.logger));
-  // Webhooks are verified against their raw bytes: their route reads the body itself.
-  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: '16mb', encoding: 'utf-8' });
-  app.use(async (ctx, next) => (ctx.path.startsWith('/hooks/') ? next() : parseJson(ctx, next)));
+  // POST /hooks/github never reaches koa: the HTTP server answers it (webhook-listener.ts).
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16mb', encoding: 'utf-8' }));
 
   const open = new Router();
   open.get('/api/v1/health', (ctx) => {
     ctx.body = { status: 'ok', version: parts.version };
   });
   app.use(open.routes());
-  // GitHub deliveries authenticate with their signature.
-  app.use(webhookRoutes(parts.ci).routes());
 
   // Agents authenticate with their own tokens; these routes check them themselves.
   app.use(agentRoutes(parts.master, parts.store, parts.registryAccess).routes());

@@ -3,6 +3,7 @@
 // repository cloned over file://. What a user sees: the HTTP answer, /api/v1/ci/deliveries (with why a
 // delivery started nothing) and /api/v1/runs.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { CiServer, GitRepo, PING_EXAMPLE, ZERO_SHA, deliver, pushPayload, sign, stepStates } from '../helpers/ci.ts';
 import { killAll, tempDir } from '../helpers/processes.ts';
 
@@ -129,6 +130,47 @@ describe('CI: GitHub webhook deliveries start runs', function () {
     const ids = new Set(['no-event', notJson.id, 'form-1']);
     assert.deepEqual((await server.deliveries()).filter((d) => ids.has(d.deliveryId)), []);
     assert.deepEqual((await server.runs()).filter((r) => r.repository === 'acme/malformed'), []);
+  });
+
+  it('refuses a body over GitHub\'s 25 MB with 413 before reading it; other methods get the API\'s JSON 404', async () => {
+    // Declared too large: answered at once, without waiting for (or reading) the body.
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const request = http.request(`${server.url}/hooks/github`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': String(26 * 1024 * 1024), 'x-github-event': 'push', 'x-github-delivery': 'huge-1' },
+      }, (response) => {
+        let body = '';
+        response.on('data', (c: Buffer) => (body += c.toString('utf8')));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: body }));
+      });
+      request.on('error', reject);
+      request.write('{"ref":');
+    });
+    assert.equal(status, 413);
+    assert.equal(JSON.parse(text).error, 'too_large');
+    // Sent too large without saying so (chunked): cut off once it passes the limit.
+    let chunks = 0;
+    const sent = await fetch(`${server.url}/hooks/github`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'huge-2' },
+      body: new ReadableStream({
+        pull(controller) {
+          if (++chunks > 40) controller.close();
+          else controller.enqueue(new Uint8Array(1024 * 1024).fill(0x20));
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit).catch((err: Error) => err);
+    if (!(sent instanceof Error)) assert.equal(sent.status, 413); // or the connection was closed mid-upload
+    assert.ok(chunks < 40, `the server read all ${chunks} MiB`);
+    assert.deepEqual((await server.deliveries()).filter((d) => d.deliveryId.startsWith('huge-')), []);
+
+    const get = await fetch(`${server.url}/hooks/github`);
+    assert.equal(get.status, 404);
+    assert.equal(((await get.json()) as { error: string }).error, 'not_found');
+    // A query string does not hide the route.
+    const withQuery = await fetch(`${server.url}/hooks/github?source=test`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(withQuery.status, 400, 'missing headers: the webhook route answered');
   });
 
   it('answers a ping with 200 and starts nothing', async () => {

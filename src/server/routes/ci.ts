@@ -1,16 +1,11 @@
-// The CI's HTTP surface: POST /hooks/github (authenticated by its signature, not a token), and the
-// admin API /api/v1/pipelines, /api/v1/runs, /api/v1/ci/secrets, /api/v1/ci/deliveries. A step's
+// The CI's admin API /api/v1/pipelines, /api/v1/runs, /api/v1/ci/secrets, /api/v1/ci/deliveries. A step's
 // output is its task's: /api/v1/tasks/<taskId>/logs and /events (SSE with Last-Event-ID resume).
 import Router from '@koa/router';
-import type { Context } from 'koa';
 import { z } from 'zod';
 import type { CiService } from '../../ci/index.ts';
 import { Conflict, Invalid, NotFound } from '../../shared/errors.ts';
 import { parseInput } from '../parse.ts';
 import { SseStream } from '../sse.ts';
-
-/** GitHub sends at most 25 MB. */
-const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
 const listQuery = z.object({
   pipeline: z.string().optional(),
@@ -19,17 +14,6 @@ const listQuery = z.object({
 });
 const triggerBody = z.object({ ref: z.string().min(1).default('main'), url: z.string().min(1).optional() }).strict();
 const secretBody = z.object({ value: z.string().min(1) }).strict();
-
-export function webhookRoutes(ci: CiService): Router {
-  const router = new Router();
-  router.post('/hooks/github', async (ctx) => {
-    const rawBody = await readRawBody(ctx);
-    const answer = await ci.receiver.receive({ header: (name) => ctx.get(name) || undefined, contentType: ctx.get('content-type') || undefined, rawBody });
-    ctx.status = answer.status;
-    ctx.body = answer.body;
-  });
-  return router;
-}
 
 export function ciRoutes(ci: CiService): Router {
   const router = new Router();
@@ -127,17 +111,4 @@ export function ciRoutes(ci: CiService): Router {
   });
 
   return router;
-}
-
-async function readRawBody(ctx: Context): Promise<Buffer> {
-  const declared = Number(ctx.get('content-length') || 0);
-  if (declared > MAX_WEBHOOK_BYTES) throw new Invalid(`the body is larger than ${MAX_WEBHOOK_BYTES} bytes`);
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of ctx.req) {
-    total += (chunk as Buffer).length;
-    if (total > MAX_WEBHOOK_BYTES) throw new Invalid(`the body is larger than ${MAX_WEBHOOK_BYTES} bytes`);
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts, total);
 }
