@@ -1,10 +1,12 @@
 // GitHub push deliveries as GitHub sends them: a real push payload (@octokit/webhooks-examples) with the
 // benchmark's repository, ref and commits in it, signed over the raw body with HMAC-SHA256
 // (X-Hub-Signature-256) and HMAC-SHA1 (X-Hub-Signature, which GitHub still sends and Buildbot checks),
-// X-GitHub-Event and a unique X-GitHub-Delivery; posted with node:http.
+// X-GitHub-Event and a unique X-GitHub-Delivery; posted one at a time with node:http, in bursts with
+// the lean client of raw-http-client.ts.
 import { createHmac, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { postBytes, RawConnection } from './raw-http-client.ts';
 
 const examples = createRequire(import.meta.url)('@octokit/webhooks-examples/api.github.com/index.json') as Array<{ name: string; examples: Array<Record<string, unknown>> }>;
 const PUSH_EXAMPLE = examples.find((e) => e.name === 'push')!.examples.find((e) => e.ref === 'refs/heads/master' && e.deleted === false)!;
@@ -85,29 +87,14 @@ export function post(endpoint: string, secret: string, d: Delivery, agent: http.
       {
         method: 'POST',
         agent,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': body.length,
-          'user-agent': 'GitHub-Hookshot/bench',
-          'x-github-event': d.event,
-          'x-github-delivery': d.id,
-          'x-github-hook-id': '1',
-          'x-hub-signature-256': signed.sha256,
-          'x-hub-signature': signed.sha1,
-        },
+        headers: { ...deliveryHeaders(d, signed), 'content-length': String(body.length) },
       },
       (response) => {
         const parts: Buffer[] = [];
         response.on('data', (c: Buffer) => parts.push(c));
         response.on('end', () => {
           const elapsed = performance.now() - started;
-          let parsed: Record<string, unknown> = {};
-          try {
-            parsed = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
-          } catch {
-            // not JSON: leave it empty
-          }
-          resolve({ status: response.statusCode ?? 0, body: parsed, ms: elapsed, sentAt });
+          resolve({ status: response.statusCode ?? 0, body: parseJsonObject(Buffer.concat(parts).toString('utf8')), ms: elapsed, sentAt });
         });
         response.on('error', reject);
       },
@@ -117,25 +104,52 @@ export function post(endpoint: string, secret: string, d: Delivery, agent: http.
   });
 }
 
+/** The headers GitHub sends with a delivery. */
+function deliveryHeaders(d: Delivery, signed: Signatures): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'user-agent': 'GitHub-Hookshot/bench',
+    'x-github-event': d.event,
+    'x-github-delivery': d.id,
+    'x-github-hook-id': '1',
+    'x-hub-signature-256': signed.sha256,
+    'x-hub-signature': signed.sha1,
+  };
+}
+
 /**
- * Posts every delivery, `concurrency` at a time over a keep-alive pool of as many sockets. The
- * signatures are computed before the clock starts: GitHub signs on its own machines, and the client
- * shares this machine's two cores with the server it measures.
+ * Posts every delivery, `concurrency` at a time, each worker on a keep-alive connection of its own
+ * (raw-http-client.ts). The requests — signatures included — are made before the clock starts:
+ * GitHub prepares and signs on its own machines, and the client shares this machine's two cores with
+ * the server it measures.
  */
 export async function burst(endpoint: string, secret: string, deliveries: readonly Delivery[], concurrency: number): Promise<{ answers: Answer[]; wallMs: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const signed = deliveries.map((d) => signatures(d, secret));
+  const target = new URL(endpoint);
+  const requests = deliveries.map((d) => postBytes(target, deliveryHeaders(d, signatures(d, secret)), Buffer.from(d.body)));
   const answers: Answer[] = new Array(deliveries.length);
+  const connections = Array.from({ length: Math.min(concurrency, deliveries.length) }, () => new RawConnection(target));
   let next = 0;
   const started = performance.now();
-  const worker = async (): Promise<void> => {
-    while (next < deliveries.length) {
+  const worker = async (connection: RawConnection): Promise<void> => {
+    while (next < requests.length) {
       const i = next++;
-      answers[i] = await post(endpoint, secret, deliveries[i]!, agent, signed[i]);
+      const answer = await connection.send(requests[i]!);
+      answers[i] = { status: answer.status, body: parseJsonObject(answer.body), ms: answer.ms, sentAt: answer.sentAt };
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const wallMs = performance.now() - started;
-  agent.destroy();
-  return { answers, wallMs };
+  try {
+    await Promise.all(connections.map(worker));
+  } finally {
+    for (const connection of connections) connection.close();
+  }
+  return { answers, wallMs: performance.now() - started };
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {}; // not JSON: leave it empty
+  }
 }
