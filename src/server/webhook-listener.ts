@@ -10,7 +10,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Logger } from 'pino';
 import type { GitHubReceiver, WebhookAnswer } from '../ci/webhooks/github-receiver.ts';
 
-export const GITHUB_WEBHOOK_PATH = '/hooks/github';
+const GITHUB_WEBHOOK_PATH = '/hooks/github';
 
 /** GitHub sends at most 25 MB. */
 const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
