@@ -94,8 +94,9 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     graceMs: config.registry.gcGraceMs,
     logger: logger.child({ component: 'registry-gc' }),
   });
-  const app = createApp({ store, master, logs, registry, batch, ci, registryAccess: () => registryAccess, logger: logger.child({ component: 'api' }), version: VERSION });
-  const server = http.createServer(withGitHubWebhooks(ci.receiver, logger.child({ component: 'api' }), app.callback()));
+  const apiLogger = logger.child({ component: 'api' });
+  const app = createApp({ store, master, logs, registry, batch, ci, registryAccess: () => registryAccess, logger: apiLogger, version: VERSION });
+  const server = http.createServer(withGitHubWebhooks(ci.receiver, apiLogger, app.callback()));
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;

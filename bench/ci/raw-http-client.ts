@@ -70,6 +70,7 @@ export class RawConnection {
       socket.on('close', () => {
         this.socket = null;
         this.connecting = null;
+        this.received = Buffer.alloc(0); // a half answer of this connection is no part of the next one's
         this.fail(new Error('the server closed the connection before answering'));
       });
     });
