@@ -24,6 +24,7 @@ import { scheduleGarbageCollection } from './registry/gc/gc-schedule.ts';
 import { createApp } from './server/app.ts';
 import { bootstrapTokens, type NewSecrets } from './server/bootstrap-tokens.ts';
 import { withGitHubWebhooks } from './server/webhook-listener.ts';
+import { addExtraAcceptors } from './server/extra-acceptors.ts';
 import { systemClock } from './shared/clock.ts';
 import { VERSION } from './shared/version.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -111,12 +112,15 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   }
   const url = urlOf(server);
   logger.info({ url, dataDir: config.dataDir, store: store.kind }, 'platform API listening');
+  // Made while the server already serves on its own handle (a helper process takes ~50 ms).
+  const extraAcceptors = addExtraAcceptors(server, EXTRA_ACCEPTORS, apiLogger);
 
   const registryServer = http.createServer(registry.app.callback());
   registryServer.requestTimeout = 0;
   try {
     await listen(registryServer, config.registryListen);
   } catch (err) {
+    (await extraAcceptors).close();
     server.close();
     await ci.stop();
     await batch.stop();
@@ -166,6 +170,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
       await ci.stop();
       await batch.stop();
       master.stop();
+      (await extraAcceptors).close();
       for (const listener of [server, registryServer]) {
         listener.closeAllConnections();
         await new Promise<void>((resolve) => listener.close(() => resolve()));
@@ -174,6 +179,12 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     },
   };
 }
+
+/**
+ * Handles on the platform port beside the server's own: the connections accepted per turn of the
+ * event loop in a burst (src/server/extra-acceptors.ts; 50 at once are taken in ~7 turns, not 50).
+ */
+const EXTRA_ACCEPTORS = 7;
 
 /** Listens on the address, turning the usual failures into one clear sentence. */
 async function listen(server: http.Server, address: ServerConfig['listen']): Promise<void> {

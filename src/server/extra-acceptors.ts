@@ -1,0 +1,121 @@
+// More than one connection accepted per turn of the event loop on a listening socket.
+//
+// Why: since libuv 1.45 (Node 20 has 1.46) a listening handle accepts a single connection each time
+// the loop polls, to share connections fairly between processes listening on one port. Gantry's
+// platform port is served by one process, so when many connections arrive at once — GitHub opens a
+// connection per webhook delivery, and a push to many repositories or a redelivery of hundreds comes
+// as a burst — they are accepted one per turn, and every turn also serves the connections already
+// open: the last of 50 simultaneous connections waited 30–80 ms before its request was even read
+// (bench/README.md, CI).
+//
+// How: more handles on the same listening socket. Each is a duplicate file descriptor, so epoll
+// reports each as readable and each accepts one connection per turn. Node 20 has no `dup()` and no
+// SO_REUSEPORT listener (`reusePort` came in 22.12), but the IPC channel to a child process duplicates
+// a descriptor when it passes a handle (SCM_RIGHTS) — the way the cluster module shares a port. A
+// short-lived helper is handed the socket and hands it back `count` times; the copies listen here and
+// give their connections to the server as its own. The helper never listens itself (it receives the
+// raw handle, not a net.Server), so it cannot take a connection.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import type { Logger } from 'pino';
+
+export interface ExtraAcceptors {
+  /** How many copies listen beside the server's own handle (0 if they could not be made). */
+  readonly count: number;
+  /**
+   * Stops the copies listening, at once (the socket closes once the server's own handle closes too).
+   * Their connections are the server's: they end with it (closeAllConnections), not here.
+   */
+  close(): void;
+}
+
+const HELPER_TIMEOUT_MS = 10_000;
+
+// Runs in the helper (`node -e`): sends the handle it is given back `count` times, then exits. (A
+// 'message' listener keeps the IPC channel referenced while the handles wait for their acks.)
+const HELPER_SOURCE = `
+process.on('message', (message, handle) => {
+  if (!handle) return;
+  let sent = 0;
+  const sendNext = () => {
+    if (sent === message.count) { handle.close(); process.disconnect(); return; }
+    sent++;
+    process.send({ copy: sent }, handle, { keepOpen: true }, (err) => err ? process.exit(1) : sendNext());
+  };
+  sendNext();
+});
+`;
+
+/**
+ * Makes `count` more handles on `server`'s listening socket, whose connections `server` serves as
+ * its own. Failing to make them is not fatal: the server keeps listening on its own handle, with a
+ * warning.
+ */
+export async function addExtraAcceptors(server: net.Server, count: number, logger: Logger, execPath = process.execPath): Promise<ExtraAcceptors> {
+  const own = (server as unknown as { _handle?: unknown })._handle;
+  if (count <= 0 || !server.listening || !own) return { count: 0, close: () => {} };
+  const copies: net.Server[] = [];
+  try {
+    for (const handle of await duplicates(own, count, execPath)) {
+      const copy = net.createServer((socket) => server.emit('connection', socket));
+      // A raw handle from another process listens again here (listen(2) on a listening socket only
+      // sets its backlog), so the copy's connections come from the same queue as the server's.
+      copy.listen(handle as net.ListenOptions);
+      copies.push(copy);
+    }
+  } catch (err) {
+    closeAll(copies);
+    logger.warn({ err: (err as Error).message }, 'one connection accepted per turn of the event loop: the listening socket could not be shared');
+    return { count: 0, close: () => {} };
+  }
+  return { count: copies.length, close: () => closeAll(copies) };
+}
+
+/** `count` duplicates of the native handle `own`, received from a helper process. */
+function duplicates(own: unknown, count: number, execPath: string): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const received: unknown[] = [];
+    const helper = spawn(execPath, ['-e', HELPER_SOURCE], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    helper.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
+    const timer = setTimeout(() => {
+      helper.kill('SIGKILL');
+      fail(new Error(`the helper did not answer in ${HELPER_TIMEOUT_MS / 1000} s`));
+    }, HELPER_TIMEOUT_MS);
+    let settled = false;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      for (const handle of received) (handle as { close(): void }).close();
+      reject(err);
+    };
+    helper.on('error', (err) => fail(err));
+    helper.on('message', (_message, handle) => {
+      if (handle) received.push(handle);
+    });
+    helper.on('exit', (code, signal) => {
+      if (settled) return;
+      if (received.length !== count) {
+        fail(new Error(`the helper exited (${signal ?? code}) after ${received.length} of ${count} copies${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
+        return;
+      }
+      settled = true;
+      clearTimeout(timer);
+      resolve(received);
+    });
+    // keepOpen: without it Node closes the sender's handle — the server's own — once it is passed.
+    helper.send({ count }, own as net.Server, { keepOpen: true }, (err) => {
+      if (err) fail(err);
+    });
+  });
+}
+
+/**
+ * Closes the copies' listening handles (libuv closes the descriptor right away). Not awaited: a
+ * net.Server's close callback waits for the connections it accepted to end, and those are the
+ * server's, often kept alive or following a log.
+ */
+function closeAll(servers: net.Server[]): void {
+  for (const copy of servers) if (copy.listening) copy.close();
+}
