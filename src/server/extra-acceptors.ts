@@ -75,7 +75,8 @@ export async function addExtraAcceptors(server: net.Server, count: number, logge
 function duplicates(own: unknown, count: number, execPath: string): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     const received: unknown[] = [];
-    const helper = spawn(execPath, ['-e', HELPER_SOURCE], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // No environment: the helper needs none, and the server's holds its secrets (and NODE_OPTIONS).
+    const helper = spawn(execPath, ['-e', HELPER_SOURCE], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: {} });
     let stderr = '';
     helper.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
     const timer = setTimeout(() => {
