@@ -95,7 +95,8 @@ function duplicates(own: unknown, count: number, execPath: string): Promise<unkn
     helper.on('message', (_message, handle) => {
       if (handle) received.push(handle);
     });
-    helper.on('exit', (code, signal) => {
+    // 'close', not 'exit': it comes once the IPC channel is closed too, after every message on it.
+    helper.on('close', (code, signal) => {
       if (settled) return;
       if (received.length !== count) {
         fail(new Error(`the helper exited (${signal ?? code}) after ${received.length} of ${count} copies${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
