@@ -56,10 +56,12 @@ export const MIRROR_VARIABLE = 'GANTRY_GIT_MIRROR';
  * the pushed commit moments before, to plan the run) lends its objects: `$GANTRY_GIT_MIRROR/objects`
  * becomes the workspace's alternate object store (Jenkins' "reference repository"), so the fetch only
  * negotiates refs instead of copying the repository again (32–41 → 18–19 ms for the benchmark's small
- * repository on a local disk; far more for a real repository over the network). Elsewhere the path
- * does not exist and the fetch copies everything as usual. The mirror only ever gains objects while a
- * run needs them: it is fetched into, never pruned by Gantry, and git's own automatic gc keeps
- * unreachable objects for two weeks.
+ * repository on a local disk; far more for a real repository over the network). When the mirror
+ * already holds the pushed commit there is no fetch at all: the commit is its own proof of content
+ * (git names objects by their hash), so the step neither asks the origin again nor waits on its
+ * network (the whole script 42–51 → 30–43 ms here). Elsewhere the path does not exist and the fetch
+ * copies everything as usual. The mirror only ever gains objects while a run needs them: it is fetched
+ * into, never pruned by Gantry, and git's own automatic gc keeps unreachable objects for two weeks.
  */
 export function cloneScript(cloneUrl: string, ref: string, commit: string | null): string {
   const lines = [
@@ -70,12 +72,28 @@ export function cloneScript(cloneUrl: string, ref: string, commit: string | null
     `  printf '%s\\n' '+ objects shared with the server mirror of the repository'`,
     'fi',
     `git remote add origin ${shellQuote(cloneUrl)}`,
-    `printf '%s\\n' ${shellQuote(`+ git fetch origin ${ref}`)}`,
-    `git -c protocol.ext.allow=never fetch -q --no-tags origin ${shellQuote(`+${ref}:refs/remotes/origin/build`)}`,
+    ...fetchLines(cloneUrl, ref, commit),
     `git checkout -q --detach ${commit ? shellQuote(commit) : 'refs/remotes/origin/build'}`,
     "git log -1 --format='%H %s'",
   ];
   return lines.join('\n');
+}
+
+/** The fetch of `ref`, skipped when the commit is known and its objects are already at hand (the mirror). */
+function fetchLines(cloneUrl: string, ref: string, commit: string | null): string[] {
+  const fetch = [
+    `printf '%s\\n' ${shellQuote(`+ git fetch origin ${ref}`)}`,
+    `git -c protocol.ext.allow=never fetch -q --no-tags origin ${shellQuote(`+${ref}:refs/remotes/origin/build`)}`,
+  ];
+  if (!commit) return fetch;
+  return [
+    `if git cat-file -e ${shellQuote(`${commit}^{commit}`)} 2>/dev/null; then`,
+    `  printf '%s\\n' ${shellQuote(`+ ${ref} at ${commit} is in the server mirror: nothing to fetch`)}`,
+    `  git update-ref refs/remotes/origin/build ${shellQuote(commit)}`,
+    'else',
+    ...fetch.map((line) => `  ${line}`),
+    'fi',
+  ];
 }
 
 export function shellQuote(text: string): string {

@@ -35,10 +35,10 @@ describe('CI clone step script', () => {
     await mirror.fetch(url, 'refs/heads/main'); // what the server did to plan the run
   });
 
-  function runClone(name: string, env: Record<string, string>): { workspace: string; output: string } {
+  function runClone(name: string, env: Record<string, string>, at = { cloneUrl: url, commit: () => commit }): { workspace: string; output: string } {
     const workspace = path.join(dir, name);
     mkdirSync(workspace);
-    const output = execFileSync('/bin/sh', ['-c', cloneScript(url, 'refs/heads/main', commit)], {
+    const output = execFileSync('/bin/sh', ['-c', cloneScript(at.cloneUrl, 'refs/heads/main', at.commit())], {
       cwd: workspace,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workspace, GIT_TERMINAL_PROMPT: '0', ...env },
       encoding: 'utf8',
@@ -54,6 +54,28 @@ describe('CI clone step script', () => {
     assert.equal(readFileSync(path.join(workspace, '.git/objects/info/alternates'), 'utf8').trim(), path.join(mirror.directoryOf(url), 'objects'));
     assert.equal(ownObjects(workspace), 0, 'nothing copied: every object comes from the mirror');
     assert.equal(git(workspace, 'remote', 'get-url', 'origin'), url, 'origin is still the repository, not the mirror');
+    assert.match(output, new RegExp(`\\+ refs/heads/main at ${commit} is in the server mirror: nothing to fetch\n${commit} the commit to build\n`));
+    assert.doesNotMatch(output, /\+ git fetch/);
+  });
+
+  it('needs nothing from the origin when the mirror holds the commit', () => {
+    const gone = `file://${path.join(dir, 'moved-away.git')}`;
+    const { workspace } = runClone('origin-gone', { [MIRROR_VARIABLE]: mirror.directoryOf(url) }, { cloneUrl: gone, commit: () => commit });
+    assert.equal(git(workspace, 'rev-parse', 'HEAD'), commit);
+    assert.equal(readFileSync(path.join(workspace, 'file-3.txt'), 'utf8'), 'content 3\n'.repeat(100));
+  });
+
+  it('fetches a commit the mirror does not hold yet, borrowing what it does', () => {
+    const work = path.join(dir, 'work');
+    writeFileSync(path.join(work, 'later.txt'), 'pushed after the mirror fetched\n');
+    git(work, 'add', '.');
+    git(work, 'commit', '--quiet', '-m', 'a later commit');
+    const later = git(work, 'rev-parse', 'HEAD');
+    git(work, 'push', '--quiet', bare, 'main');
+    const { workspace, output } = runClone('later-commit', { [MIRROR_VARIABLE]: mirror.directoryOf(url) }, { cloneUrl: url, commit: () => later });
+    assert.equal(git(workspace, 'rev-parse', 'HEAD'), later);
+    assert.match(output, /\+ git fetch origin refs\/heads\/main\n/);
+    assert.ok(ownObjects(workspace) < 22, 'only the new objects were copied; the rest came from the mirror');
   });
 
   it('copies the objects as usual where the mirror is not (a remote agent)', () => {
