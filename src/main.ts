@@ -114,13 +114,14 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   logger.info({ url, dataDir: config.dataDir, store: store.kind }, 'platform API listening');
   // Made while the server already serves on its own handle (a helper process takes ~50 ms).
   const extraAcceptors = addExtraAcceptors(server, EXTRA_ACCEPTORS, apiLogger);
+  void extraAcceptors.ready.then((count) => logger.debug({ count }, 'more handles accept on the platform port'));
 
   const registryServer = http.createServer(registry.app.callback());
   registryServer.requestTimeout = 0;
   try {
     await listen(registryServer, config.registryListen);
   } catch (err) {
-    (await extraAcceptors).close();
+    extraAcceptors.close();
     server.close();
     await ci.stop();
     await batch.stop();
@@ -170,7 +171,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
       await ci.stop();
       await batch.stop();
       master.stop();
-      (await extraAcceptors).close();
+      extraAcceptors.close();
       for (const listener of [server, registryServer]) {
         listener.closeAllConnections();
         await new Promise<void>((resolve) => listener.close(() => resolve()));

@@ -15,16 +15,17 @@
 // short-lived helper is handed the socket and hands it back `count` times; the copies listen here and
 // give their connections to the server as its own. The helper never listens itself (it receives the
 // raw handle, not a net.Server), so it cannot take a connection.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import type { Logger } from 'pino';
 
 export interface ExtraAcceptors {
-  /** How many copies listen beside the server's own handle (0 if they could not be made). */
-  readonly count: number;
+  /** How many copies listen beside the server's own handle, once made (0 if they could not be, or close came first). */
+  readonly ready: Promise<number>;
   /**
-   * Stops the copies listening, at once (the socket closes once the server's own handle closes too).
-   * Their connections are the server's: they end with it (closeAllConnections), not here.
+   * Stops the copies listening, at once, and a helper still at work (the socket closes once the
+   * server's own handle closes too). Their connections are the server's: they end with it
+   * (closeAllConnections), not here. Shutdown never waits for the helper.
    */
   close(): void;
 }
@@ -47,36 +48,55 @@ process.on('message', (message, handle) => {
 `;
 
 /**
- * Makes `count` more handles on `server`'s listening socket, whose connections `server` serves as
- * its own. Failing to make them is not fatal: the server keeps listening on its own handle, with a
- * warning.
+ * Starts making `count` more handles on `server`'s listening socket, whose connections `server`
+ * serves as its own; the server keeps serving on its own handle meanwhile. Failing to make them is
+ * not fatal: the server keeps its one handle, with a warning.
  */
-export async function addExtraAcceptors(server: net.Server, count: number, logger: Logger, execPath = process.execPath): Promise<ExtraAcceptors> {
-  const own = (server as unknown as { _handle?: unknown })._handle;
-  if (count <= 0 || !server.listening || !own) return { count: 0, close: () => {} };
+export function addExtraAcceptors(server: net.Server, count: number, logger: Logger, execPath = process.execPath): ExtraAcceptors {
   const copies: net.Server[] = [];
-  try {
-    for (const handle of await duplicates(own, count, execPath)) {
-      const copy = net.createServer((socket) => server.emit('connection', socket));
-      // A raw handle from another process listens again here (listen(2) on a listening socket only
-      // sets its backlog), so the copy's connections come from the same queue as the server's.
-      copy.listen(handle as net.ListenOptions);
-      copies.push(copy);
+  let closed = false;
+  let helper: ChildProcess | undefined;
+  const make = async (): Promise<number> => {
+    const own = (server as unknown as { _handle?: unknown })._handle;
+    if (count <= 0 || !server.listening || !own) return 0;
+    try {
+      for (const handle of await duplicates(own, count, execPath, (child) => (helper = child))) {
+        if (closed) {
+          (handle as { close(): void }).close();
+          continue;
+        }
+        const copy = net.createServer((socket) => server.emit('connection', socket));
+        // A raw handle from another process listens again here (listen(2) on a listening socket
+        // only sets its backlog), so the copy's connections come from the same queue as the server's.
+        copy.listen(handle as net.ListenOptions);
+        copies.push(copy);
+      }
+    } catch (err) {
+      closeAll(copies);
+      if (!closed) logger.warn({ err: (err as Error).message }, 'one connection accepted per turn of the event loop: the listening socket could not be shared');
+      return 0;
+    } finally {
+      helper = undefined;
     }
-  } catch (err) {
-    closeAll(copies);
-    logger.warn({ err: (err as Error).message }, 'one connection accepted per turn of the event loop: the listening socket could not be shared');
-    return { count: 0, close: () => {} };
-  }
-  return { count: copies.length, close: () => closeAll(copies) };
+    return copies.length;
+  };
+  return {
+    ready: make(),
+    close() {
+      closed = true;
+      helper?.kill('SIGKILL');
+      closeAll(copies);
+    },
+  };
 }
 
 /** `count` duplicates of the native handle `own`, received from a helper process. */
-function duplicates(own: unknown, count: number, execPath: string): Promise<unknown[]> {
+function duplicates(own: unknown, count: number, execPath: string, started: (helper: ChildProcess) => void): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     const received: unknown[] = [];
     // No environment: the helper needs none, and the server's holds its secrets (and NODE_OPTIONS).
     const helper = spawn(execPath, ['-e', HELPER_SOURCE], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: {} });
+    started(helper);
     let stderr = '';
     helper.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
     const timer = setTimeout(() => {

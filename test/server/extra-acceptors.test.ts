@@ -71,14 +71,15 @@ describe('extra acceptors on a listening socket', function () {
     assert.ok(alone >= BURST / 2, `without copies ${BURST} connections took only ${alone} turns: if Node accepts several per turn again, the copies are no longer needed`);
     for (const socket of sockets.splice(0)) socket.destroy();
 
-    extra = await addExtraAcceptors(server, 7, logger);
-    assert.equal(extra.count, 7);
+    extra = addExtraAcceptors(server, 7, logger);
+    assert.equal(await extra.ready, 7);
     const withCopies = await turnsToAcceptBurst();
     assert.ok(withCopies <= Math.ceil(BURST / 8) + 3, `with 8 handles ${BURST} connections took ${withCopies} turns`);
   });
 
   it('serves the requests of connections the copies accepted', async () => {
-    extra = await addExtraAcceptors(server, 3, logger);
+    extra = addExtraAcceptors(server, 3, logger);
+    await extra.ready;
     const agent = new http.Agent({ keepAlive: false, maxSockets: 20 });
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -95,7 +96,8 @@ describe('extra acceptors on a listening socket', function () {
   });
 
   it('keeps the port open until the copies close too', async () => {
-    extra = await addExtraAcceptors(server, 2, logger);
+    extra = addExtraAcceptors(server, 2, logger);
+    assert.equal(await extra.ready, 2);
     await new Promise((resolve) => server.close(resolve));
     assert.equal(await connectOutcome(port), 'connected', 'the copies still listen after the server closed its own handle');
     extra.close();
@@ -104,11 +106,21 @@ describe('extra acceptors on a listening socket', function () {
   });
 
   it('leaves the server on its own handle, with a warning, when the helper cannot run', async () => {
-    extra = await addExtraAcceptors(server, 7, logger, '/nonexistent/node');
-    assert.equal(extra.count, 0);
+    extra = addExtraAcceptors(server, 7, logger, '/nonexistent/node');
+    assert.equal(await extra.ready, 0);
     assert.match(warnings.join(''), /one connection accepted per turn/);
     assert.match(warnings.join(''), /spawn \/nonexistent\/node ENOENT/);
     assert.equal(await connectOutcome(port), 'connected');
+  });
+
+  it('closes at once even while the helper is at work, and leaves no copy listening', async () => {
+    extra = addExtraAcceptors(server, 7, logger);
+    extra.close(); // the helper has just been spawned
+    assert.equal(await extra.ready, 0);
+    assert.equal(warnings.length, 0, 'closing is not a failure to warn about');
+    await new Promise((resolve) => server.close(resolve));
+    assert.equal(await connectOutcome(port), 'ECONNREFUSED');
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)); // for afterEach
   });
 });
 
