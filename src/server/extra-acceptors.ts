@@ -101,34 +101,30 @@ function duplicates(own: unknown, count: number, execPath: string, started: (hel
     helper.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
     const timer = setTimeout(() => {
       helper.kill('SIGKILL');
-      fail(new Error(`the helper did not answer in ${HELPER_TIMEOUT_MS / 1000} s`));
+      finish(new Error(`the helper did not answer in ${HELPER_TIMEOUT_MS / 1000} s`));
     }, HELPER_TIMEOUT_MS);
     let settled = false;
-    const fail = (err: Error): void => {
+    /** Settles once: with the copies, or with why there are none (closing any that came). */
+    const finish = (err?: Error): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (!err) return resolve(received);
       for (const handle of received) (handle as { close(): void }).close();
       reject(err);
     };
-    helper.on('error', (err) => fail(err));
+    helper.on('error', (err) => finish(err));
     helper.on('message', (_message, handle) => {
       if (handle) received.push(handle);
     });
     // 'close', not 'exit': it comes once the IPC channel is closed too, after every message on it.
     helper.on('close', (code, signal) => {
-      if (settled) return;
-      if (received.length !== count) {
-        fail(new Error(`the helper exited (${signal ?? code}) after ${received.length} of ${count} copies${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
-        return;
-      }
-      settled = true;
-      clearTimeout(timer);
-      resolve(received);
+      const missing = received.length !== count;
+      finish(missing ? new Error(`the helper exited (${signal ?? code}) after ${received.length} of ${count} copies${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`) : undefined);
     });
     // keepOpen: without it Node closes the sender's handle — the server's own — once it is passed.
     helper.send({ count }, own as net.Server, { keepOpen: true }, (err) => {
-      if (err) fail(err);
+      if (err) finish(err);
     });
   });
 }
