@@ -1,5 +1,6 @@
 // Pure decisions of a run in progress: which steps may start, whether the run has failed so far, how
 // it ends, and the shell script a step runs. The run engine applies them; tests check them as tables.
+import { Invalid } from '../../shared/errors.ts';
 import type { Pipeline, Step } from '../pipeline/index.ts';
 import type { CiRunState, StepState } from '../store/runs.ts';
 
@@ -54,46 +55,62 @@ export const MIRROR_VARIABLE = 'GANTRY_GIT_MIRROR';
  *
  * When the step runs on the server's own host, the server's mirror of the repository (which fetched
  * the pushed commit moments before, to plan the run) lends its objects: `$GANTRY_GIT_MIRROR/objects`
- * becomes the workspace's alternate object store (Jenkins' "reference repository"), so the fetch only
- * negotiates refs instead of copying the repository again (32–41 → 18–19 ms for the benchmark's small
- * repository on a local disk; far more for a real repository over the network). When the mirror
- * already holds the pushed commit there is no fetch at all: the commit is its own proof of content
- * (git names objects by their hash), so the step neither asks the origin again nor waits on its
- * network (the whole script 42–51 → 30–43 ms here). Elsewhere the path does not exist and the fetch
- * copies everything as usual. The mirror only ever gains objects while a run needs them: it is fetched
- * into, never pruned by Gantry, and git's own automatic gc keeps unreachable objects for two weeks.
+ * becomes the workspace's alternate object store (Jenkins' "reference repository"), and the commit is
+ * checked out straight from it: no fetch, so the step neither asks the origin again (with GitHub, a
+ * network round trip) nor copies an object; a commit's hash is its content, so nothing is trusted that
+ * a fetch would have checked. A commit the mirror lacks (a remote agent, where the path does not exist,
+ * or a later push) is fetched as usual, borrowing what the mirror has. The mirror only ever gains
+ * objects while a run needs them: it is fetched into, never pruned by Gantry, and git's own automatic
+ * gc keeps unreachable objects for two weeks.
+ *
+ * Each git process costs 4–15 ms here (more when the disk is busy: creating files is what git init and
+ * checkout do), so on the mirror's path the script runs three: `git init` without the template
+ * directory (a CI workspace has no use for sample hooks, and each is a file to create), the checkout,
+ * and the log line. The origin remote is appended to `.git/config` as text, exactly what
+ * `git remote add` writes (tests read it back with `git remote get-url`).
  */
 export function cloneScript(cloneUrl: string, ref: string, commit: string | null): string {
+  const mirrorHere = `[ -n "\${${MIRROR_VARIABLE}:-}" ] && [ -d "\$${MIRROR_VARIABLE}/objects" ]`;
   const lines = [
     'set -e',
-    'git init -q .',
-    `if [ -n "\${${MIRROR_VARIABLE}:-}" ] && [ -d "\$${MIRROR_VARIABLE}/objects" ]; then`,
+    'git init -q --template= .',
+    `printf '%s' ${shellQuote(originRemoteConfig(cloneUrl))} >> .git/config`,
+    `if ${mirrorHere}; then`,
     `  printf '%s\\n' "\$${MIRROR_VARIABLE}/objects" > .git/objects/info/alternates`,
     `  printf '%s\\n' '+ objects shared with the server mirror of the repository'`,
     'fi',
-    `git remote add origin ${shellQuote(cloneUrl)}`,
-    ...fetchLines(cloneUrl, ref, commit),
-    `git checkout -q --detach ${commit ? shellQuote(commit) : 'refs/remotes/origin/build'}`,
-    "git log -1 --format='%H %s'",
   ];
-  return lines.join('\n');
-}
-
-/** The fetch of `ref`, skipped when the commit is known and its objects are already at hand (the mirror). */
-function fetchLines(cloneUrl: string, ref: string, commit: string | null): string[] {
   const fetch = [
     `printf '%s\\n' ${shellQuote(`+ git fetch origin ${ref}`)}`,
     `git -c protocol.ext.allow=never fetch -q --no-tags origin ${shellQuote(`+${ref}:refs/remotes/origin/build`)}`,
+    `git checkout -q --detach ${commit ? shellQuote(commit) : 'refs/remotes/origin/build'}`,
   ];
-  if (!commit) return fetch;
-  return [
-    `if git cat-file -e ${shellQuote(`${commit}^{commit}`)} 2>/dev/null; then`,
-    `  printf '%s\\n' ${shellQuote(`+ ${ref} at ${commit} is in the server mirror: nothing to fetch`)}`,
-    `  git update-ref refs/remotes/origin/build ${shellQuote(commit)}`,
-    'else',
-    ...fetch.map((line) => `  ${line}`),
-    'fi',
-  ];
+  if (commit) {
+    // A checkout of a commit nobody has fails at once ("reference is not a tree"), writing nothing.
+    lines.push(
+      `if ${mirrorHere} && git checkout -q --detach ${shellQuote(commit)} 2>/dev/null; then`,
+      `  printf '%s\\n' ${shellQuote(`+ ${ref} at ${commit} is in the server mirror: nothing to fetch`)}`,
+      'else',
+      ...fetch.map((line) => `  ${line}`),
+      'fi',
+    );
+  } else {
+    lines.push(...fetch);
+  }
+  lines.push("git log -1 --format='%H %s'");
+  return lines.join('\n');
+}
+
+/**
+ * The `[remote "origin"]` section `git remote add origin URL` writes. The URL is a config value in
+ * double quotes (backslash and quote escaped); it has no whitespace or control characters
+ * (checkCloneUrl refused them before any run was recorded), checked again here because the text
+ * goes into a file git parses (a run with such a URL fails its clone step, saying so).
+ */
+export function originRemoteConfig(cloneUrl: string): string {
+  if (/[\s\x00-\x1f\x7f]/.test(cloneUrl)) throw new Invalid(`clone URL has whitespace or control characters: ${JSON.stringify(cloneUrl.slice(0, 200))}`);
+  const quoted = `"${cloneUrl.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return `[remote "origin"]\n\turl = ${quoted}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`;
 }
 
 export function shellQuote(text: string): string {

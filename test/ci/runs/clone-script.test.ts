@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MIRROR_VARIABLE, cloneScript } from '../../../src/ci/runs/step-plan.ts';
+import { MIRROR_VARIABLE, cloneScript, originRemoteConfig } from '../../../src/ci/runs/step-plan.ts';
 import { GitMirror } from '../../../src/ci/workspace/git-mirror.ts';
 import { tempDir } from '../../helpers/processes.ts';
 
@@ -56,6 +56,7 @@ describe('CI clone step script', () => {
     assert.equal(git(workspace, 'remote', 'get-url', 'origin'), url, 'origin is still the repository, not the mirror');
     assert.match(output, new RegExp(`\\+ refs/heads/main at ${commit} is in the server mirror: nothing to fetch\n${commit} the commit to build\n`));
     assert.doesNotMatch(output, /\+ git fetch/);
+    assert.equal(git(workspace, 'status', '--porcelain'), '', 'a clean work tree at the commit');
   });
 
   it('needs nothing from the origin when the mirror holds the commit', () => {
@@ -84,6 +85,17 @@ describe('CI clone step script', () => {
     assert.doesNotMatch(output, /objects shared/);
     assert.equal(existsSync(path.join(workspace, '.git/objects/info/alternates')), false);
     assert.ok(ownObjects(workspace) >= 22, 'the commit, its tree and 20 blobs fetched into the workspace');
+  });
+
+  it('writes the origin remote as git itself reads it, quotes and backslashes included', () => {
+    const odd = `${url}?a="b"\\c;#d`;
+    const workspace = path.join(dir, 'remote-config');
+    mkdirSync(workspace);
+    git(workspace, 'init', '--quiet');
+    writeFileSync(path.join(workspace, '.git/config'), readFileSync(path.join(workspace, '.git/config'), 'utf8') + originRemoteConfig(odd));
+    assert.equal(git(workspace, 'remote', 'get-url', 'origin'), odd);
+    assert.equal(git(workspace, 'config', 'remote.origin.fetch'), '+refs/heads/*:refs/remotes/origin/*');
+    assert.throws(() => originRemoteConfig(`${url}\n[core]\n\tfsmonitor = evil`), /whitespace or control characters/);
   });
 
   it('clones without the variable at all', () => {
