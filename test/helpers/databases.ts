@@ -1,11 +1,9 @@
 // The databases the store is tested on: always a SQLite file; PostgreSQL when
 // GANTRY_TEST_DATABASE_URL names a server. With GANTRY_REQUIRE_POSTGRES=1 (CI) a missing server fails
 // the run instead of skipping those tests.
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import knexFactory from 'knex';
 import type { DatabaseOptions } from '../../src/store/index.ts';
+import { tempDir } from './temp-dirs.ts';
 
 export interface TestDatabase {
   name: string;
@@ -18,7 +16,7 @@ export function testDatabases(): TestDatabase[] {
     {
       name: 'sqlite',
       async prepare() {
-        return { dataDir: mkdtempSync(path.join(os.tmpdir(), 'gantry-store-')) };
+        return { dataDir: tempDir('store') };
       },
     },
   ];
@@ -28,7 +26,7 @@ export function testDatabases(): TestDatabase[] {
       name: 'postgres',
       async prepare() {
         await resetPostgres(url);
-        return { dataDir: mkdtempSync(path.join(os.tmpdir(), 'gantry-store-')), databaseUrl: url };
+        return { dataDir: tempDir('store'), databaseUrl: url };
       },
     });
   } else if (process.env.GANTRY_REQUIRE_POSTGRES === '1') {

@@ -2,9 +2,8 @@
 // them up after the test.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TaskRecord } from '../../src/cluster/types.ts';
@@ -14,9 +13,7 @@ export const GANTRY = path.join(REPO, 'bin', 'gantry');
 export const ADMIN_TOKEN = 'gat_test-admin-token-0123456789abcdef';
 export const JOIN_TOKEN = 'gjt_test-join-token-0123456789abcdef';
 
-export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `gantry-${prefix}-`));
-}
+export { tempDir } from './temp-dirs.ts';
 
 export interface Started {
   child: ChildProcess;
