@@ -55,6 +55,7 @@ import { buildbotUnavailable, buildbotVersion, finishedBuildOf, lastChangeId, st
 import { comparedBurst, comparedFirstStep, comparedMarks, periods, warmUpBurst, type ComparedBurst, type ComparedFirstStep, type ComparedMarks, type PeerContext, type PeerTarget } from './peer.ts';
 import { OtherLoad, waitForQuiet } from './quiet.ts';
 import { createRepo, type BenchRepo } from './repo.ts';
+import { fileCreateMicros } from './fs-probe.ts';
 import { burst, delivery, post, pushBody, type Answer, type Delivery } from './webhook.ts';
 
 const { values } = parseArgs({
@@ -385,10 +386,14 @@ interface FirstStepSample {
 
 interface FirstStepFigures {
   samples: FirstStepSample[];
+  /** Median µs to create a file in the server's data directory, before and after the pushes (fs-probe.ts). */
+  fileCreateUs: { before: number; after: number };
 }
 
 async function measureFirstStep(url: string): Promise<FirstStepFigures> {
   const samples: FirstStepSample[] = [];
+  const dataDir = path.join(workDir, 'data');
+  const createdBefore = fileCreateMicros(dataDir);
   const agent = new http.Agent({ keepAlive: false });
   const pending: Array<{ id: string; sample: Omit<FirstStepSample, 'recorded'> }> = [];
   for (let i = 0; i < PUSHES; i++) {
@@ -425,6 +430,7 @@ async function measureFirstStep(url: string): Promise<FirstStepFigures> {
   agent.destroy();
   const received = new Map((await deliveries(url, 1000)).map((d) => [d.deliveryId, at(d.receivedAt)]));
   for (const { id, sample } of pending) samples.push({ ...sample, recorded: received.get(id) ?? NaN });
+  const fileCreateUs = { before: createdBefore, after: fileCreateMicros(dataDir) };
   for (const s of samples) {
     window('first: delivery recorded → run recorded (mirror, plan)', s.recorded, s.runCreated);
     window('first: run recorded → clone task staged', s.runCreated, at(s.cloneTask.stagedAt));
@@ -433,7 +439,7 @@ async function measureFirstStep(url: string): Promise<FirstStepFigures> {
     window('first: clone finished → first task staged', at(s.cloneTask.finishedAt), at(s.firstTask.stagedAt));
     window('first: first task staged → running', at(s.firstTask.stagedAt), at(s.firstTask.startedAt));
   }
-  return { samples };
+  return { samples, fileCreateUs };
 }
 
 interface StepSample {
@@ -582,6 +588,8 @@ function reportFirstStep(f: FirstStepFigures): string[] {
   row('run finished', fromSent((s) => s.runFinished), between((s) => at(s.firstTask.startedAt), (s) => s.runFinished));
   printTable(['milestone', 'from sent: p50 / p99 / max', 'stage (from the line above): p50 / p99'], rows);
   console.log(`limits the driver enforced: clone task "${fs[0]?.cloneTask.limits ?? 'n/a'}", first step "${fs[0]?.firstTask.limits ?? 'n/a'}"`);
+  const { before, after } = f.fileCreateUs;
+  console.log(`creating a file in the server's data directory (median of 200): ${before.toFixed(0)} µs before the pushes, ${after.toFixed(0)} µs after; a clone step creates ~50, each task ~5`);
   const first = fromSent((s) => at(s.firstTask.startedAt));
   const clone = fromSent((s) => at(s.cloneStep.startedAt));
   return [
