@@ -1,8 +1,7 @@
 // Temporary directories for tests, removed when the test process exits. A full `npm test` makes
-// thousands of them (stores, repositories, workspaces, sandboxes); left behind in /tmp over many runs
-// they filled the filesystem's inode groups there until creating a file in a new directory under /tmp
-// cost 0.4–1.2 ms instead of ~0.05 (bench/README.md, CI: the clone step writes ~50 files).
-// GANTRY_KEEP_TEST_DIRS=1 keeps them for a post-mortem.
+// thousands of them (stores, repositories, workspaces, sandboxes); never removed, the runs of the
+// past sessions had left 268,000 inodes under /tmp on the development machine (bench/README.md, CI,
+// on what file creation costs there). GANTRY_KEEP_TEST_DIRS=1 keeps them for a post-mortem.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

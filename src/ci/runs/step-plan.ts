@@ -80,7 +80,7 @@ export function cloneScript(cloneUrl: string, ref: string, commit: string | null
     `  printf '%s\\n' '+ objects shared with the server mirror of the repository'`,
     'fi',
   ];
-  const fetch = [
+  const fetchThenCheckout = [
     `printf '%s\\n' ${shellQuote(`+ git fetch origin ${ref}`)}`,
     `git -c protocol.ext.allow=never fetch -q --no-tags origin ${shellQuote(`+${ref}:refs/remotes/origin/build`)}`,
     `git checkout -q --detach ${commit ? shellQuote(commit) : 'refs/remotes/origin/build'}`,
@@ -91,11 +91,11 @@ export function cloneScript(cloneUrl: string, ref: string, commit: string | null
       `if ${mirrorHere} && git checkout -q --detach ${shellQuote(commit)} 2>/dev/null; then`,
       `  printf '%s\\n' ${shellQuote(`+ ${ref} at ${commit} is in the server mirror: nothing to fetch`)}`,
       'else',
-      ...fetch.map((line) => `  ${line}`),
+      ...fetchThenCheckout.map((line) => `  ${line}`),
       'fi',
     );
   } else {
-    lines.push(...fetch);
+    lines.push(...fetchThenCheckout);
   }
   lines.push("git log -1 --format='%H %s'");
   return lines.join('\n');
