@@ -386,14 +386,20 @@ interface FirstStepSample {
 
 interface FirstStepFigures {
   samples: FirstStepSample[];
-  /** Median µs to create a file in the server's data directory, before and after the pushes (fs-probe.ts). */
-  fileCreateUs: { before: number; after: number };
+  /**
+   * Median µs to create a file (fs-probe.ts), before and after the pushes: in the server's data
+   * directory (the mirror, the task logs), and in a new directory beside the workspaces (where a clone
+   * step writes; the agent flags that root so that each new tree gets its own block group).
+   */
+  fileCreateUs: { before: number; after: number; workspacesBefore: number; workspacesAfter: number };
 }
 
 async function measureFirstStep(url: string): Promise<FirstStepFigures> {
   const samples: FirstStepSample[] = [];
   const dataDir = path.join(workDir, 'data');
+  const workspacesDir = path.join(dataDir, 'agent', 'workspaces');
   const createdBefore = fileCreateMicros(dataDir);
+  const workspacesBefore = fileCreateMicros(workspacesDir);
   const agent = new http.Agent({ keepAlive: false });
   const pending: Array<{ id: string; sample: Omit<FirstStepSample, 'recorded'> }> = [];
   for (let i = 0; i < PUSHES; i++) {
@@ -430,7 +436,7 @@ async function measureFirstStep(url: string): Promise<FirstStepFigures> {
   agent.destroy();
   const received = new Map((await deliveries(url, 1000)).map((d) => [d.deliveryId, at(d.receivedAt)]));
   for (const { id, sample } of pending) samples.push({ ...sample, recorded: received.get(id) ?? NaN });
-  const fileCreateUs = { before: createdBefore, after: fileCreateMicros(dataDir) };
+  const fileCreateUs = { before: createdBefore, after: fileCreateMicros(dataDir), workspacesBefore, workspacesAfter: fileCreateMicros(workspacesDir) };
   for (const s of samples) {
     window('first: delivery recorded → run recorded (mirror, plan)', s.recorded, s.runCreated);
     window('first: run recorded → clone task staged', s.runCreated, at(s.cloneTask.stagedAt));
@@ -588,8 +594,8 @@ function reportFirstStep(f: FirstStepFigures): string[] {
   row('run finished', fromSent((s) => s.runFinished), between((s) => at(s.firstTask.startedAt), (s) => s.runFinished));
   printTable(['milestone', 'from sent: p50 / p99 / max', 'stage (from the line above): p50 / p99'], rows);
   console.log(`limits the driver enforced: clone task "${fs[0]?.cloneTask.limits ?? 'n/a'}", first step "${fs[0]?.firstTask.limits ?? 'n/a'}"`);
-  const { before, after } = f.fileCreateUs;
-  console.log(`creating a file in the server's data directory (median of 200): ${before.toFixed(0)} µs before the pushes, ${after.toFixed(0)} µs after; a clone step creates ~50, each task ~5`);
+  const { before, after, workspacesBefore, workspacesAfter } = f.fileCreateUs;
+  console.log(`creating a file (median of 200), before the pushes / after: in the server's data directory ${before.toFixed(0)} / ${after.toFixed(0)} µs, in a new directory beside the workspaces ${workspacesBefore.toFixed(0)} / ${workspacesAfter.toFixed(0)} µs; a clone step creates ~50, each task ~5`);
   const first = fromSent((s) => at(s.firstTask.startedAt));
   const clone = fromSent((s) => at(s.cloneStep.startedAt));
   return [

@@ -6,6 +6,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Invalid } from '../../shared/errors.ts';
 import { sharedLauncher } from '../../shared/launcher/launcher.ts';
+import { spreadNewSubdirectories } from '../../shared/spread-directories.ts';
 
 /** Transports git may use for a clone URL; `ext::` (runs commands) and others are refused. */
 const ALLOWED_URL = /^(https?:\/\/|ssh:\/\/|git:\/\/|file:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/;
@@ -17,6 +18,9 @@ export function checkCloneUrl(url: string): string {
 }
 
 export class GitMirror {
+  /** Settles once the mirrors' root exists, flagged so that each mirror gets its own block group. */
+  private rootReady: Promise<void> | undefined;
+
   constructor(private readonly root: string) {}
 
   /** Fetches `ref` (and so the commit it names) from the URL into the mirror. */
@@ -67,10 +71,27 @@ export class GitMirror {
     try {
       await stat(path.join(dir, 'HEAD'));
     } catch {
+      await this.prepareRoot();
       await mkdir(dir, { recursive: true });
       await this.git(dir, ['init', '--quiet', '--bare']);
     }
     return dir;
+  }
+
+  /**
+   * A fetch frees an inode or two in its mirror (the old ref, the maintenance lock) and a busy agent
+   * frees hundreds beside the server's data directory: spread, a mirror's new objects are not created
+   * in a block group full of inodes ext4 will not reuse yet (src/shared/spread-directories.ts).
+   */
+  private prepareRoot(): Promise<void> {
+    this.rootReady ??= (async () => {
+      await mkdir(this.root, { recursive: true });
+      await spreadNewSubdirectories(this.root);
+    })().catch((err: unknown) => {
+      this.rootReady = undefined; // tried again with the next mirror
+      throw err;
+    });
+    return this.rootReady;
   }
 
   /**

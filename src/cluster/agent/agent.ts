@@ -14,11 +14,12 @@ import { pumpOutput } from './output-pump.ts';
 import { loadRedactValues, pruneRedactValues, removeRedactValues, saveRedactValues } from './redact-values.ts';
 import { loadRestartState, pruneRestartStates, removeRestartState, saveRestartState, type RestartState } from './restart-state.ts';
 import { taskEnvironment } from './task-environment.ts';
+import { spreadNewSubdirectories } from '../../shared/spread-directories.ts';
 
 export interface AgentOptions {
   link: MasterLink;
   drivers: Driver[];
-  /** The agent's own directory: its id file and the tasks' sandboxes. */
+  /** The agent's own directory: its id file, the tasks' sandboxes and the CI runs' workspaces. */
   workDir: string;
   hostname: string;
   resources: Resources;
@@ -78,9 +79,22 @@ export class Agent {
     return path.join(this.options.workDir, 'sandboxes');
   }
 
+  private get workspaceRoot(): string {
+    return path.join(this.options.workDir, 'workspaces');
+  }
+
+  /** The roots of the per-task trees, flagged so that each new tree gets its own block group. */
+  private async prepareTaskRoots(): Promise<void> {
+    for (const root of [this.sandboxRoot, this.workspaceRoot]) {
+      await mkdir(root, { recursive: true });
+      const outcome = await spreadNewSubdirectories(root);
+      if (!outcome.spread) this.options.logger.debug({ dir: root, reason: outcome.reason }, 'new task directories not spread over the disk');
+    }
+  }
+
   /** Recovers running tasks, registers, and starts polling. Resolves once registered. */
   async start(): Promise<void> {
-    await mkdir(this.sandboxRoot, { recursive: true });
+    await this.prepareTaskRoots();
     this.agentId = await this.readAgentId();
     const recovered: TaskHandle[] = [];
     for (const driver of this.options.drivers) recovered.push(...(await driver.recover(this.sandboxRoot)));
@@ -253,7 +267,7 @@ export class Agent {
     const driver = this.pickDriver(order);
     const sandboxDir = path.join(this.sandboxRoot, order.taskId);
     // The spec's name was checked at submission ([A-Za-z0-9._-], no leading dot): it stays inside.
-    const workingDir = order.spec.workspace ? path.join(this.options.workDir, 'workspaces', order.spec.workspace) : undefined;
+    const workingDir = order.spec.workspace ? path.join(this.workspaceRoot, order.spec.workspace) : undefined;
     const env = taskEnvironment(order, this.options.hostname, sandboxDir, workingDir);
     return driver.start({
       taskId: order.taskId,
