@@ -44,6 +44,9 @@ export class CiService {
   private readonly engine: RunEngine;
   private readonly planner: RunPlanner;
   private readonly lane = new SerialLane();
+  private readonly mirror: GitMirror;
+  /** Deleted branches and tags not yet dropped from their mirror, by clone URL (forgetDeletedRefs). */
+  private readonly deletedRefs = new Map<string, Set<string>>();
   private pipelines: Pipeline[] = [];
   private pipelineErrors: Array<{ file: string; message: string }> = [];
   private readonly listeners = new Set<(run: CiRun) => void>();
@@ -53,6 +56,7 @@ export class CiService {
     this.secrets = new SecretStore(options.knex);
     this.deliveries = new DeliveryStore(options.knex);
     const mirror = new GitMirror(path.join(options.dataDir, 'ci', 'mirrors'));
+    this.mirror = mirror;
     this.engine = new RunEngine({
       runs: this.runs,
       mirrorOf: (cloneUrl) => mirror.directoryOf(cloneUrl),
@@ -71,6 +75,7 @@ export class CiService {
       deliveries: this.deliveries,
       clock: options.clock,
       onDelivery: (delivery) => void this.processDelivery(delivery),
+      onRefDeleted: (delivery) => this.noteDeletedRef(delivery),
     });
   }
 
@@ -135,6 +140,40 @@ export class CiService {
   subscribe(listener: (run: CiRun) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * A deleted branch or tag is dropped from its mirror (GitMirror.forget), on the planning lane so
+   * that no fetch into the same mirror runs meanwhile, and in batches: the deletions received while
+   * the lane was busy go in one git transaction. A stop before that leaves the refs, which costs the
+   * mirror's fetches a little time and nothing else.
+   */
+  private noteDeletedRef(delivery: Delivery): void {
+    let cloneUrl: string;
+    let ref: string;
+    try {
+      const payload = JSON.parse(delivery.payload) as { ref?: unknown; repository?: { clone_url?: unknown } };
+      if (typeof payload.ref !== 'string' || typeof payload.repository?.clone_url !== 'string') return;
+      cloneUrl = checkCloneUrl(payload.repository.clone_url);
+      ref = payload.ref;
+    } catch {
+      return; // not a URL the mirror would have fetched from
+    }
+    const pending = this.deletedRefs.get(cloneUrl);
+    if (pending) return void pending.add(ref);
+    this.deletedRefs.set(cloneUrl, new Set([ref]));
+    const repository = delivery.repository; // logged rather than the URL, which could carry credentials
+    void this.lane.run(async () => {
+      await this.receiver.idle(MAX_PLANNING_DELAY_MS);
+      const refs = [...(this.deletedRefs.get(cloneUrl) ?? [])];
+      this.deletedRefs.delete(cloneUrl);
+      try {
+        const forgotten = await this.mirror.forget(cloneUrl, refs);
+        if (forgotten > 0) this.options.logger.debug({ repository, forgotten }, 'deleted refs dropped from the git mirror');
+      } catch (err) {
+        this.options.logger.warn({ repository, err: (err as Error).message }, 'deleted refs could not be dropped from the git mirror');
+      }
+    });
   }
 
   /**

@@ -3,9 +3,12 @@
 // repository cloned over file://. What a user sees: the HTTP answer, /api/v1/ci/deliveries (with why a
 // delivery started nothing) and /api/v1/runs.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
+import path from 'node:path';
 import { CiServer, GitRepo, PING_EXAMPLE, ZERO_SHA, deliver, pushPayload, sign, stepStates } from '../helpers/ci.ts';
-import { killAll, tempDir } from '../helpers/processes.ts';
+import { killAll, tempDir, waitFor } from '../helpers/processes.ts';
+import { GitMirror } from '../../src/ci/workspace/git-mirror.ts';
 
 /** A server pipeline bound to acme/app: main and release branches, but not for documentation alone. */
 const APP_PIPELINE = `name: app
@@ -182,16 +185,28 @@ describe('CI: GitHub webhook deliveries start runs', function () {
     assert.deepEqual((await server.runs()).filter((r) => r.deliveryId === ping.id), []);
   });
 
-  it('starts nothing for a deleted ref', async () => {
-    repo.branch('doomed').commit({ '.gantry.yml': HELLO }, 'soon deleted');
-    repo.push('doomed');
+  it('starts nothing for a deleted ref, and drops it from the server\'s git mirror', async () => {
+    const mirror = new GitMirror(path.join(server.dataDir, 'ci', 'mirrors')).directoryOf(repo.cloneUrl);
+    const mirrorHolds = (ref: string) => execFileSync('git', ['-C', mirror, 'for-each-ref', '--format=%(refname)', ref], { encoding: 'utf8' }).trim() === ref;
+    for (const branch of ['kept', 'doomed']) {
+      repo.branch(branch).commit({ '.gantry.yml': HELLO }, `${branch}: a pipeline`);
+      repo.push(branch);
+      const pushed = await deliver(server.url, 'push', pushPayload({ ref: `refs/heads/${branch}`, after: repo.head(), before: repo.head('main'), cloneUrl: repo.cloneUrl, fullName: 'acme/app' }));
+      assert.equal(pushed.status, 202, JSON.stringify(pushed.body));
+      await server.runOf(pushed.id);
+      assert.equal(mirrorHolds(`refs/heads/${branch}`), true, 'the push was fetched into the mirror');
+    }
     const gone = repo.head();
+
     const deleted = await deliver(server.url, 'push', pushPayload({ ref: 'refs/heads/doomed', before: gone, after: ZERO_SHA, cloneUrl: repo.cloneUrl, fullName: 'acme/app', deleted: true }));
     assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
     const recorded = (await server.deliveries()).find((d) => d.deliveryId === deleted.id);
     assert.equal(recorded?.outcome, 'ignored');
     assert.match(recorded?.detail ?? '', /refs\/heads\/doomed was deleted/);
     assert.deepEqual((await server.runs()).filter((r) => r.deliveryId === deleted.id), []);
+    // A mirror that kept every branch ever pushed would make each fetch walk them all.
+    await waitFor('the deleted branch gone from the mirror', async () => !mirrorHolds('refs/heads/doomed'));
+    assert.equal(mirrorHolds('refs/heads/kept'), true, 'the other branches stay');
   });
 
   it('builds a tag push as a tag event (a branch-only server pipeline skips it, saying why)', async () => {

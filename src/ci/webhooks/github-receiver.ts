@@ -22,6 +22,8 @@ export interface GitHubReceiverOptions {
   clock: Clock;
   /** Called with a recorded delivery that may start runs (push to a branch or tag). */
   onDelivery(delivery: Delivery): void;
+  /** Called with a recorded push that deleted a branch or tag (it starts nothing). */
+  onRefDeleted?(delivery: Delivery): void;
 }
 
 const ZERO_SHA = /^0+$/;
@@ -103,6 +105,7 @@ export class GitHubReceiver {
     const recorded = await this.options.deliveries.record(delivery);
     if (!recorded) return { status: 200, body: { delivery: deliveryId, duplicate: true, message: 'this delivery was received before; nothing is started again' } };
     if (outcome === 'received') this.options.onDelivery(delivery);
+    else if (deletesRef(event, payload) && this.options.onRefDeleted) this.options.onRefDeleted(delivery);
     return { status: outcome === 'received' ? 202 : 200, body: { delivery: deliveryId, message: detail ?? 'queued' } };
   }
 
@@ -124,10 +127,15 @@ function classify(event: string, payload: Record<string, unknown>): { outcome: '
   if (event !== 'push') return { outcome: 'ignored', detail: `event "${event}" starts nothing` };
   const ref = typeof payload.ref === 'string' ? payload.ref : '';
   if (!ref.startsWith('refs/heads/') && !ref.startsWith('refs/tags/')) return { outcome: 'ignored', detail: `ref "${ref}" is neither a branch nor a tag` };
-  if (payload.deleted === true || (typeof payload.after === 'string' && ZERO_SHA.test(payload.after))) {
-    return { outcome: 'ignored', detail: `${ref} was deleted: nothing to build` };
-  }
+  if (deletesRef(event, payload)) return { outcome: 'ignored', detail: `${ref} was deleted: nothing to build` };
   return { outcome: 'received', detail: null };
+}
+
+/** A push that deleted a branch or tag (`deleted: true`, or `after` all zeros). */
+function deletesRef(event: string, payload: Record<string, unknown>): boolean {
+  const ref = typeof payload.ref === 'string' ? payload.ref : '';
+  if (event !== 'push' || !(ref.startsWith('refs/heads/') || ref.startsWith('refs/tags/'))) return false;
+  return payload.deleted === true || (typeof payload.after === 'string' && ZERO_SHA.test(payload.after));
 }
 
 function refusal(status: number, error: string, message: string): WebhookAnswer {

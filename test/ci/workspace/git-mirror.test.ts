@@ -1,7 +1,7 @@
 // The server's git mirror against a real bare repository over file://, built with the git CLI.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GitMirror, checkCloneUrl } from '../../../src/ci/workspace/git-mirror.ts';
 import { tempDir } from '../../helpers/processes.ts';
@@ -49,6 +49,25 @@ describe('CI git mirror', () => {
     assert.equal(await mirror.changedPaths(url, 'f'.repeat(40), second), null, 'a previous commit the mirror never saw');
     await assert.rejects(mirror.changedPaths(url, first, 'e'.repeat(40)), /git diff failed/, 'a pushed commit that is missing is an error, not "unknown"');
     assert.equal(await mirror.changedPaths(url, null, second), null);
+  });
+
+  it('forgets deleted branches and tags it holds, and nothing else', async () => {
+    git(work, 'push', '--quiet', bare, 'main:refs/heads/feature/a', 'main:refs/heads/feature/b');
+    git(work, 'tag', 'v1', first);
+    git(work, 'push', '--quiet', bare, 'v1');
+    const mirror = new GitMirror(path.join(dir, 'forgetting'));
+    for (const ref of ['refs/heads/main', 'refs/heads/feature/a', 'refs/heads/feature/b', 'refs/tags/v1']) await mirror.fetch(url, ref);
+    const mirrorRefs = () => git(mirror.directoryOf(url), 'for-each-ref', '--format=%(refname)').split('\n').sort();
+
+    // refs/heads/feature would match feature/a and feature/b as a for-each-ref pattern: it is not held itself.
+    const forgotten = await mirror.forget(url, ['refs/heads/feature/a', 'refs/tags/v1', 'refs/heads/never-fetched', 'refs/heads/feature', 'refs/heads/*', 'HEAD']);
+    assert.equal(forgotten, 2);
+    assert.deepEqual(mirrorRefs(), ['refs/heads/feature/b', 'refs/heads/main']);
+    assert.equal(await mirror.forget(url, ['refs/heads/feature/a']), 0, 'forgetting again changes nothing');
+
+    const elsewhere = 'file:///nonexistent/repository.git';
+    assert.equal(await mirror.forget(elsewhere, ['refs/heads/main']), 0);
+    assert.equal(existsSync(mirror.directoryOf(elsewhere)), false, 'no mirror is made to forget a ref in it');
   });
 
   it('refuses clone URLs that are not http(s), ssh, git or file', () => {
