@@ -16,6 +16,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { spreadNewSubdirectories } from '../../src/shared/spread-directories.ts';
 import { percentile, printTable } from './measure.ts';
 
 const { values } = parseArgs({
@@ -56,24 +57,15 @@ function filesystemOf(dir: string): string {
   }
 }
 
-function flagForSpreading(dir: string): boolean {
-  try {
-    execFileSync('chattr', ['+T', '--', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // Both roots under one scratch directory that is itself flagged, so that each starts in a block
 // group of its own, away from whatever this machine freed before the run.
 const scratch = mkdtempSync(path.join(values.dir, 'bench-workspaces-'));
-const flaggedScratch = flagForSpreading(scratch);
+const flaggedScratch = (await spreadNewSubdirectories(scratch)).spread;
 const plainRoot = path.join(scratch, 'plain');
 const spreadRoot = path.join(scratch, 'spread');
 mkdirSync(plainRoot);
 mkdirSync(spreadRoot);
-const spreadFlagged = flagForSpreading(spreadRoot);
+const spreadFlagged = (await spreadNewSubdirectories(spreadRoot)).spread;
 
 console.log(`workspace churn: ${ROUNDS} rounds ${INTERVAL_MS} ms apart, one tree of ${INODES} inodes created and deleted in each root, under ${scratch} (${filesystemOf(scratch)})`);
 if (!spreadFlagged) console.log('  the filesystem refused the flag (chattr +T): the two columns measure the same thing here');

@@ -45,7 +45,7 @@ export class CiService {
   private readonly planner: RunPlanner;
   private readonly lane = new SerialLane();
   private readonly mirror: GitMirror;
-  /** Deleted branches and tags not yet dropped from their mirror, by clone URL (forgetDeletedRefs). */
+  /** Deleted branches and tags not yet dropped from their mirror, by clone URL (noteDeletedRef). */
   private readonly deletedRefs = new Map<string, Set<string>>();
   private pipelines: Pipeline[] = [];
   private pipelineErrors: Array<{ file: string; message: string }> = [];

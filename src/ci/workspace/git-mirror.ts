@@ -11,9 +11,9 @@ import { spreadNewSubdirectories } from '../../shared/spread-directories.ts';
 /** Transports git may use for a clone URL; `ext::` (runs commands) and others are refused. */
 const ALLOWED_URL = /^(https?:\/\/|ssh:\/\/|git:\/\/|file:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/;
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-/** A branch or tag ref without what a for-each-ref pattern or the update-ref protocol would read. */
 /** Refs named on one for-each-ref command line: well under the kernel's limit on arguments. */
 const FORGET_CHUNK = 500;
+/** A branch or tag ref without what a for-each-ref pattern or the update-ref protocol would read. */
 const PLAIN_REF = /^refs\/(heads|tags)\/[^\0-\x20\x7f*?[\\^~:]+$/;
 
 export function checkCloneUrl(url: string): string {
@@ -67,7 +67,8 @@ export class GitMirror {
 
   /**
    * Drops refs the repository no longer has (deleted branches and tags) from the mirror, in one
-   * transaction; refs the mirror does not hold are left alone, and so is a mirror not made yet. Why:
+   * transaction per 500; refs the mirror does not hold are left alone, and so is a mirror not made
+   * yet. Returns how many it dropped. Why:
    * every fetch walks all of the mirror's refs twice (marking them complete, then checking
    * connectivity against them), so a mirror that kept every branch ever pushed would make each push's
    * fetch slower: 500 stale branches took one from 17–20 ms to 39–47 ms (bench/README.md, CI).
@@ -112,9 +113,9 @@ export class GitMirror {
   }
 
   /**
-   * A fetch frees an inode or two in its mirror (the old ref, the maintenance lock) and a busy agent
-   * frees hundreds beside the server's data directory: spread, a mirror's new objects are not created
-   * in a block group full of inodes ext4 will not reuse yet (src/shared/spread-directories.ts).
+   * Files come and go beside the server's data directory (the agent's per-task records, whatever else
+   * shares the disk): spread, a mirror's new objects are not created in a block group full of inodes
+   * ext4 will not reuse yet (src/shared/spread-directories.ts).
    */
   private prepareRoot(): Promise<void> {
     this.rootReady ??= (async () => {
