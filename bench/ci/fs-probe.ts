@@ -1,7 +1,8 @@
-// How long creating a small file takes on a filesystem, right now: a clone step creates ~50 files
-// (git init, the checkout) and each task a few more, so on a machine where a create costs 0.5 ms
-// instead of 0.05 (this one, at times: bench/README.md, CI) the webhook → first step figure moves by
-// tens of milliseconds without Gantry changing. Printed beside that figure so runs can be compared.
+// How long creating a small file takes in a directory, right now: a clone step creates ~50 files
+// (git init, the checkout) and each task a few more. On ext4 without a journal a create walks past
+// every inode freed nearby in the last minutes, so after many deletions it costs 0.5–1 ms instead of
+// 0.04 (this machine: bench/README.md, CI; Gantry spreads its per-task trees for that reason:
+// src/shared/spread-directories.ts). Printed beside webhook → first step so runs can be compared.
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { median } from './measure.ts';

@@ -55,8 +55,7 @@ export class CiService {
     this.runs = new RunStore(options.knex);
     this.secrets = new SecretStore(options.knex);
     this.deliveries = new DeliveryStore(options.knex);
-    const mirror = new GitMirror(path.join(options.dataDir, 'ci', 'mirrors'));
-    this.mirror = mirror;
+    const mirror = (this.mirror = new GitMirror(path.join(options.dataDir, 'ci', 'mirrors')));
     this.engine = new RunEngine({
       runs: this.runs,
       mirrorOf: (cloneUrl) => mirror.directoryOf(cloneUrl),

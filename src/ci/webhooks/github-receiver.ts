@@ -100,12 +100,12 @@ export class GitHubReceiver {
 
     const repository = stringAt(payload, 'repository', 'full_name');
     const ref = typeof payload.ref === 'string' ? payload.ref : null;
-    const { outcome, detail } = classify(event, payload);
+    const { outcome, detail, refDeleted } = classify(event, payload);
     const delivery: Delivery = { deliveryId, event, repository, ref, receivedAt: this.options.clock.now().toISOString(), outcome, detail, payload: body };
     const recorded = await this.options.deliveries.record(delivery);
     if (!recorded) return { status: 200, body: { delivery: deliveryId, duplicate: true, message: 'this delivery was received before; nothing is started again' } };
     if (outcome === 'received') this.options.onDelivery(delivery);
-    else if (deletesRef(event, payload) && this.options.onRefDeleted) this.options.onRefDeleted(delivery);
+    else if (refDeleted) this.options.onRefDeleted?.(delivery);
     return { status: outcome === 'received' ? 202 : 200, body: { delivery: deliveryId, message: detail ?? 'queued' } };
   }
 
@@ -121,21 +121,16 @@ export class GitHubReceiver {
   }
 }
 
-/** What becomes of a delivery: `received` (it may start runs) or `ignored`, with why. */
-function classify(event: string, payload: Record<string, unknown>): { outcome: 'received' | 'ignored'; detail: string | null } {
+/** What becomes of a delivery: `received` (it may start runs) or `ignored`, with why; and whether it deleted a branch or tag. */
+function classify(event: string, payload: Record<string, unknown>): { outcome: 'received' | 'ignored'; detail: string | null; refDeleted?: true } {
   if (event === 'ping') return { outcome: 'ignored', detail: 'pong: the webhook reaches Gantry' };
   if (event !== 'push') return { outcome: 'ignored', detail: `event "${event}" starts nothing` };
   const ref = typeof payload.ref === 'string' ? payload.ref : '';
   if (!ref.startsWith('refs/heads/') && !ref.startsWith('refs/tags/')) return { outcome: 'ignored', detail: `ref "${ref}" is neither a branch nor a tag` };
-  if (deletesRef(event, payload)) return { outcome: 'ignored', detail: `${ref} was deleted: nothing to build` };
+  if (payload.deleted === true || (typeof payload.after === 'string' && ZERO_SHA.test(payload.after))) {
+    return { outcome: 'ignored', detail: `${ref} was deleted: nothing to build`, refDeleted: true };
+  }
   return { outcome: 'received', detail: null };
-}
-
-/** A push that deleted a branch or tag (`deleted: true`, or `after` all zeros). */
-function deletesRef(event: string, payload: Record<string, unknown>): boolean {
-  const ref = typeof payload.ref === 'string' ? payload.ref : '';
-  if (event !== 'push' || !(ref.startsWith('refs/heads/') || ref.startsWith('refs/tags/'))) return false;
-  return payload.deleted === true || (typeof payload.after === 'string' && ZERO_SHA.test(payload.after));
 }
 
 function refusal(status: number, error: string, message: string): WebhookAnswer {

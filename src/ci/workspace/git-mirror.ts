@@ -76,12 +76,7 @@ export class GitMirror {
   async forget(url: string, refs: readonly string[]): Promise<number> {
     const dir = this.directoryOf(url);
     const wanted = new Set(refs.filter((ref) => PLAIN_REF.test(ref) && !ref.includes('..')));
-    if (wanted.size === 0) return 0;
-    try {
-      await stat(path.join(dir, 'HEAD'));
-    } catch {
-      return 0;
-    }
+    if (wanted.size === 0 || !(await isRepository(dir))) return 0;
     let forgotten = 0;
     const all = [...wanted];
     for (let i = 0; i < all.length; i += FORGET_CHUNK) {
@@ -102,9 +97,7 @@ export class GitMirror {
 
   private async mirrorOf(url: string): Promise<string> {
     const dir = this.directoryOf(url);
-    try {
-      await stat(path.join(dir, 'HEAD'));
-    } catch {
+    if (!(await isRepository(dir))) {
       await this.prepareRoot();
       await mkdir(dir, { recursive: true });
       await this.git(dir, ['init', '--quiet', '--bare']);
@@ -148,5 +141,15 @@ export class GitMirror {
       throw Object.assign(new Error(`git ${args[0]} failed (${why}): ${stderr.trim().slice(0, 500)}`), { stderr });
     }
     return result.stdout.toString('utf8');
+  }
+}
+
+/** Whether `dir` holds a (bare) repository already: its HEAD file is there. */
+async function isRepository(dir: string): Promise<boolean> {
+  try {
+    await stat(path.join(dir, 'HEAD'));
+    return true;
+  } catch {
+    return false;
   }
 }
