@@ -28,6 +28,12 @@ export interface Restart {
   restartAt: string;
 }
 
+/** When and why a task's log files were removed (log retention). */
+export interface LogRemoval {
+  at: string;
+  reason: string;
+}
+
 export interface Finish {
   state: Extract<TaskState, 'finished' | 'failed' | 'killed' | 'lost'>;
   exitCode: number | null;
@@ -35,6 +41,7 @@ export interface Finish {
 }
 
 const ACTIVE: readonly TaskState[] = ['staging', 'running'];
+const ENDED: readonly TaskState[] = ['finished', 'failed', 'killed', 'lost'];
 const STAGE_BATCH = 200;
 
 export class TaskRepository {
@@ -182,6 +189,35 @@ export class TaskRepository {
       .where({ id, state: 'queued' })
       .update({ state: 'killed', reason, waiting_reason: null, finished_at: now, version: this.knex.raw('version + 1') });
     return n === 1;
+  }
+
+  /**
+   * Ids of tasks that ended before `cutoff` and whose logs were not removed yet, longest ended first
+   * (log retention; `skip`: ones it could not remove this time).
+   */
+  async endedWithLogsBefore(cutoff: string, limit: number, skip: readonly string[] = []): Promise<string[]> {
+    const q = this.knex('tasks').select('id').whereNull('log_removed_at').where('finished_at', '<', cutoff).whereIn('state', ENDED);
+    if (skip.length > 0) q.whereNotIn('id', skip);
+    const rows: Array<{ id: string }> = await q.orderBy('finished_at', 'asc').limit(limit);
+    return rows.map((row) => row.id);
+  }
+
+  /** Records that the tasks' log files were removed, so that their readers are told so. */
+  async markLogsRemoved(ids: readonly string[], removal: LogRemoval): Promise<void> {
+    for (let i = 0; i < ids.length; i += STAGE_BATCH) {
+      await this.knex('tasks')
+        .whereIn('id', ids.slice(i, i + STAGE_BATCH))
+        .update({ log_removed_at: removal.at, log_removed_reason: removal.reason });
+    }
+  }
+
+  /** When and why the task's log files were removed; null when they were not (or there is no such task). */
+  async logRemoval(id: string): Promise<LogRemoval | null> {
+    const row: { log_removed_at: string | null; log_removed_reason: string | null } | undefined = await this.knex('tasks')
+      .select('log_removed_at', 'log_removed_reason')
+      .where({ id })
+      .first();
+    return row?.log_removed_at ? { at: row.log_removed_at, reason: row.log_removed_reason ?? '' } : null;
   }
 
   /** Marks an active task to be killed by its agent; `reason` becomes the task's reason once it ends. */

@@ -41,7 +41,7 @@ for (const database of testDatabases()) {
     it('runs its migrations again without error (versioned, idempotent)', async () => {
       const again = await openStore({ dataDir: '/nonexistent-not-used', databaseUrl: store.kind === 'postgres' ? process.env.GANTRY_TEST_DATABASE_URL : `sqlite://${(store.knex.client.config.connection as { filename: string }).filename}` });
       const rows = await again.knex('gantry_migrations').select('name');
-      assert.deepEqual(rows.map((r: { name: string }) => r.name), ['001-initial', '002-registry', '003-registry-auth', '004-batch', '005-ci', '006-agent-disk-usage', '007-task-restarts', '008-agent-images', '009-registry-gc', '010-registry-retention', '011-registry-quotas']);
+      assert.deepEqual(rows.map((r: { name: string }) => r.name), ['001-initial', '002-registry', '003-registry-auth', '004-batch', '005-ci', '006-agent-disk-usage', '007-task-restarts', '008-agent-images', '009-registry-gc', '010-registry-retention', '011-registry-quotas', '012-task-log-retention']);
       await again.close();
     });
 
@@ -107,6 +107,31 @@ for (const database of testDatabases()) {
       assert.deepEqual(queued.map((t) => t.id), ['t-roundtrip']);
       const mine = await store.tasks.list({ owner: 'user:admin', limit: 2 });
       assert.equal(mine.length, 2);
+    });
+
+    it('finds tasks ended before a cutoff with their logs, longest ended first, and records their logs removed', async () => {
+      const endAt = async (id: string, at: string | null): Promise<void> => {
+        await store.tasks.insert(queuedTask(id));
+        await store.tasks.stage({ id, agentId: 'a-1', allocation }, '2026-11-01T00:00:00.000Z');
+        await store.tasks.markRunning(id, 'a-1', null, '2026-11-01T00:00:00.000Z');
+        if (at) await store.tasks.finish(id, 'a-1', { state: 'finished', exitCode: 0, reason: 'exited with code 0' }, at);
+      };
+      await endAt('t-ret-late', '2026-11-09T00:00:00.000Z');
+      await endAt('t-ret-early', '2026-11-02T00:00:00.000Z');
+      await endAt('t-ret-recent', '2026-11-20T00:00:00.000Z');
+      await endAt('t-ret-running', null);
+      const cutoff = '2026-11-10T00:00:00.000Z';
+      assert.deepEqual(await store.tasks.endedWithLogsBefore(cutoff, 10), ['t-ret-early', 't-ret-late']);
+      assert.deepEqual(await store.tasks.endedWithLogsBefore(cutoff, 1), ['t-ret-early']);
+      assert.deepEqual(await store.tasks.endedWithLogsBefore(cutoff, 10, ['t-ret-early']), ['t-ret-late']);
+      assert.equal(await store.tasks.logRemoval('t-ret-early'), null);
+
+      const removal = { at: '2026-11-17T00:00:00.000Z', reason: 'by retention 7d after the task ended' };
+      await store.tasks.markLogsRemoved(['t-ret-early'], removal);
+      assert.deepEqual(await store.tasks.logRemoval('t-ret-early'), removal);
+      assert.deepEqual(await store.tasks.endedWithLogsBefore(cutoff, 10), ['t-ret-late'], 'a removed log is not looked for again');
+      assert.equal((await store.tasks.get('t-ret-early')).exitCode, 0, 'the task itself stays');
+      assert.equal(await store.tasks.logRemoval('t-missing'), null);
     });
 
     it('reports a missing task as NotFound', async () => {

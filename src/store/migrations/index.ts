@@ -12,6 +12,7 @@ import * as agentImages from './008-agent-images.ts';
 import * as registryGc from './009-registry-gc.ts';
 import * as registryRetention from './010-registry-retention.ts';
 import * as registryQuotas from './011-registry-quotas.ts';
+import * as taskLogRetention from './012-task-log-retention.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -30,6 +31,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['009-registry-gc', registryGc],
   ['010-registry-retention', registryRetention],
   ['011-registry-quotas', registryQuotas],
+  ['012-task-log-retention', taskLogRetention],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
