@@ -1,4 +1,5 @@
-// Assembles the platform API: error mapping, body parsing, authentication, and each folder's routes.
+// Assembles the platform API: error mapping, body parsing, and each folder's routes, each mounted guarded
+// by the admin token or public with the reason.
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
@@ -10,6 +11,7 @@ import type { Registry } from '../registry/index.ts';
 import type { Store } from '../store/index.ts';
 import { requireAdmin } from './auth.ts';
 import { errorMiddleware } from './errors.ts';
+import { mountRoutes, type MountedRoute } from './mount-routes.ts';
 import type { BatchService } from '../batch/index.ts';
 import type { CiService } from '../ci/index.ts';
 import { agentRoutes } from './routes/agents.ts';
@@ -37,45 +39,48 @@ export interface AppParts {
   registryAccess?: () => RegistryAccess | undefined;
 }
 
-export function createApp(parts: AppParts): Koa {
+/** The app, with the routes it mounted (method, path, and whether anyone may call it and why). */
+export type ApiApp = Koa & { readonly mountedRoutes: readonly MountedRoute[] };
+
+export function createApp(parts: AppParts): ApiApp {
   const app = new Koa();
   app.proxy = false;
   app.use(errorMiddleware(parts.logger));
-  // POST /hooks/github never reaches koa: the HTTP server answers it (webhook-listener.ts).
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16mb', encoding: 'utf-8' }));
 
-  const open = new Router();
-  open.get('/api/v1/health', (ctx) => {
-    ctx.body = { status: 'ok', version: parts.version };
+  // Every route needs an admin token unless it is mounted public here, saying why; so does any request
+  // no route answers (mount-routes.ts). Public outside this table: POST /hooks/github, answered before
+  // koa (webhook-listener.ts; its signature is its authentication), and the registry's OCI API on its
+  // own listener (its users and ACL).
+  const mountedRoutes = mountRoutes(app, requireAdmin(parts.store), [
+    { router: healthRoutes(parts.version), public: 'health checks call it without a token' },
+    // People's routes in the agents' router (listing agents, minting join tokens) keep requireAdmin on
+    // themselves, and are listed as guarded.
+    { router: agentRoutes(parts.master, parts.store, parts.registryAccess), public: 'the agents\' own calls: each checks the join token (register) or the agent\'s token itself' },
+    { router: webUiRoutes(), public: 'the web frontend\'s files; what they show comes from the admin API' },
+    { router: taskRoutes(parts.master, parts.logs) },
+    { router: imageRoutes(parts.master) },
+    { router: registryRoutes(parts.registry) },
+    { router: registryRetentionRoutes(parts.registry) },
+    {
+      router: registryBrowseRoutes(parts.registry, parts.store.knex, () => registryHost(parts.registryAccess?.())),
+      public: 'the registry frontend: callers sign in as the registry knows them (admin token, or a registry user) and the registry ACL decides',
+    },
+    { router: registryAccessRoutes(parts.registry) },
+    { router: jobRoutes(parts.batch) },
+    // The Chronos API too: it changes jobs, and job definitions run commands.
+    { router: chronosRoutes(parts.batch) },
+    { router: ciRoutes(parts.ci) },
+  ]);
+  return Object.assign(app, { mountedRoutes });
+}
+
+function healthRoutes(version: string): Router {
+  const router = new Router();
+  router.get('/api/v1/health', (ctx) => {
+    ctx.body = { status: 'ok', version };
   });
-  app.use(open.routes());
-
-  // Agents authenticate with their own tokens; these routes check them themselves.
-  app.use(agentRoutes(parts.master, parts.store, parts.registryAccess).routes());
-
-  // The web frontend's files (public; its data comes from the admin API below).
-  app.use(webUiRoutes().routes());
-
-  // Everything else on the platform API needs an admin token.
-  const tasks = taskRoutes(parts.master, parts.logs);
-  const admin = requireAdmin(parts.store);
-  // The Chronos API too: it changes jobs, and job definitions run commands.
-  app.use(async (ctx, next) => {
-    // The frontend's registry views authenticate their callers themselves (registry users, with the ACL).
-    if (ctx.path.startsWith('/api/v1/registry/browse/')) return next();
-    if (ctx.path.startsWith('/api/') || ctx.path.startsWith('/scheduler/') || ctx.path.startsWith('/v1/scheduler/')) return admin(ctx, next);
-    return next();
-  });
-  app.use(tasks.routes());
-  app.use(imageRoutes(parts.master).routes());
-  app.use(registryRoutes(parts.registry).routes());
-  app.use(registryRetentionRoutes(parts.registry).routes());
-  app.use(registryBrowseRoutes(parts.registry, parts.store.knex, () => registryHost(parts.registryAccess?.())).routes());
-  app.use(registryAccessRoutes(parts.registry).routes());
-  app.use(jobRoutes(parts.batch).routes());
-  app.use(chronosRoutes(parts.batch).routes());
-  app.use(ciRoutes(parts.ci).routes());
-  return app;
+  return router;
 }
 
 /** host:port of the bundled registry as clients reach it, for the pull commands the frontend shows. */

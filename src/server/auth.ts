@@ -19,7 +19,7 @@ export function bearerToken(ctx: Context): string | undefined {
 
 async function identify(store: Store, ctx: Context, kinds: readonly TokenKind[]): Promise<TokenRecord> {
   const secret = bearerToken(ctx);
-  if (!secret) throw new Unauthorized();
+  if (!secret) throw new Unauthorized(`${kinds.map((k) => `${/^[aeiou]/.test(k) ? 'an' : 'a'} ${k}`).join(' or ')} token is required (Authorization: Bearer TOKEN)`);
   const token = await store.tokens.findBySecret(secret);
   if (!token) throw new Unauthorized('the token is not valid');
   if (!kinds.includes(token.kind)) throw new Forbidden(`a ${token.kind} token cannot do this; it needs a ${kinds.join(' or ')} token`);
@@ -27,12 +27,20 @@ async function identify(store: Store, ctx: Context, kinds: readonly TokenKind[])
   return token;
 }
 
+const ADMIN_GUARD = Symbol('requires the admin token');
+
 /** Platform API: an admin token. */
 export function requireAdmin(store: Store) {
-  return async (ctx: Context, next: Next): Promise<void> => {
+  const guard = async (ctx: Context, next: Next): Promise<void> => {
     await identify(store, ctx, ['admin']);
     await next();
   };
+  return Object.assign(guard, { [ADMIN_GUARD]: true });
+}
+
+/** Whether this middleware is a requireAdmin guard: a route of a public router can still have one. */
+export function isAdminGuard(middleware: unknown): boolean {
+  return typeof middleware === 'function' && ADMIN_GUARD in middleware;
 }
 
 /** Agent registration: a join token. */

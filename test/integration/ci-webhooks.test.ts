@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { CiServer, GitRepo, PING_EXAMPLE, ZERO_SHA, deliver, pushPayload, sign, stepStates } from '../helpers/ci.ts';
-import { killAll, tempDir, waitFor } from '../helpers/processes.ts';
+import { ADMIN_TOKEN, killAll, tempDir, waitFor } from '../helpers/processes.ts';
 import { GitMirror } from '../../src/ci/workspace/git-mirror.ts';
 
 /** A server pipeline bound to acme/app: main and release branches, but not for documentation alone. */
@@ -135,7 +135,7 @@ describe('CI: GitHub webhook deliveries start runs', function () {
     assert.deepEqual((await server.runs()).filter((r) => r.repository === 'acme/malformed'), []);
   });
 
-  it('refuses a body over GitHub\'s 25 MB with 413 before reading it; other methods get the API\'s JSON 404', async () => {
+  it('refuses a body over GitHub\'s 25 MB with 413 before reading it; other methods get the API\'s JSON 401, or 404 with the admin token', async () => {
     // Declared too large: answered at once, without waiting for (or reading) the body.
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const request = http.request(`${server.url}/hooks/github`, {
@@ -168,9 +168,13 @@ describe('CI: GitHub webhook deliveries start runs', function () {
     assert.ok(chunks < 40, `the server read all ${chunks} MiB`);
     assert.deepEqual((await server.deliveries()).filter((d) => d.deliveryId.startsWith('huge-')), []);
 
+    // Other methods go on to the API, where no route answers them: 401 without the admin token, then 404.
     const get = await fetch(`${server.url}/hooks/github`);
-    assert.equal(get.status, 404);
-    assert.equal(((await get.json()) as { error: string }).error, 'not_found');
+    assert.equal(get.status, 401);
+    assert.equal(((await get.json()) as { error: string }).error, 'unauthorized');
+    const asAdmin = await fetch(`${server.url}/hooks/github`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.equal(asAdmin.status, 404);
+    assert.equal(((await asAdmin.json()) as { error: string }).error, 'not_found');
     // A query string does not hide the route.
     const withQuery = await fetch(`${server.url}/hooks/github?source=test`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(withQuery.status, 400, 'missing headers: the webhook route answered');

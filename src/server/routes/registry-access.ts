@@ -1,5 +1,5 @@
 // /api/v1/registry/users and /api/v1/registry/acl: who may use the bundled registry, and for what.
-// Admin only (app.ts guards every /api/ route). Passwords and robot tokens come in over the API and go
+// Admin only (app.ts mounts them guarded). Passwords and robot tokens come in over the API and go
 // to the store only as bcrypt hashes; a robot's token is in the creation answer and nowhere else.
 import Router from '@koa/router';
 import { z } from 'zod';
