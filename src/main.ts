@@ -40,7 +40,11 @@ export interface RunningServer {
   localAgent: Agent | undefined;
   /** Secrets generated at this start (first start only), to show the operator once. */
   newSecrets: NewSecrets;
-  close(): Promise<void>;
+  /**
+   * Stops the server. The embedded agent's tasks keep running, as after a crash, and the next start on
+   * this data directory takes them back; with `drain` they are killed and reported lost first.
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
 }
 
 export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel }, pino.destination(2))): Promise<RunningServer> {
@@ -165,9 +169,9 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     ci,
     localAgent,
     newSecrets,
-    async close() {
+    async close(options = {}) {
       gcSchedule.stop();
-      await localAgent?.stop();
+      await (options.drain ? localAgent?.drain() : localAgent?.stop());
       await ci.stop();
       await batch.stop();
       master.stop();

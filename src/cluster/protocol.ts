@@ -58,15 +58,27 @@ export interface KillOrder {
   reason: string;
 }
 
-export type Order = LaunchOrder | KillOrder;
+/**
+ * The agent is being drained (`gantry agent drain`): it kills all its tasks, reports them lost (their
+ * owners replace them elsewhere) and leaves the pool. Nothing new is placed on it meanwhile.
+ */
+export interface DrainOrder {
+  type: 'drain';
+}
+
+export type Order = LaunchOrder | KillOrder | DrainOrder;
+
+/** The reason of the tasks a drain stopped (reported `lost`). */
+export const DRAIN_REASON = 'the agent was drained';
 
 export interface StatusReport {
   taskId: string;
   /**
    * `restarting`: the run ended (exitCode, reason) and the agent runs the task again at `restartAt`
-   * (TaskSpec.restart); the task stays running on the agent. The others: what the task is now.
+   * (TaskSpec.restart); the task stays running on the agent. `lost`: the agent stopped it for a reason
+   * of its own (a drain), not the task's failure: its owner replaces it. The others: what the task is now.
    */
-  state: 'running' | 'restarting' | 'finished' | 'failed' | 'killed';
+  state: 'running' | 'restarting' | 'finished' | 'failed' | 'killed' | 'lost';
   exitCode?: number | null;
   reason?: string;
   limits?: string;
@@ -97,6 +109,8 @@ export interface MasterLink {
   reportDiskUsage(agentId: string, usage: DiskUsage): Promise<void>;
   /** The images the agent's engine holds (Driver.images), after each garbage collection round and each pull. */
   reportImages(agentId: string, images: string[]): Promise<void>;
+  /** The agent is draining on its own account (it stops with --drain-on-stop): place nothing more on it. */
+  announceDrain(agentId: string): Promise<void>;
   /** Ends a pending poll at once (on shutdown); other calls keep working. */
   close(): void;
 }

@@ -185,7 +185,8 @@ export interface TaskRecord {
   version: number;
 }
 
-export const AGENT_STATES = ['ready', 'unreachable', 'gone'] as const;
+/** `draining`: its tasks are being stopped and nothing new is placed on it, until it registers again. */
+export const AGENT_STATES = ['ready', 'draining', 'unreachable', 'gone'] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
 
 export interface AgentRecord {

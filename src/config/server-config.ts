@@ -23,6 +23,11 @@ const serverConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Run the embedded local agent in the server process. */
     localAgent: z.boolean().default(true),
+    /**
+     * Stopping the server (SIGTERM, SIGINT) drains the embedded agent: its tasks are killed and
+     * reported lost, for their owners to replace. By default a stop leaves them running, as a crash does.
+     */
+    drainOnStop: z.boolean().default(false),
     agent: z
       .object({
         hostname: z.string().optional(),
@@ -113,6 +118,7 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, (value: string) => Partial<Se
   ['GANTRY_LOG_LEVEL', (v) => ({ logLevel: v as ServerConfigInput['logLevel'] })],
   ['GANTRY_ADMIN_TOKEN', (v) => ({ adminToken: v })],
   ['GANTRY_JOIN_TOKEN', (v) => ({ joinToken: v })],
+  ['GANTRY_DRAIN_ON_STOP', (v) => ({ drainOnStop: parseSwitch('GANTRY_DRAIN_ON_STOP', v) })],
 ];
 
 export interface ConfigSources {
@@ -186,4 +192,12 @@ function mergeDefined<T extends object>(base: T, over: T): T {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An on/off environment variable: 1, true, yes, on or 0, false, no, off (or empty). */
+export function parseSwitch(name: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new Invalid(`invalid configuration: ${name}: "${value}" is not on or off (use 1 or 0)`);
 }

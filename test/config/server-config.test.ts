@@ -33,6 +33,15 @@ describe('server configuration', () => {
     assert.equal(withFlags.agent.attributes, 'rack:r1', 'nested settings merge rather than replace');
   });
 
+  it('leaves tasks running on stop unless told to drain (file, GANTRY_DRAIN_ON_STOP, --drain-on-stop)', () => {
+    assert.equal(loadServerConfig({ env: {}, flags: {} }).drainOnStop, false);
+    for (const [value, expected] of [['1', true], ['true', true], ['on', true], ['0', false], ['false', false], ['', false]] as const) {
+      assert.equal(loadServerConfig({ env: { GANTRY_DRAIN_ON_STOP: value }, flags: {} }).drainOnStop, expected, `GANTRY_DRAIN_ON_STOP=${value}`);
+    }
+    assert.equal(loadServerConfig({ env: { GANTRY_DRAIN_ON_STOP: '0' }, flags: { drainOnStop: true } }).drainOnStop, true);
+    assert.throws(() => loadServerConfig({ env: { GANTRY_DRAIN_ON_STOP: 'maybe' }, flags: {} }), /GANTRY_DRAIN_ON_STOP: "maybe" is not on or off/);
+  });
+
   it('reads the config file from GANTRY_CONFIG', () => {
     const dir = tempDir('config');
     const file = path.join(dir, 'gantry.json');

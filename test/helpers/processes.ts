@@ -24,9 +24,13 @@ export interface Started {
 
 const running = new Set<ChildProcess>();
 
-/** Starts `gantry ARGS` and resolves once a line of its stdout matches `ready`. */
+/**
+ * Starts `gantry ARGS` and resolves once a line of its stdout matches `ready`. Servers and agents
+ * started here drain on stop (their tasks die with them, so a test leaves no process behind) unless
+ * `env` says GANTRY_DRAIN_ON_STOP=0, as the tests of a stop that keeps tasks do.
+ */
 export function startGantry(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 20_000): Promise<Started & { match: RegExpMatchArray }> {
-  const child = spawn(GANTRY, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(GANTRY, args, { env: { ...process.env, GANTRY_DRAIN_ON_STOP: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

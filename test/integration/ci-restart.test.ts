@@ -1,7 +1,9 @@
 // The server going away in the middle of a run, then a new server on the same data directory: a run
 // must never stay "running" (or stopping) forever.
-// - A graceful stop (SIGTERM) stops the embedded agent too, so the step it runs is interrupted: that
-//   step fails saying why, its dependents are skipped, and the run has ended before the server exits.
+// - A draining stop (SIGTERM with --drain-on-stop, here through GANTRY_DRAIN_ON_STOP=1) drains the
+//   embedded agent, so the step it runs is interrupted: that step fails saying why, its dependents are
+//   skipped, and the run has ended before the server exits. (A plain SIGTERM leaves the step running,
+//   as the crash below does: test/integration/stop-keeps-tasks.test.ts.)
 // - A crash (SIGKILL) leaves the step's process running (the exec driver starts it detached); the new
 //   server's agent finds it again, the run engine follows the same task (never a second one) and the
 //   run ends when it does.
@@ -27,7 +29,7 @@ describe('CI: a server restart during a run', function () {
     killAll();
   });
 
-  it('SIGTERM: the interrupted step fails, the run ends, and the restarted server builds again', async () => {
+  it('SIGTERM with drain: the interrupted step fails, the run ends, and the restarted server builds again', async () => {
     const run = await pushPipeline('graceful', `steps:
   - name: first
     commands: [echo one]
@@ -46,8 +48,8 @@ describe('CI: a server restart during a run', function () {
     const ended = await server.finished(run.id, 10_000);
     assert.equal(ended.state, 'failure');
     assert.deepEqual(stepStates(ended), { clone: 'success', first: 'success', slow: 'failure', after: 'skipped' });
-    assert.equal(step(ended, 'slow').reason, 'the agent was shut down');
-    assert.equal(ended.reason, 'step "slow" failed: the agent was shut down');
+    assert.equal(step(ended, 'slow').reason, 'the agent was drained');
+    assert.equal(ended.reason, 'step "slow" failed: the agent was drained');
     assert.ok(Date.parse(ended.finishedAt!) - stopping < 10_000, 'it ended while the server stopped, not after a run timeout');
     assert.equal(await server.stepLog(ended, 'slow'), '+ echo sleeping\nsleeping\n+ sleep 20\n', 'its log survived the restart');
 

@@ -1,4 +1,5 @@
-// `gantry agent`: a remote agent in its own process, joining a master over HTTP.
+// `gantry agent`: a remote agent in its own process, joining a master over HTTP; `gantry agent drain`:
+// tell an agent to stop its tasks (their owners replace them elsewhere) and leave the pool.
 import os from 'node:os';
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -10,7 +11,9 @@ import { detectAgentDrivers } from '../../cluster/agent/agent-drivers.ts';
 import { HttpMasterLink } from '../../cluster/agent/http-master-link.ts';
 import { parseAttributes, parseResources } from '../../cluster/resources/parse.ts';
 import { parseDuration } from '../../shared/duration.ts';
-import { CliError } from '../client.ts';
+import { parseSwitch } from '../../config/server-config.ts';
+import type { AgentWithUsage } from '../../cluster/master/master.ts';
+import { ApiClient, CliError } from '../client.ts';
 
 interface AgentFlags {
   master?: string;
@@ -23,11 +26,12 @@ interface AgentFlags {
   pruneImagesAfter?: string;
   gcInterval: string;
   cgroupFavordynmods?: boolean;
+  drainOnStop?: boolean;
   logLevel: string;
 }
 
 export function registerAgentCommand(program: Command): void {
-  program
+  const command = program
     .command('agent')
     .description('run a remote agent that joins a Gantry master and runs its tasks')
     .option('--master <url>', 'the master\'s platform API URL (env GANTRY_URL)')
@@ -40,8 +44,10 @@ export function registerAgentCommand(program: Command): void {
     .option('--prune-images-after <duration>', 'prune dangling Docker images older than this (checked hourly; default: never)')
     .option('--gc-interval <duration>', 'how often to collect garbage (containers, images) and report disk use', '1m')
     .option('--cgroup-favordynmods', 'turn the kernel\'s cgroup favordynmods on: tasks join their cgroups without waiting 10-30 ms (kernel-wide, Linux 6.0+, root)')
+    .option('--drain-on-stop', 'on SIGTERM/SIGINT, kill this agent\'s tasks (reported lost, replaced elsewhere) before exiting; by default they keep running and the next start takes them back (env GANTRY_DRAIN_ON_STOP=1)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: AgentFlags) => {
+      const drainOnStop = flags.drainOnStop === true || parseSwitch('GANTRY_DRAIN_ON_STOP', process.env.GANTRY_DRAIN_ON_STOP ?? '');
       const masterUrl = flags.master ?? process.env.GANTRY_URL;
       const joinToken = flags.joinToken ?? process.env.GANTRY_JOIN_TOKEN;
       if (!masterUrl) throw new CliError('--master URL is required (or set GANTRY_URL)', 2);
@@ -72,6 +78,10 @@ export function registerAgentCommand(program: Command): void {
         attributes: { ...detected.attributes, ...attributes },
         logger,
         gcIntervalMs: parseDuration(flags.gcInterval, '--gc-interval'),
+        onDrained: () => {
+          process.stdout.write(`Agent ${agent.id} drained: its tasks were stopped; leaving the pool\n`);
+          process.exit(0);
+        },
       });
       try {
         await agent.start();
@@ -81,15 +91,57 @@ export function registerAgentCommand(program: Command): void {
       process.stdout.write(`Agent ${agent.id} joined ${masterUrl}\n`);
 
       let stopping = false;
-      const shutdown = (): void => {
+      const shutdown = (signal: string): void => {
         if (stopping) process.exit(130);
         stopping = true;
-        agent.stop().then(
+        process.stdout.write(
+          drainOnStop
+            ? `${signal}: draining (tasks get their grace period; press Ctrl-C again to quit now)\n`
+            : `${signal}: stopping; running tasks keep running and the next start takes them back\n`,
+        );
+        (drainOnStop ? agent.drain() : agent.stop()).then(
           () => process.exit(0),
-          () => process.exit(1),
+          (err: Error) => {
+            process.stderr.write(`gantry: agent stop failed: ${err.message}\n`);
+            process.exit(1);
+          },
         );
       };
-      process.on('SIGINT', shutdown);
-      process.on('SIGTERM', shutdown);
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+    });
+
+  command
+    .command('drain <agent>')
+    .description('stop every task of an agent (id or hostname): they are reported lost and their owners replace them elsewhere; the agent then leaves the pool')
+    .option('--no-wait', 'return once the agent was told, without waiting for its tasks to stop')
+    .option('--timeout <duration>', 'how long to wait for the tasks to stop', '5m')
+    .action(async (name: string, flags: { wait: boolean; timeout: string }) => {
+      const client = new ApiClient();
+      const timeoutMs = parseDuration(flags.timeout, '--timeout');
+      const find = async (): Promise<AgentWithUsage | undefined> => {
+        const { agents } = await client.get<{ agents: AgentWithUsage[] }>('/api/v1/agents');
+        const byId = agents.find((a) => a.id === name);
+        if (byId) return byId;
+        const byHost = agents.filter((a) => a.hostname === name && a.state !== 'gone');
+        if (byHost.length > 1) throw new CliError(`${byHost.length} agents have the hostname ${name}: give one of their ids (${byHost.map((a) => a.id).join(', ')})`, 2);
+        return byHost[0];
+      };
+      const target = await find();
+      if (!target) throw new CliError(`no agent ${name} (see gantry agents)`, 2);
+      await client.post(`/api/v1/agents/${encodeURIComponent(target.id)}/drain`);
+      process.stdout.write(`Agent ${target.id} (${target.hostname}) draining: ${target.activeTasks} task(s) to stop\n`);
+      if (!flags.wait) return;
+      const deadline = Date.now() + timeoutMs;
+      let left = target.activeTasks;
+      for (;;) {
+        const now = await find();
+        if (!now || now.activeTasks === 0) break;
+        if (now.activeTasks !== left) process.stdout.write(`  ${now.activeTasks} task(s) left\n`);
+        left = now.activeTasks;
+        if (Date.now() > deadline) throw new CliError(`agent ${target.id} still has ${left} task(s) after ${flags.timeout}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      process.stdout.write(`Agent ${target.id} drained\n`);
     });
 }

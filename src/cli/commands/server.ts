@@ -12,6 +12,7 @@ interface ServerFlags {
   registryExternalUrl?: string;
   databaseUrl?: string;
   localAgent: boolean;
+  drainOnStop?: boolean;
   agentHostname?: string;
   agentResources?: string;
   agentAttributes?: string;
@@ -37,6 +38,7 @@ export function registerServerCommand(program: Command): void {
     .option('--registry-external-url <url>', 'the registry URL clients use, for its token realm behind a proxy (env GANTRY_REGISTRY_EXTERNAL_URL)')
     .option('--database-url <url>', 'postgres://... to use PostgreSQL instead of SQLite (env GANTRY_DATABASE_URL)')
     .option('--no-local-agent', 'do not run the embedded local agent')
+    .option('--drain-on-stop', 'on SIGTERM/SIGINT, kill the embedded agent\'s tasks (reported lost, replaced elsewhere) before exiting; by default they keep running and the next start takes them back (env GANTRY_DRAIN_ON_STOP=1)')
     .option('--agent-hostname <name>', 'hostname the local agent registers with')
     .option('--agent-resources <mesos>', 'local agent resources, e.g. "cpus:4;mem:8192;ports:[31000-32000]" (default: detected)')
     .option('--agent-attributes <mesos>', 'local agent attributes, e.g. "rack:r1;zone:west"')
@@ -63,6 +65,7 @@ export function registerServerCommand(program: Command): void {
               : undefined,
           databaseUrl: flags.databaseUrl,
           localAgent: flags.localAgent === false ? false : undefined,
+          drainOnStop: flags.drainOnStop === true ? true : undefined,
           agent: {
             hostname: flags.agentHostname,
             resources: flags.agentResources,
@@ -93,8 +96,13 @@ export function registerServerCommand(program: Command): void {
       const shutdown = (signal: string): void => {
         if (closing) process.exit(130);
         closing = true;
-        out(`${signal}: stopping (running tasks get their grace period; press Ctrl-C again to quit now)`);
-        server.close().then(
+        const drain = config.drainOnStop && server.localAgent !== undefined;
+        out(
+          drain
+            ? `${signal}: draining the local agent, then stopping (its tasks get their grace period; press Ctrl-C again to quit now)`
+            : `${signal}: stopping; running tasks keep running and the next start takes them back`,
+        );
+        server.close({ drain }).then(
           () => process.exit(0),
           (err: Error) => {
             process.stderr.write(`gantry: shutdown failed: ${err.message}\n`);

@@ -3,9 +3,10 @@
 // `gantry agent` are this same class with a different MasterLink.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Driver, TaskExit, TaskHandle } from '../drivers/driver.ts';
-import type { KillOrder, LaunchOrder, MasterLink, Order, OutputSoFar, RegistrationResult, RegistryAccess, StatusReport } from '../protocol.ts';
+import { DRAIN_REASON, type KillOrder, type LaunchOrder, type MasterLink, type Order, type OutputSoFar, type RegistrationResult, type RegistryAccess, type StatusReport } from '../protocol.ts';
 import type { Attributes, Resources } from '../types.ts';
 import { sharedLauncher } from '../../shared/launcher/launcher.ts';
 import { canonicalImageName } from '../image-reference.ts';
@@ -27,6 +28,8 @@ export interface AgentOptions {
   logger: Logger;
   /** How often the drivers' garbage collection runs (exited and orphaned containers); default 60 s. */
   gcIntervalMs?: number;
+  /** Called once a drain the master ordered (`gantry agent drain`) is over: `gantry agent` then exits. */
+  onDrained?: () => void;
 }
 
 const DEFAULT_GC_INTERVAL_MS = 60_000;
@@ -34,6 +37,10 @@ const DEFAULT_GC_INTERVAL_MS = 60_000;
 interface RunningTask {
   /** The current run (a task with a restart policy has one per run). */
   handle: TaskHandle;
+  /** The current run's output as the pump reads it: destroyed when the agent stops following the task. */
+  output?: Readable;
+  /** SIGTERM → SIGKILL grace of the task (its spec's, when this agent knows it). */
+  killGraceMs: number;
   killReason?: string;
   /** Settles when the task's exit and output were reported. */
   done: Promise<void>;
@@ -49,6 +56,12 @@ interface Restarting {
 
 const NO_OUTPUT: OutputSoFar = { chunks: 0, stdout: 0, stderr: 0 };
 
+/** The grace of a recovered task whose spec this agent no longer has (it was started by an earlier run of it). */
+const RECOVERED_KILL_GRACE_MS = 5000;
+
+/** Ends the following of a task when the agent stops and leaves the task running (see Agent.stop). */
+class LeftRunning extends Error {}
+
 export class Agent {
   private agentId: string | undefined;
   private pollWaitMs = 20_000;
@@ -57,6 +70,9 @@ export class Agent {
   /** Tasks being started → the kill reason if a kill order came in meanwhile. */
   private readonly starting = new Map<string, string | undefined>();
   private stopping = false;
+  /** The agent stopped and left its tasks running: nothing more is reported or cleaned up for them. */
+  private leftRunning = false;
+  private leaving: Promise<void> | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private gcTimer: NodeJS.Timeout | undefined;
   private collecting: Promise<void> = Promise.resolve();
@@ -111,7 +127,8 @@ export class Agent {
       // The run's output is read from its start again: skip what the master holds of this run.
       const base = state?.outputBase ?? NO_OUTPUT;
       const resume = held && { chunks: held.chunks, stdout: Math.max(0, held.stdout - base.stdout), stderr: Math.max(0, held.stderr - base.stderr) };
-      this.track(handle, await loadRedactValues(this.options.workDir, handle.taskId), resume, restarting, held);
+      const killGraceMs = state?.order.spec.killGraceMs ?? RECOVERED_KILL_GRACE_MS;
+      this.track(handle, killGraceMs, await loadRedactValues(this.options.workDir, handle.taskId), resume, restarting, held);
     }
     this.loopDone = this.pollLoop();
     this.gcTimer = setInterval(() => void this.collectGarbage(), this.options.gcIntervalMs ?? DEFAULT_GC_INTERVAL_MS);
@@ -167,22 +184,50 @@ export class Agent {
     await this.options.link.reportDiskUsage(this.agentId, { sandboxesBytes, containersBytes, measuredAt: new Date().toISOString() });
   }
 
-  /** Stops polling and kills the running tasks (each within its grace period), reporting them. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearInterval(this.gcTimer);
-    const running = [...this.tasks.entries()];
-    await Promise.allSettled(
-      running.map(async ([taskId, task]) => {
-        task.killReason = 'the agent was shut down';
-        if (task.wakeBetweenRuns) task.wakeBetweenRuns();
-        else await task.handle.kill(5000);
-        await task.done;
-        this.tasks.delete(taskId);
-      }),
-    );
-    this.options.link.close();
-    await this.loopDone;
+  /**
+   * Stops the agent and leaves its tasks running, exactly as a crash would: polling, reports and
+   * garbage collection end, the tasks' output is no longer followed, and nothing of theirs is touched.
+   * The next start of an agent on this directory recovers them (Driver.recover) and sends on their
+   * output from where the master's copy ends. The process should exit afterwards (launcher.ts).
+   */
+  stop(): Promise<void> {
+    this.leaving ??= (async () => {
+      this.stopping = true;
+      this.leftRunning = true;
+      clearInterval(this.gcTimer);
+      for (const task of this.tasks.values()) {
+        task.output?.destroy();
+        task.wakeBetweenRuns?.();
+      }
+      this.options.link.close();
+      await this.loopDone;
+    })();
+    return this.leaving;
+  }
+
+  /**
+   * Stops every task (each within its grace period), reports it lost so that its owner replaces it
+   * elsewhere, then stops. The master is told first, so that nothing new is placed here meanwhile.
+   */
+  drain(): Promise<void> {
+    this.leaving ??= (async () => {
+      this.stopping = true;
+      clearInterval(this.gcTimer);
+      if (this.agentId) {
+        await this.options.link.announceDrain(this.agentId).catch((err: Error) => this.options.logger.warn({ err: err.message }, 'the master was not told of the drain'));
+      }
+      this.options.link.close();
+      this.options.logger.info({ tasks: this.tasks.size + this.starting.size }, 'draining: stopping every task');
+      while (this.tasks.size > 0 || this.starting.size > 0) {
+        for (const taskId of this.starting.keys()) this.starting.set(taskId, DRAIN_REASON);
+        for (const [taskId, task] of this.tasks) void this.kill({ type: 'kill', taskId, graceMs: task.killGraceMs, reason: DRAIN_REASON });
+        await Promise.allSettled([...this.tasks.values()].map((task) => task.done));
+        if (this.starting.size > 0) await sleep(50);
+      }
+      await this.loopDone;
+      this.options.logger.info('drained');
+    })();
+    return this.leaving;
   }
 
   private async register(runningTaskIds: string[] = this.knownTaskIds()): Promise<RegistrationResult['outputSoFar']> {
@@ -228,7 +273,8 @@ export class Agent {
 
   private handle(order: Order): void {
     if (order.type === 'launch') void this.launch(order);
-    else void this.kill(order);
+    else if (order.type === 'kill') void this.kill(order);
+    else void this.drain().then(() => this.options.onDrained?.());
   }
 
   private async launch(order: LaunchOrder): Promise<void> {
@@ -244,7 +290,7 @@ export class Agent {
         restarting = { state, counter: new RestartCounter(order.spec.restart) };
       }
       const handle = await this.startRun(order);
-      this.track(handle, redact, undefined, restarting);
+      this.track(handle, order.spec.killGraceMs, redact, undefined, restarting);
       await this.report({ taskId: order.taskId, state: 'running', limits: handle.limits });
       // A new image (pulled for this task): placement should know at once, not at the next GC round.
       if (order.spec.image && !this.reportedImages.has(canonicalImageName(order.spec.image))) void this.reportImages();
@@ -294,34 +340,49 @@ export class Agent {
    * `resume`: the output the master already holds (a recovered task). A task with a restart policy is
    * run again after each end its policy covers, waiting its backoff in between, until it ends for good.
    */
-  private track(handle: TaskHandle, redact: readonly string[], resume?: OutputSoFar, restarting?: Restarting, held: OutputSoFar = NO_OUTPUT): void {
+  private track(handle: TaskHandle, killGraceMs: number, redact: readonly string[], resume?: OutputSoFar, restarting?: Restarting, held: OutputSoFar = NO_OUTPUT): void {
     const taskId = handle.taskId;
-    const entry: RunningTask = { handle, done: Promise.resolve() };
-    entry.done = (async () => {
-      let end: StatusReport;
-      for (;;) {
-        const run = await this.followRun(entry, redact, resume, held);
-        end = run.end;
-        if (!restarting || this.stopping || entry.killReason !== undefined) break;
-        // Without knowing what the master holds of its output, a next run's output could not be numbered.
-        if (!run.held) break;
-        const delayMs = restarting.counter.next(end.state as RunEnd, Date.now() - restarting.state.runStartedAt);
-        if (delayMs === null) break;
-        const next = await this.restartAfter(entry, restarting, end, delayMs, run.held);
-        if ('end' in next) {
-          end = next.end;
-          break;
-        }
-        held = next.held;
-        resume = { chunks: held.chunks, stdout: 0, stderr: 0 }; // a new run's output: nothing to skip
-      }
-      await this.report(end);
-      await entry.handle.destroy().catch(() => undefined);
-      await removeRedactValues(this.options.workDir, taskId).catch(() => undefined);
-      if (restarting) await removeRestartState(this.options.workDir, taskId).catch(() => undefined);
-      this.tasks.delete(taskId);
-    })();
+    const entry: RunningTask = { handle, killGraceMs, done: Promise.resolve() };
+    entry.done = this.follow(entry, redact, resume, restarting, held).catch((err: unknown) => {
+      if (!(err instanceof LeftRunning)) throw err;
+    });
     this.tasks.set(taskId, entry);
+  }
+
+  /** track()'s following of one task, run after run; ends by throwing LeftRunning when the agent stops without a drain. */
+  private async follow(entry: RunningTask, redact: readonly string[], resume: OutputSoFar | undefined, restarting: Restarting | undefined, held: OutputSoFar): Promise<void> {
+    const taskId = entry.handle.taskId;
+    let end: StatusReport;
+    for (;;) {
+      const run = await this.followRun(entry, redact, resume, held);
+      this.throwIfLeftRunning();
+      end = run.end;
+      if (!restarting || this.stopping || entry.killReason !== undefined) break;
+      // Without knowing what the master holds of its output, a next run's output could not be numbered.
+      if (!run.held) break;
+      const delayMs = restarting.counter.next(end.state as RunEnd, Date.now() - restarting.state.runStartedAt);
+      if (delayMs === null) break;
+      const next = await this.restartAfter(entry, restarting, end, delayMs, run.held);
+      this.throwIfLeftRunning();
+      if ('end' in next) {
+        end = next.end;
+        break;
+      }
+      held = next.held;
+      resume = { chunks: held.chunks, stdout: 0, stderr: 0 }; // a new run's output: nothing to skip
+    }
+    // Stopped by a drain: not the task's failure, its owner replaces it.
+    if (end.state === 'killed' && entry.killReason === DRAIN_REASON) end = { ...end, state: 'lost' };
+    await this.report(end);
+    await entry.handle.destroy().catch(() => undefined);
+    await removeRedactValues(this.options.workDir, taskId).catch(() => undefined);
+    if (restarting) await removeRestartState(this.options.workDir, taskId).catch(() => undefined);
+    this.tasks.delete(taskId);
+  }
+
+  /** After each wait in a task's following: once the agent left its tasks running, it touches them no more. */
+  private throwIfLeftRunning(): void {
+    if (this.leftRunning) throw new LeftRunning();
   }
 
   /**
@@ -337,8 +398,9 @@ export class Agent {
   ): Promise<{ end: StatusReport; held: OutputSoFar | undefined }> {
     const handle = entry.handle;
     const send = (batch: Parameters<MasterLink['sendOutput']>[1]) => this.options.link.sendOutput(this.agentId!, batch);
-    const output = pumpOutput(handle.taskId, handle.logs(), send, () => this.stopping, redact, resume).catch((err: Error) => {
-      this.options.logger.error({ task: handle.taskId, err: err.message }, 'task output lost');
+    entry.output = handle.logs();
+    const output = pumpOutput(handle.taskId, entry.output, send, () => this.stopping, redact, resume).catch((err: Error) => {
+      if (!this.leftRunning) this.options.logger.error({ task: handle.taskId, err: err.message }, 'task output lost');
       return undefined;
     });
     const exit = await handle.wait();
@@ -375,6 +437,7 @@ export class Agent {
     await entry.handle.destroy().catch(() => undefined);
     // A kill that came as the run ended, before the wait above could be woken.
     if (entry.killReason !== undefined || this.stopping) wake();
+    this.throwIfLeftRunning();
     await this.report({ ...end, state: 'restarting', restarts: counter.total, restartAt: restartAt.toISOString() });
     const line = `[gantry] ${end.reason ?? end.state}; restart ${counter.total} in ${formatDelay(delayMs)}\n`;
     const chunk = { stream: 'stderr' as const, data: Buffer.from(line) };
@@ -387,6 +450,7 @@ export class Agent {
     );
     await waited;
     entry.wakeBetweenRuns = undefined;
+    this.throwIfLeftRunning();
     if (entry.killReason !== undefined || this.stopping) {
       return { end: { taskId, state: 'killed', exitCode: end.exitCode ?? null, reason: entry.killReason ?? 'the agent was shut down' } };
     }

@@ -55,6 +55,11 @@ export class HttpMasterLink implements MasterLink {
     await this.call('POST', `/api/v1/agent/${agentId}/images`, this.token(), { images });
   }
 
+  async announceDrain(agentId: string): Promise<void> {
+    // Short: an agent stopping does not wait long on a master that does not answer.
+    await this.call('POST', `/api/v1/agent/${agentId}/drain`, this.token(), {}, 5000);
+  }
+
   close(): void {
     this.abort.abort();
   }

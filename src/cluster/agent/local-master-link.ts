@@ -38,6 +38,10 @@ export class LocalMasterLink implements MasterLink {
     return this.master.reportImages(agentId, images);
   }
 
+  async announceDrain(agentId: string): Promise<void> {
+    await this.master.drainAgent(agentId);
+  }
+
   /** Ends a pending poll at once (on shutdown). */
   close(): void {
     this.abort.abort();

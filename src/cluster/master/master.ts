@@ -8,7 +8,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { Conflict, Invalid, NotFound, Unsatisfiable } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { ClusterState } from '../placement/cluster-state.ts';
-import type { OutputBatch, Order, OutputSoFar, Registration, RegistrationResult, StatusReport } from '../protocol.ts';
+import { DRAIN_REASON, type OutputBatch, type Order, type OutputSoFar, type Registration, type RegistrationResult, type StatusReport } from '../protocol.ts';
 import {
   TERMINAL_STATES,
   type AgentRecord,
@@ -65,6 +65,8 @@ export class Master {
   private readonly failedAtGeneration = new Map<string, number>();
   /** The image list each agent last reported, joined: a report that changed nothing writes nothing. */
   private readonly reportedImages = new Map<string, string>();
+  /** Agents being drained: out of placement, told to stop their tasks and leave (see drainAgent). */
+  private readonly draining = new Set<string>();
   private placing = false;
   /** Submitted tasks waiting for their insert (see insertSoon). */
   private pendingInserts: Array<{ task: TaskRecord; resolve: () => void; reject: (err: Error) => void }> = [];
@@ -86,7 +88,10 @@ export class Master {
     const now = this.clock.now().getTime();
     // Agents that were up before a master restart get a full timeout to poll again, but nothing is
     // placed on one until it does: it may be gone for good.
-    for (const agent of await this.store.agents.list(['ready'])) this.lastSeen.set(agent.id, now);
+    for (const agent of await this.store.agents.list(['ready', 'draining'])) {
+      this.lastSeen.set(agent.id, now);
+      if (agent.state === 'draining') this.draining.add(agent.id);
+    }
     for (const task of await this.store.tasks.list({ states: ['staging', 'running'], order: 'oldest' })) {
       // Counted now, taken from the agent's free resources once it polls again.
       if (task.agentId && task.allocation) {
@@ -196,6 +201,8 @@ export class Master {
       version: (known?.version ?? 0) + 1,
     };
     await this.store.agents.upsert(agent);
+    // A registration is a fresh start of the agent: a drain it was under has ended.
+    this.draining.delete(agent.id);
     this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
     if (known?.images) this.state.setImages(agent.id, known.images);
     this.lastSeen.set(agent.id, this.clock.now().getTime());
@@ -255,7 +262,35 @@ export class Master {
     for (const task of lostOnAgent(assigned, runningTaskIds)) {
       await this.finishTask(task, { state: 'lost', exitCode: null, reason: 'the agent no longer runs the task (it ended or was lost while the master could not hear of it)' });
     }
-    return deriveOrders(assigned, runningTaskIds);
+    const orders = deriveOrders(assigned, runningTaskIds);
+    if (!this.draining.has(agentId)) return orders;
+    // Staged on it but never started there: nothing to stop, and their owners need not wait for it.
+    const onAgent = new Set(runningTaskIds);
+    for (const task of assigned) {
+      if (task.state === 'staging' && !onAgent.has(task.id)) await this.finishTask(task, { state: 'lost', exitCode: null, reason: DRAIN_REASON });
+    }
+    // Kills first, so that a task a user killed ends as killed, not lost with the others.
+    return [...orders.filter((order) => order.type === 'kill'), { type: 'drain' }];
+  }
+
+  /**
+   * Drains an agent (an operator's `gantry agent drain`, or the agent itself stopping with
+   * --drain-on-stop): nothing more is placed on it; its next poll tells it to stop its tasks, which it
+   * reports lost so that their owners replace them elsewhere, and to leave. Its tasks' resources stay
+   * counted until they are reported. Registering again makes it ready.
+   */
+  async drainAgent(agentId: string): Promise<AgentRecord> {
+    const agent = await this.store.agents.find(agentId);
+    if (!agent || agent.state === 'gone') throw new NotFound(`agent ${agentId} is not registered`);
+    if (agent.state === 'unreachable') throw new Conflict(`agent ${agentId} is unreachable: it cannot be told to drain, and its tasks were already declared lost`);
+    this.draining.add(agentId);
+    if (this.state.removeAgent(agentId)) this.schedulePlacement();
+    if (agent.state !== 'draining') {
+      await this.store.agents.setState(agentId, 'draining');
+      this.log.info({ agent: agentId, hostname: agent.hostname }, 'agent draining');
+    }
+    this.mailbox.notify(agentId);
+    return { ...agent, state: 'draining' };
   }
 
   private async heardFrom(agentId: string): Promise<void> {
@@ -279,10 +314,10 @@ export class Master {
       await this.store.agents.touchHeartbeat(agentId, this.now());
     }
     if (agent.state === 'unreachable') {
-      await this.store.agents.setState(agentId, 'ready');
+      await this.store.agents.setState(agentId, this.draining.has(agentId) ? 'draining' : 'ready');
       this.log.warn({ agent: agentId }, 'agent reachable again');
     }
-    if (!this.state.agentView(agentId)) {
+    if (!this.state.agentView(agentId) && !this.draining.has(agentId)) {
       this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
       if (agent.images) this.state.setImages(agent.id, agent.images);
       this.schedulePlacement();
@@ -463,7 +498,7 @@ export class Master {
   }
 }
 
-function defaultReason(state: 'finished' | 'failed' | 'killed', exitCode: number | null): string {
-  if (state === 'killed') return 'killed';
+function defaultReason(state: 'finished' | 'failed' | 'killed' | 'lost', exitCode: number | null): string {
+  if (state === 'killed' || state === 'lost') return state;
   return exitCode === null ? state : `exited with code ${exitCode}`;
 }

@@ -1,6 +1,6 @@
 // What an agent must do, derived from what the store says of its tasks and what the agent says it
 // runs. Derived on every poll rather than queued, so an order lost in transit is simply sent again.
-import type { Order } from '../protocol.ts';
+import type { KillOrder, LaunchOrder } from '../protocol.ts';
 import type { TaskRecord } from '../types.ts';
 
 /**
@@ -8,10 +8,10 @@ import type { TaskRecord } from '../types.ts';
  * has, running or being started; a staging task among them gets no second launch order (a poll during a
  * burst of launches would otherwise return them all again).
  */
-export function deriveOrders(assigned: readonly TaskRecord[], runningOnAgent: readonly string[]): Order[] {
+export function deriveOrders(assigned: readonly TaskRecord[], runningOnAgent: readonly string[]): Array<LaunchOrder | KillOrder> {
   const known = new Set(runningOnAgent);
   const unexplained = new Set(runningOnAgent);
-  const orders: Order[] = [];
+  const orders: Array<LaunchOrder | KillOrder> = [];
   for (const task of assigned) {
     unexplained.delete(task.id);
     if (task.killRequested) {

@@ -46,7 +46,7 @@ const diskUsageSchema = z
 const statusSchema = z
   .object({
     taskId: z.string(),
-    state: z.enum(['running', 'restarting', 'finished', 'failed', 'killed']),
+    state: z.enum(['running', 'restarting', 'finished', 'failed', 'killed', 'lost']),
     exitCode: z.number().int().nullable().optional(),
     reason: z.string().max(4000).optional(),
     limits: z.string().max(1000).optional(),
@@ -73,6 +73,12 @@ export function agentRoutes(master: Master, store: Store, registryAccess: () => 
 
   router.get('/api/v1/agents', admin, async (ctx) => {
     ctx.body = { agents: await master.listAgentsWithUsage() };
+  });
+
+  // Drain: the agent stops its tasks (reported lost: their owners replace them elsewhere) and leaves.
+  router.post('/api/v1/agents/:id/drain', admin, async (ctx) => {
+    ctx.status = 202;
+    ctx.body = await master.drainAgent(ctx.params.id!);
   });
 
   router.post('/api/v1/agents/join-tokens', admin, async (ctx) => {
@@ -103,6 +109,12 @@ export function agentRoutes(master: Master, store: Store, registryAccess: () => 
   router.post('/api/v1/agent/:agentId/status', agent, async (ctx) => {
     const report = parseInput(statusSchema, ctx.request.body);
     await master.reportStatus(ctx.params.agentId!, report);
+    ctx.status = 204;
+  });
+
+  // The agent drains itself (it stops with --drain-on-stop): nothing more is placed on it.
+  router.post('/api/v1/agent/:agentId/drain', agent, async (ctx) => {
+    await master.drainAgent(ctx.params.agentId!);
     ctx.status = 204;
   });
 
