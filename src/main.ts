@@ -16,6 +16,7 @@ import type { RegistryAccess } from './cluster/protocol.ts';
 import { clusterClient } from './cluster/index.ts';
 import { Master } from './cluster/master/master.ts';
 import { TaskLogStore } from './cluster/master/task-logs.ts';
+import { LogRetention } from './cluster/master/log-retention.ts';
 import { parseAttributes, parseResources } from './cluster/resources/parse.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { formatListenAddress } from './config/listen-address.ts';
@@ -52,7 +53,14 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const newSecrets = await bootstrapTokens(store, { adminToken: config.adminToken, joinToken: config.joinToken });
 
-  const logs = new TaskLogStore(path.join(config.dataDir, 'logs'));
+  const logs = new TaskLogStore(path.join(config.dataDir, 'logs'), {
+    ...(config.taskLogs.maxBytesPerTask > 0 ? { maxBytesPerTask: config.taskLogs.maxBytesPerTask } : {}),
+    removals: store.tasks,
+  });
+  const logRetention =
+    config.taskLogs.retentionMs > 0
+      ? new LogRetention({ tasks: store.tasks, logs, clock: systemClock, retentionMs: config.taskLogs.retentionMs, logger: logger.child({ component: 'task-logs' }) })
+      : undefined;
   const master = new Master({
     store,
     logs,
@@ -63,6 +71,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
   });
   await master.start();
+  logRetention?.start();
   // The bundled registry as agents and CI steps reach it, with the platform robot: known once the
   // registry listens (agents cannot register before the API listens; a step relaunched while the
   // server starts goes without the registry variables).
@@ -171,6 +180,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     newSecrets,
     async close(options = {}) {
       gcSchedule.stop();
+      await logRetention?.stop();
       await (options.drain ? localAgent?.drain() : localAgent?.stop());
       await ci.stop();
       await batch.stop();

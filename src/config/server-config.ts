@@ -5,6 +5,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { RANKERS } from '../cluster/types.ts';
+import { parseBytes } from '../shared/bytes.ts';
+import { parseDuration } from '../shared/duration.ts';
 import { Invalid } from '../shared/errors.ts';
 import { parseListenAddress, type ListenAddress } from './listen-address.ts';
 
@@ -13,6 +15,9 @@ const durationMs = z.number().int().positive();
 const DEFAULT_KEEP_EXITED_MS = 10 * 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
+/** As the master's suggested defaults (src/cluster/master/task-logs.ts, log-retention.ts): a service keeps its last 10 MiB, a log lives a week after its task. */
+const DEFAULT_MAX_BYTES_PER_TASK = 10 * 1024 * 1024;
+const DEFAULT_LOG_RETENTION_MS = 7 * DAY_MS;
 
 const serverConfigSchema = z
   .object({
@@ -91,6 +96,16 @@ const serverConfigSchema = z
       .default({ webhookSecrets: [], pipelinesDir: './pipelines', github: { apiUrl: 'https://api.github.com' } }),
     /** An agent not heard from for this long is marked unreachable. */
     heartbeatTimeoutMs: durationMs.default(30_000),
+    /** Task output the master keeps (src/cluster/master/task-logs.ts, log-retention.ts). */
+    taskLogs: z
+      .object({
+        /** The most one task's log holds; the oldest output is cut past it. 0: no cap. */
+        maxBytesPerTask: z.number().int().min(0).default(DEFAULT_MAX_BYTES_PER_TASK),
+        /** How long a finished task's log is kept. 0: for ever. */
+        retentionMs: z.number().int().min(0).default(DEFAULT_LOG_RETENTION_MS),
+      })
+      .strict()
+      .default({ maxBytesPerTask: DEFAULT_MAX_BYTES_PER_TASK, retentionMs: DEFAULT_LOG_RETENTION_MS }),
     /** Given non-interactively instead of generating one at first start. */
     adminToken: z.string().min(16).optional(),
     joinToken: z.string().min(16).optional(),
@@ -118,6 +133,8 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, (value: string) => Partial<Se
   ['GANTRY_LOG_LEVEL', (v) => ({ logLevel: v as ServerConfigInput['logLevel'] })],
   ['GANTRY_ADMIN_TOKEN', (v) => ({ adminToken: v })],
   ['GANTRY_JOIN_TOKEN', (v) => ({ joinToken: v })],
+  ['GANTRY_TASK_LOG_MAX', (v) => ({ taskLogs: { maxBytesPerTask: parseBytes(v, 'GANTRY_TASK_LOG_MAX') } })],
+  ['GANTRY_TASK_LOG_RETENTION', (v) => ({ taskLogs: { retentionMs: parseDuration(v, 'GANTRY_TASK_LOG_RETENTION') } })],
   ['GANTRY_DRAIN_ON_STOP', (v) => ({ drainOnStop: parseSwitch('GANTRY_DRAIN_ON_STOP', v) })],
 ];
 

@@ -29,7 +29,7 @@ describe('task output: secrets masked, SSE events resumable, large logs streamed
   before(async () => {
     server = await startGantry(
       ['server', '--data-dir', path.join(dir, 'server'), '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0',
-        '--agent-resources', 'cpus:4;mem:4096;disk:4096', '--log-level', 'warn'],
+        '--agent-resources', 'cpus:4;mem:4096;disk:4096', '--task-log-max', '0', '--log-level', 'warn'], // 100 MiB of output is read back whole
       { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN },
       /listening on (http:\/\/\S+)/,
     );

@@ -1,6 +1,7 @@
 // `gantry server` (alias `gantry up`): the master, the platform API and the embedded local agent.
 import type { Command } from 'commander';
 import { loadServerConfig } from '../../config/server-config.ts';
+import { parseBytes } from '../../shared/bytes.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import { VERSION } from '../../shared/version.ts';
 
@@ -22,6 +23,8 @@ interface ServerFlags {
   agentCgroupFavordynmods?: boolean;
   strategy?: 'binpack' | 'spread' | 'random';
   heartbeatTimeout?: string;
+  taskLogMax?: string;
+  taskLogRetention?: string;
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -47,6 +50,8 @@ export function registerServerCommand(program: Command): void {
     .option('--agent-cgroup-favordynmods', 'turn the kernel\'s cgroup favordynmods on: tasks join their cgroups without waiting 10-30 ms (kernel-wide, Linux 6.0+, root)')
     .option('--strategy <name>', 'default placement strategy: binpack, spread or random')
     .option('--heartbeat-timeout <duration>', 'mark agents unreachable after this long without a heartbeat (default 30s)')
+    .option('--task-log-max <size>', 'the most output kept per task; the oldest is cut past it (default 10MiB; 0: no cap; env GANTRY_TASK_LOG_MAX)')
+    .option('--task-log-retention <duration>', 'remove a finished task\'s log this long after it ended (default 168h; 0: never; env GANTRY_TASK_LOG_RETENTION)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (flags: ServerFlags) => {
       const config = loadServerConfig({
@@ -76,6 +81,13 @@ export function registerServerCommand(program: Command): void {
           },
           placement: flags.strategy ? { strategy: flags.strategy } : undefined,
           heartbeatTimeoutMs: flags.heartbeatTimeout ? parseDuration(flags.heartbeatTimeout, '--heartbeat-timeout') : undefined,
+          taskLogs:
+            flags.taskLogMax !== undefined || flags.taskLogRetention !== undefined
+              ? {
+                  ...(flags.taskLogMax !== undefined ? { maxBytesPerTask: parseBytes(flags.taskLogMax, '--task-log-max') } : {}),
+                  ...(flags.taskLogRetention !== undefined ? { retentionMs: parseDuration(flags.taskLogRetention, '--task-log-retention') } : {}),
+                }
+              : undefined,
           logLevel: flags.logLevel,
         },
       });

@@ -15,7 +15,7 @@ import { Invalid } from '../../shared/errors.ts';
 import { utf8Text } from '../../shared/utf8.ts';
 import type { OutputChunk, OutputStream } from '../drivers/driver.ts';
 import type { OutputSoFar } from '../protocol.ts';
-import { cutNotice, cutOf, fileOpeningLine, isFileOpening, type FileOpening, type LogCut } from './log-cut.ts';
+import { cutNotice, cutOf, fileOpeningLine, formatBytes, isFileOpening, type FileOpening, type LogCut } from './log-cut.ts';
 import { completeLines } from './log-lines.ts';
 import { LogRemoved, type LogRemovals } from './log-removal.ts';
 import { LogSegments } from './log-segments.ts';
@@ -25,6 +25,8 @@ export const DEFAULT_MAX_BYTES_PER_TASK = 10 * 1024 * 1024;
 export const DEFAULT_FILES_PER_TASK = 2;
 /** A file's share of the cap has room for a header and some output. */
 const MIN_FILE_BYTES = 1024;
+/** Room left in a file's share for its opening line (the totals before it: three numbers). */
+const OPENING_ROOM = 128;
 
 export interface TaskLogOptions {
   /**
@@ -43,6 +45,8 @@ interface StoredLine {
   s: OutputStream;
   d?: string;
   b?: string;
+  /** Bytes cut from the start of a chunk too big for a file's share of the cap (its newest bytes are kept). */
+  t?: number;
 }
 
 export interface ReadOptions {
@@ -132,7 +136,7 @@ export class TaskLogStore {
     let pending: Array<{ chunk: OutputChunk; line: string }> = [];
     let pendingBytes = 0;
     for (const chunk of fresh) {
-      const line = JSON.stringify(encodeChunk(chunk)) + '\n';
+      const line = storedLine(chunk, this.fileBytes - OPENING_ROOM);
       const bytes = Buffer.byteLength(line);
       const holdsOutput = log.newestChunks + pending.length > 0;
       if (holdsOutput && log.newestBytes + pendingBytes + bytes > this.fileBytes) {
@@ -203,7 +207,7 @@ export class TaskLogStore {
           continue;
         }
         log.totals.chunks++;
-        log.totals[stored.s] += stored.b !== undefined ? Buffer.byteLength(stored.b, 'base64') : Buffer.byteLength(stored.d ?? '', 'utf8');
+        log.totals[stored.s] += (stored.t ?? 0) + (stored.b !== undefined ? Buffer.byteLength(stored.b, 'base64') : Buffer.byteLength(stored.d ?? '', 'utf8'));
         log.newestChunks++;
       }
       log.newestBytes = size;
@@ -341,7 +345,9 @@ export class TaskLogStore {
           if (end > scanned) {
             for await (const line of completeLines(file, offset - base, end - base)) {
               const stored = parseLine(line.bytes);
+              const lineStart = offset;
               offset = base + line.endOffset;
+              if (!isFileOpening(stored) && stored.t) yield this.trimmedNotice(stored.t, lineStart);
               if (!isFileOpening(stored)) yield { ...decodeChunk(stored), endOffset: offset };
               else if (missed) yield this.cutChunk(stored, offset);
               missed = false;
@@ -365,6 +371,13 @@ export class TaskLogStore {
     } finally {
       await close();
     }
+  }
+
+  /** Said before a chunk whose start was cut; resuming after it shows it again with its chunk. */
+  private trimmedNotice(bytes: number, endOffset: number): StoredChunk {
+    const cut = { chunks: 0, bytes };
+    const text = `[gantry] ${formatBytes(bytes)} cut from the start of the next output, larger than a file of the log holds (log cap ${formatBytes(this.maxBytesPerTask)})\n`;
+    return { stream: 'stderr', data: Buffer.from(text), endOffset, cut };
   }
 
   private cutChunk(opening: FileOpening, endOffset: number): StoredChunk {
@@ -397,6 +410,25 @@ function lastAtOrBelow(bases: readonly number[], offset: number): number {
 
 function parseLine(bytes: Buffer): StoredLine | FileOpening {
   return JSON.parse(bytes.toString('utf8')) as StoredLine | FileOpening;
+}
+
+/**
+ * A chunk's line in the log, at most `maxBytes` long: a chunk too big for that keeps its newest
+ * bytes (from a character's start) and says how many it lost, so that no file outgrows its share.
+ */
+function storedLine(chunk: OutputChunk, maxBytes: number): string {
+  const whole = JSON.stringify(encodeChunk(chunk)) + '\n';
+  let bytes = Buffer.byteLength(whole);
+  if (bytes <= maxBytes) return whole;
+  let keep = chunk.data.length;
+  for (;;) {
+    keep = Math.floor((keep * maxBytes * 0.95) / bytes);
+    let start = chunk.data.length - keep;
+    while (start < chunk.data.length && (chunk.data[start]! & 0xc0) === 0x80) start++; // not inside a UTF-8 character
+    const line = JSON.stringify({ ...encodeChunk({ stream: chunk.stream, data: chunk.data.subarray(start) }), t: start } satisfies StoredLine) + '\n';
+    bytes = Buffer.byteLength(line);
+    if (bytes <= maxBytes) return line;
+  }
 }
 
 function encodeChunk(chunk: OutputChunk): StoredLine {

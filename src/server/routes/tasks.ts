@@ -60,6 +60,8 @@ export function taskRoutes(master: Master, logs: TaskLogStore): Router {
     const q = parseInput(logsQuery, ctx.query, 'query');
     const task = await master.getTask(ctx.params.id!);
     const follow = q.follow === 'true' || q.follow === '1';
+    // A log removed by retention is a 410 with why, before the stream (and its 200) starts.
+    await logs.checkResumeOffset(task.id, 0);
     streamLogs(ctx, task, master, logs, { follow, format: q.format, stream: q.stream });
   });
 

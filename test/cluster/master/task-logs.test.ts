@@ -192,6 +192,22 @@ describe('task logs: the stored output of tasks', () => {
       assert.deepEqual(shown(kept), shown(lines(notice.cut!.chunks, kept.length)), 'each line byte for byte, on its stream');
     });
 
+    it('a chunk bigger than a file holds keeps its newest bytes, says how many it lost, and the cap holds', async () => {
+      const big = out('é'.repeat(3000) + 'x'.repeat(9000) + 'the end\n'); // 15 KB, two-byte characters first
+      await store.append('t-big', 0, [out('before\n'), big, out('after\n')]);
+      const bytes = (await filesOnDisk('t-big')).reduce((sum, f) => sum + f.bytes, 0);
+      assert.ok(bytes <= CAP, `${bytes} bytes on disk over a cap of ${CAP}`);
+      const read = await readAll(store, 't-big');
+      const notice = read.find((c) => c.cut && c.cut.chunks === 0)!;
+      assert.match(notice.data.toString(), /^\[gantry\] \d+(\.\d)? KiB cut from the start of the next output/);
+      const next = read[read.indexOf(notice) + 1]!;
+      assert.ok(next.data.toString().endsWith('xthe end\n'), 'its newest bytes are kept');
+      assert.equal(next.data.length + notice.cut!.bytes, big.data.length, 'kept and cut make the whole chunk');
+      assert.ok(!next.data.toString().includes('\ufffd'), 'cut at a character boundary');
+      assert.equal(read.at(-1)!.data.toString(), 'after\n');
+      assert.deepEqual(await new TaskLogStore(dir, { maxBytesPerTask: CAP }).outputSoFar('t-big'), { chunks: 3, stdout: 7 + big.data.length + 6, stderr: 0 }, 'the totals count the whole chunk');
+    });
+
     it('the record of what was cut reads back as figures and as a notice line', async () => {
       await writeLines('t-cut', 0, 1000);
       const [notice] = await readAll(store, 't-cut');
