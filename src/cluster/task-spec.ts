@@ -55,6 +55,7 @@ const submitSchema = z
     resources: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/), z.number().positive()).optional(),
     constraints: z.array(z.union([z.string(), z.array(z.string()).min(2).max(3)])).optional(),
     strategy: z.enum(RANKERS).optional(),
+    spreadGroup: z.boolean().optional(),
     killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
     image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'an image reference has no whitespace').optional(),
     forcePull: z.boolean().optional(),
@@ -125,6 +126,7 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.cmd !== undefined) spec.cmd = s.cmd;
   if (s.args !== undefined) spec.args = s.args;
   if (s.strategy !== undefined) spec.strategy = s.strategy;
+  if (s.spreadGroup === true) spec.spreadGroup = true;
   if (s.image !== undefined) spec.image = s.image;
   if (s.forcePull === true) spec.forcePull = true;
   if (s.pullOnly === true) spec.pullOnly = true;

@@ -75,6 +75,11 @@ export interface TaskSpec {
   constraints: Constraint[];
   /** Placement strategy for this task; the server default applies when absent. */
   strategy?: RankerName;
+  /**
+   * Prefer agents with fewer active tasks of the same `group` (placement/rankers/group-spread.ts): a
+   * soft spread of an app's instances, beside the strategy; every feasible agent is then scored.
+   */
+  spreadGroup?: boolean;
   /** SIGTERM → SIGKILL grace period. */
   killGraceMs: number;
   /**

@@ -47,6 +47,10 @@ export class GroupIndex implements GroupCounts {
     return this.groups.get(group)?.size ?? 0;
   }
 
+  onAgent(group: string, agentId: string): number {
+    return this.groups.get(group)?.byAgent.get(agentId) ?? 0;
+  }
+
   countsBy(group: string, field: string): ReadonlyMap<string, number> {
     const entry = this.groups.get(group);
     if (!entry) return NONE;

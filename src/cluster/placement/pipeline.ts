@@ -15,6 +15,7 @@ import { cpusFilter, diskFilter, gpusFilter, memFilter } from './filters/scalar-
 import { uniqueFilter } from './filters/unique.ts';
 import { unlikeFilter } from './filters/unlike.ts';
 import { binpackRanker } from './rankers/binpack.ts';
+import { groupSpreadRanker } from './rankers/group-spread.ts';
 import { randomRanker } from './rankers/random.ts';
 import { spreadRanker } from './rankers/spread.ts';
 import type { Filter, PlaceOptions, PlaceResult, PlacementContext, Ranker, WeightedRanker } from './types.ts';
@@ -47,6 +48,13 @@ export const STRATEGIES: Readonly<Record<RankerName, Ranker>> = {
   spread: spreadRanker,
   random: randomRanker,
 };
+
+/**
+ * group-spread's weight beside the strategy's 1 (whose scores differ by at most 1): an agent with fewer
+ * of the group wins over a better-packed one
+ * (10 × (1/(1+n) − 1/(2+n)) is over 1 for n ≤ 1: until agents hold two of the group each).
+ */
+const GROUP_SPREAD_WEIGHT = 10;
 
 /** Nomad's limit for service jobs: enough candidates for a good choice, log2 N of them, at least 2. */
 export function defaultMaxCandidates(agentCount: number): number {
@@ -83,8 +91,11 @@ export function placeTask(
   const n = candidates.length;
   if (n === 0) return { ok: false, reason: waitingReason(0, []), rejections: [] };
   const filters = FILTERS.filter((f) => f.appliesTo(spec));
-  const rankers = options.rankers ?? [{ ranker: STRATEGIES[spec.strategy ?? options.strategy ?? 'binpack'], weight: 1 }];
-  const limit = Math.max(1, options.maxCandidates ?? defaultMaxCandidates(n));
+  const strategy = { ranker: STRATEGIES[spec.strategy ?? options.strategy ?? 'binpack'], weight: 1 };
+  // Spreading a group needs every agent's count (a sample of log2 N would often miss the empty ones),
+  // and outweighs the strategy: binpack alone would stack the group's tasks together.
+  const rankers = options.rankers ?? (spec.spreadGroup ? [strategy, { ranker: groupSpreadRanker, weight: GROUP_SPREAD_WEIGHT }] : [strategy]);
+  const limit = spec.spreadGroup ? n : Math.max(1, options.maxCandidates ?? defaultMaxCandidates(n));
   const columns = options.freeColumns;
   // With the columns, cpus and mem are checked from them, and their filters are left out of the search
   // (they still explain a rejection): the agent's objects are touched only for what the task asks more.

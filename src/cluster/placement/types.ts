@@ -20,6 +20,8 @@ export interface GroupCounts {
    * the agents they run on. Tasks on agents without the field are not in the map.
    */
   countsBy(group: string, field: string): ReadonlyMap<string, number>;
+  /** Active tasks of the group on one agent. */
+  onAgent(group: string, agentId: string): number;
 }
 
 /** What filters and rankers may read besides the agent and the task. Time and randomness come in here. */

@@ -74,4 +74,30 @@ describe('rankers', () => {
     });
     assert.ok(result.ok && result.agent.id === 'empty');
   });
+
+  describe('spreadGroup: a soft spread of a group over agents', () => {
+    const three = [agent('a', 'cpus:8;mem:8192'), agent('b', 'cpus:8;mem:8192'), agent('c', 'cpus:8;mem:8192', '', { free: 'cpus:6;mem:6144' })];
+
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      it(`prefers an agent without the group over a better-packed one beside it, and scores every agent (seed ${seed})`, () => {
+        // binpack alone would choose c (the fullest); a and c run one task of g each.
+        const result = placeTask(spec({ cpus: 1, mem: 1024, spreadGroup: true }), three, contextWith(three, ['a', 'c'], seed));
+        assert.ok(result.ok);
+        assert.equal(result.agent.id, 'b');
+      });
+    }
+
+    it('goes beside the fewest of its group when every agent has some, and beside one when nowhere else fits (no UNIQUE)', () => {
+      const crowded = placeTask(spec({ cpus: 1, mem: 1024, spreadGroup: true }), three, contextWith(three, ['a', 'a', 'b', 'c', 'c']));
+      assert.ok(crowded.ok && crowded.agent.id === 'b');
+      const onlyA = [three[0]!];
+      const beside = placeTask(spec({ cpus: 1, mem: 1024, spreadGroup: true }), onlyA, contextWith(onlyA, ['a']));
+      assert.ok(beside.ok && beside.agent.id === 'a', 'a rolling upgrade\'s extra instance still lands');
+    });
+
+    it('counts only its own group', () => {
+      const result = placeTask(spec({ cpus: 1, mem: 1024, spreadGroup: true, group: 'web' }), three, contextWith(three, [['web', 'a'], ['web', 'b'], ['db', 'c']]));
+      assert.ok(result.ok && result.agent.id === 'c');
+    });
+  });
 });
