@@ -8,6 +8,16 @@ export type { TaskSubmission } from './task-spec.ts';
 /** A task as clients may see it, without its secrets (TaskSpec.redact): for any API that shows tasks. */
 export { redactedSpec, redactedTask } from './redacted-task.ts';
 export type * from './types.ts';
+/** The task states as values: clients test a task's state against these, not lists of their own. */
+export { ACTIVE_STATES, TASK_STATES, TERMINAL_STATES } from './types.ts';
+export { ownerPrefix, parseOwner, taskOwner } from './owner.ts';
+export type { TaskChange } from './master/task-changes.ts';
+
+/** Tasks listed, with the cursor to watch from so that no change after the list is missed. */
+export interface TaskList {
+  tasks: TaskRecord[];
+  cursor: string;
+}
 
 export interface ClusterClient {
   /** Queues a task; `owner` (`job:NAME:RUN`, `ci:RUN:STEP`, `app:ID:INSTANCE`) decides its retries. */
@@ -19,10 +29,21 @@ export interface ClusterClient {
    * and recording the task's id, the owner finds out whether its task exists.
    */
   findByOwner(owner: string): Promise<TaskRecord[]>;
+  /**
+   * The tasks whose owner starts with `ownerPrefix` (`app:web:`), oldest first, in the given states
+   * (all by default), and the cursor to watch from: list, then watch({since: cursor}).
+   */
+  list(ownerPrefix: string, options?: { states?: readonly TaskRecord['state'][] }): Promise<TaskList>;
   /** The hostname an agent registered with (for `hostname:IS:` constraints that follow a task's agent). */
   agentHostname(agentId: string | null): Promise<string | null>;
-  /** Calls `listener` on every change of a task whose owner starts with `ownerPrefix`. Returns an unsubscribe. */
-  watch(ownerPrefix: string, listener: (task: TaskRecord) => void): () => void;
+  /**
+   * Calls `listener` on every change of a task whose owner starts with `ownerPrefix`, with the cursor
+   * after that change. With `since` (a cursor from list() or an earlier change), the changes after it
+   * are given first, before watch() returns, then the live ones: none missed, a change the list
+   * already showed possibly given again. Throws Gone (410) when `since` is too old (the master keeps
+   * the last 10,000 changes of this run): list again. Returns an unsubscribe.
+   */
+  watch(ownerPrefix: string, listener: (task: TaskRecord, cursor: string) => void, options?: { since?: string }): () => void;
 }
 
 export function clusterClient(master: Master): ClusterClient {
@@ -31,10 +52,19 @@ export function clusterClient(master: Master): ClusterClient {
     kill: (taskId, reason) => master.kill(taskId, reason),
     get: (taskId) => master.getTask(taskId),
     findByOwner: (owner) => master.listTasks({ owner, order: 'oldest' }),
+    async list(ownerPrefix, options = {}) {
+      // The cursor before the read: a change during the read is then given again by the watch, never lost.
+      const cursor = master.changes.cursor;
+      const tasks = await master.listTasks({ ownerPrefix, order: 'oldest', ...(options.states ? { states: options.states } : {}) });
+      return { tasks, cursor };
+    },
     agentHostname: async (agentId) => (agentId ? ((await master.findAgent(agentId))?.hostname ?? null) : null),
-    watch(ownerPrefix, listener) {
-      const onTask = ({ task }: TaskEvent): void => {
-        if (task.spec.owner.startsWith(ownerPrefix)) listener(task);
+    watch(ownerPrefix, listener, options = {}) {
+      // Replayed and subscribed in one turn of the event loop: no change can fall in between.
+      const missed = options.since !== undefined ? master.changes.since(options.since) : [];
+      for (const change of missed) if (change.task.spec.owner.startsWith(ownerPrefix)) listener(change.task, change.cursor);
+      const onTask = ({ task, cursor }: TaskEvent): void => {
+        if (task.spec.owner.startsWith(ownerPrefix)) listener(task, cursor);
       };
       master.events.on('task', onTask);
       return () => master.events.off('task', onTask);

@@ -146,10 +146,13 @@ export interface RestartPolicy {
 
 /** The part of an agent's resources given to one task. */
 export interface Allocation {
+  /** The task's address: the hostname its agent registered with (set when the task is placed). */
+  host?: string;
   cpus: number;
   mem: number;
   disk: number;
   gpus: number;
+  /** Host ports, in the order the spec asked for them (PORT0, PORT1, ...): reach the task at host:port. */
   ports: number[];
   /** Custom resources actually granted, by kind. */
   scalars: Record<string, number>;

@@ -46,6 +46,13 @@ export class Conflict extends GantryError {
   }
 }
 
+/** What was asked for existed once and is no more (a watch cursor too old, a log removed by retention). */
+export class Gone extends GantryError {
+  constructor(message: string, details?: unknown) {
+    super('gone', 410, message, details);
+  }
+}
+
 /** A request that is well formed but can never be satisfied (e.g. more CPU than any agent has). */
 export class Unsatisfiable extends GantryError {
   constructor(message: string, details?: unknown) {

@@ -8,6 +8,8 @@ import { fromJson, toBool, toJson } from './json.ts';
 export interface TaskQuery {
   states?: readonly TaskState[];
   owner?: string;
+  /** Tasks whose owner starts with this (exactly: `app:web:` is not `app:Web:`). */
+  ownerPrefix?: string;
   agentId?: string;
   /** Newest first when listing for people; the queue reads oldest first. */
   order?: 'newest' | 'oldest';
@@ -71,6 +73,8 @@ export class TaskRepository {
     const q = this.knex('tasks').orderBy('seq', query.order === 'oldest' ? 'asc' : 'desc');
     if (query.states) q.whereIn('state', query.states);
     if (query.owner) q.where({ owner: query.owner });
+    // substr, not LIKE: SQLite's LIKE ignores case, and _ and % would need escaping.
+    if (query.ownerPrefix) q.whereRaw('substr(owner, 1, ?) = ?', [[...query.ownerPrefix].length, query.ownerPrefix]);
     if (query.agentId) q.where({ agent_id: query.agentId });
     if (query.limit) q.limit(query.limit);
     return (await q).map(fromRow);

@@ -1,6 +1,7 @@
 // The surface batch, CI and apps use: submit with an owner, watch its status events, kill.
 // In-process server with the real embedded agent and exec driver.
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import path from 'node:path';
 import { clusterClient, type ClusterClient } from '../../src/cluster/index.ts';
 import type { TaskRecord, TaskState } from '../../src/cluster/types.ts';
@@ -22,7 +23,7 @@ describe('cluster client (TaskSource contract)', function () {
     server = await startServer(config, pino({ level: 'silent' }));
     cluster = clusterClient(server.master);
   });
-  after(async () => server?.close());
+  after(async () => server?.close({ drain: true }));
 
   it('reports every state of an owner\'s task, in order, and nothing of other owners', async () => {
     const seen: Array<[string, TaskState]> = [];
@@ -76,6 +77,50 @@ describe('cluster client (TaskSource contract)', function () {
     for (const bad of ['../escape', '.hidden', 'a/b', '']) {
       await assert.rejects(cluster.submit('ci:ws:4', { cmd: 'true', workspace: bad }), /workspace/, bad);
     }
+  });
+
+  it('lists an owner prefix\'s tasks (exactly) with a cursor; a watch resumed from its last cursor misses no change made while it was away', async () => {
+    const a = await cluster.submit('app:shop:0', { args: ['sleep', '30'], killGraceMs: 200, ports: [0] });
+    await cluster.submit('app:shopping:0', { cmd: 'true' });
+    await cluster.submit('app:Shop:0', { cmd: 'true' });
+    const listed = await cluster.list('app:shop:');
+    assert.deepEqual(listed.tasks.map((t) => t.id), [a.id], 'only owners starting with app:shop:, case and all');
+
+    // A client watches from the list's cursor, keeping the cursor of each change, until it stops.
+    let cursor = listed.cursor;
+    const before: Array<[string, TaskState]> = [];
+    const first = cluster.watch('app:shop:', (task, at) => {
+      before.push([task.id, task.state]);
+      cursor = at;
+    }, { since: cursor });
+    await waitFor('a running', async () => before.some(([id, state]) => id === a.id && state === 'running'));
+    first();
+
+    // While it is away: a is killed, b comes and fails.
+    const b = await cluster.submit('app:shop:1', { cmd: 'exit 3' });
+    await cluster.kill(a.id, 'scaled down');
+    const ended = (id: string) => waitFor(`${id} ended`, async () => ['killed', 'failed'].includes((await cluster.get(id)).state));
+    await ended(a.id);
+    await ended(b.id);
+
+    // Back with its last cursor: every change it missed, before watch() returns, then live ones.
+    const after: Array<[string, TaskState]> = [];
+    const second = cluster.watch('app:shop:', (task) => after.push([task.id, task.state]), { since: cursor });
+    second();
+    const statesOf = (id: string) => after.filter(([task]) => task === id).map(([, state]) => state);
+    // a: only what changed after the cursor: the kill request (still running), then its end.
+    assert.deepEqual(statesOf(a.id), ['running', 'killed']);
+    assert.deepEqual(statesOf(b.id).filter((s, i, all) => s !== all[i - 1]), ['queued', 'staging', 'running', 'failed']);
+    assert.equal(after.length, statesOf(a.id).length + statesOf(b.id).length, 'nothing of other owners');
+
+    // Its address and ports are on its record.
+    const placed = await cluster.get(a.id);
+    assert.equal(placed.allocation?.host, os.hostname());
+    assert.equal(placed.allocation?.ports.length, 1);
+
+    // A cursor from another run of the master is refused (410): the client lists again.
+    assert.throws(() => cluster.watch('app:', () => undefined, { since: 'w-0-old.3' }), (err: Error & { status?: number }) => err.status === 410 && /earlier run of the master/.test(err.message));
+    assert.throws(() => cluster.watch('app:', () => undefined, { since: 'garbage' }), /not a watch cursor/);
   });
 
   it('rejects an invalid submission before anything is stored', async () => {

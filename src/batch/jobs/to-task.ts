@@ -1,7 +1,7 @@
 // One run of a job as the pool's task submission (cluster/index.ts `clusterClient.submit(owner, ...)`):
 // the command, the resources, the constraints, and the environment Chronos gives its tasks
 // (MesosTaskBuilder.envs) next to Gantry's own run variables.
-import type { TaskSubmission } from '../../cluster/index.ts';
+import { taskOwner, type TaskSubmission } from '../../cluster/index.ts';
 import { Invalid } from '../../shared/errors.ts';
 import type { JobDefinition } from './definition.ts';
 
@@ -31,7 +31,7 @@ export interface TaskForRun {
 const MAX_OWNER_LENGTH = 200;
 
 export function taskForRun(job: JobDefinition, run: RunInfo): TaskForRun {
-  const owner = `job:${job.name}:${run.runId}`;
+  const owner = taskOwner('job', job.name, run.runId);
   if (owner.length > MAX_OWNER_LENGTH) {
     throw new Invalid(`task owner "${owner.slice(0, 40)}..." is longer than ${MAX_OWNER_LENGTH} characters: use a shorter run id`);
   }
@@ -39,7 +39,7 @@ export function taskForRun(job: JobDefinition, run: RunInfo): TaskForRun {
   const submission: TaskSubmission = {
     name: job.name,
     // Constraints that count tasks (UNIQUE, MAX_PER, ...) count this job's runs.
-    group: `job:${job.name}`,
+    group: taskOwner('job', job.name),
     env: runEnvironment(job, run),
     cpus: job.cpus,
     mem: job.mem,

@@ -6,7 +6,7 @@
 // restart, a pending run whose task exists (found by its owner) is attached to it, otherwise launched;
 // a running one is checked against its task. So each attempt is submitted once.
 import type { Logger } from 'pino';
-import type { ClusterClient, TaskRecord } from '../../cluster/index.ts';
+import { TERMINAL_STATES, type ClusterClient, type TaskRecord } from '../../cluster/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { GantryError, NotFound } from '../../shared/errors.ts';
 import { failpoint } from '../../shared/failpoints.ts';
@@ -14,7 +14,6 @@ import type { BatchStore, RunRecord, RunState } from '../store/batch-store.ts';
 import { DependencyTracker, type ParentOutcome } from './dependencies.ts';
 import { retryDelayMs, type JobView } from './job-view.ts';
 
-const TERMINAL_TASK_STATES = new Set(['finished', 'failed', 'killed', 'lost']);
 /** How many lost tasks of one run are replaced (not counted as retries) before the run fails. */
 const MAX_LOSS_REPLACEMENTS = 3;
 const FAILED_FOR_GOOD: readonly RunState[] = ['failed', 'killed', 'skipped'];
@@ -90,7 +89,7 @@ export class RunExecutor {
 
   /** A task event for a `job:` owner. */
   async onTask(task: TaskRecord): Promise<void> {
-    if (!TERMINAL_TASK_STATES.has(task.state)) return;
+    if (!TERMINAL_STATES.has(task.state)) return;
     const run = await this.findRun(runIdOfOwner(task.spec.owner));
     if (!run || run.state !== 'running' || run.taskId !== task.id) return; // an old attempt, or cancelled
     await this.taskEnded(run, task);
@@ -147,7 +146,7 @@ export class RunExecutor {
       const latest = submitted[submitted.length - 1];
       if (run.state === 'running' && run.taskId) {
         const task = await this.options.cluster.get(run.taskId).catch(() => null);
-        if (task && !TERMINAL_TASK_STATES.has(task.state)) this.scheduleDeadline(job, run);
+        if (task && !TERMINAL_STATES.has(task.state)) this.scheduleDeadline(job, run);
         else if (latest && task?.state === 'lost') await this.attach(job, run, latest, run.attempt, ['running']);
         else await this.taskEnded(run, task);
         continue;
@@ -184,7 +183,7 @@ export class RunExecutor {
     this.scheduleDeadline(job, running);
     // The task may have ended before it was attached; its event was ignored then.
     const current = await this.options.cluster.get(task.id);
-    if (TERMINAL_TASK_STATES.has(current.state)) await this.taskEnded(running, current);
+    if (TERMINAL_STATES.has(current.state)) await this.taskEnded(running, current);
   }
 
   private scheduleDeadline(job: JobView, run: RunRecord): void {

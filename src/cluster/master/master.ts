@@ -21,6 +21,7 @@ import {
 } from '../types.ts';
 import { newQueuedTask } from '../new-task.ts';
 import { AgentMailbox } from './agent-mailbox.ts';
+import { TaskChanges } from './task-changes.ts';
 import { deriveOrders, lostOnAgent } from './orders.ts';
 import type { TaskLogStore } from './task-logs.ts';
 
@@ -46,10 +47,14 @@ export interface AgentWithUsage extends AgentRecord {
 
 export interface TaskEvent {
   task: TaskRecord;
+  /** Where a watch resumes to get the changes after this one (TaskChanges). */
+  cursor: string;
 }
 
 export class Master {
   readonly events = new EventEmitter();
+  /** The recent task changes, numbered, for list-then-watch clients (ClusterClient.list and watch). */
+  readonly changes = new TaskChanges();
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -443,7 +448,8 @@ export class Master {
       if (result.ok) {
         this.failedAtGeneration.delete(task.id);
         this.state.commit(task.id, result.agent.id, task.spec.group, result.allocation);
-        placed.push({ id: task.id, agentId: result.agent.id, allocation: result.allocation });
+        // The task's address goes with its ports: clients reach it at host:port (discovery, health checks).
+        placed.push({ id: task.id, agentId: result.agent.id, allocation: { ...result.allocation, host: result.agent.hostname } });
         continue;
       }
       this.failedAtGeneration.set(task.id, this.state.generation);
@@ -490,7 +496,8 @@ export class Master {
   }
 
   private emitTask(task: TaskRecord): void {
-    this.events.emit('task', { task } satisfies TaskEvent);
+    const { cursor } = this.changes.record(task);
+    this.events.emit('task', { task, cursor } satisfies TaskEvent);
   }
 
   private now(): string {

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { Master } from '../../cluster/master/master.ts';
+import type { Master, TaskEvent } from '../../cluster/master/master.ts';
 import type { TaskLogStore } from '../../cluster/master/task-logs.ts';
 import { redactedTask } from '../../cluster/redacted-task.ts';
 import { parseTaskSpec } from '../../cluster/task-spec.ts';
@@ -22,7 +22,14 @@ const listQuery = z.object({
     .transform((s) => (s ? s.split(',') : undefined))
     .pipe(z.array(z.enum(TASK_STATES)).optional()),
   owner: z.string().optional(),
+  ownerPrefix: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(200),
+});
+
+const changesQuery = z.object({
+  cursor: z.string().min(1, 'give the cursor of a task list or of the last change'),
+  ownerPrefix: z.string().default(''),
+  waitMs: z.coerce.number().int().min(0).max(60_000).default(0),
 });
 
 const logsQuery = z.object({
@@ -43,8 +50,40 @@ export function taskRoutes(master: Master, logs: TaskLogStore): Router {
 
   router.get('/api/v1/tasks', async (ctx) => {
     const q = parseInput(listQuery, ctx.query, 'query');
-    const tasks = await master.listTasks({ states: q.state, owner: q.owner, limit: q.limit });
-    ctx.body = { tasks: tasks.map(redactedTask) };
+    // Taken before the read: watching from it (GET /api/v1/tasks/changes) misses no change after the list.
+    const cursor = master.changes.cursor;
+    const tasks = await master.listTasks({ states: q.state, owner: q.owner, ownerPrefix: q.ownerPrefix, limit: q.limit });
+    ctx.body = { tasks: tasks.map(redactedTask), cursor };
+  });
+
+  // The watch half of list-then-watch, as a long poll: the changes after `cursor` (of tasks whose owner
+  // starts with ownerPrefix), waiting up to waitMs for one; 410 when the cursor is too old (list again).
+  router.get('/api/v1/tasks/changes', async (ctx) => {
+    const q = parseInput(changesQuery, ctx.query, 'query');
+    const read = () => {
+      const cursor = master.changes.cursor; // read with the changes, in one turn: nothing falls between
+      const changes = master.changes.since(q.cursor).filter((c) => c.task.spec.owner.startsWith(q.ownerPrefix));
+      return { changes, cursor };
+    };
+    let found = read();
+    if (found.changes.length === 0 && q.waitMs > 0) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          master.events.off('task', onTask);
+          ctx.req.off('close', done);
+          resolve();
+        };
+        const onTask = ({ task }: TaskEvent): void => {
+          if (task.spec.owner.startsWith(q.ownerPrefix)) done();
+        };
+        const timer = setTimeout(done, q.waitMs);
+        master.events.on('task', onTask);
+        ctx.req.on('close', done);
+      });
+      found = read();
+    }
+    ctx.body = { changes: found.changes.map((c) => ({ cursor: c.cursor, task: redactedTask(c.task) })), cursor: found.cursor };
   });
 
   router.get('/api/v1/tasks/:id', async (ctx) => {
