@@ -1,0 +1,63 @@
+// One small check per probe kind, each saying why it failed: an HTTP GET that must answer 2xx or 3xx,
+// a TCP connection that must open, a command that must exit 0. A new probe kind is one entry here.
+import net from 'node:net';
+import type { ProbeKind, ProbeSpec } from '../../probes/probe-spec.ts';
+
+/** Where a task is reached from its agent, and how to run a command beside it. */
+export interface ProbeTarget {
+  /** The address the agent reaches the task's ports on (it publishes them on its own host). */
+  host: string;
+  /** The task's host ports, PORT0 first. */
+  ports: readonly number[];
+  /** Runs a command beside the task (its driver's way): its exit code, and a little of its output. */
+  runCommand?(command: string, signal: AbortSignal): Promise<{ exitCode: number | null; output: string }>;
+}
+
+export type ProbeCheck = (spec: ProbeSpec, target: ProbeTarget, signal: AbortSignal) => Promise<true | string>;
+
+const httpCheck: ProbeCheck = async (spec, target, signal) => {
+  const port = target.ports[spec.portIndex ?? 0];
+  const url = `http://${hostForUrl(target.host)}:${port}${spec.path ?? '/'}`;
+  try {
+    const response = await fetch(url, { signal, redirect: 'manual', headers: { 'user-agent': 'gantry-probe' } });
+    await response.body?.cancel();
+    return response.status >= 200 && response.status < 400 ? true : `GET ${url} answered ${response.status}`;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    return `GET ${url}: ${cause ?? (err as Error).message}`;
+  }
+};
+
+const tcpCheck: ProbeCheck = (spec, target, signal) => {
+  const port = target.ports[spec.portIndex ?? 0]!;
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: target.host, port });
+    const finish = (outcome: true | string): void => {
+      socket.destroy();
+      signal.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    };
+    const onAbort = (): void => finish(`no connection to ${target.host}:${port} in time`);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => finish(true));
+    socket.once('error', (err: NodeJS.ErrnoException) => finish(`connect ${target.host}:${port}: ${err.code ?? err.message}`));
+  });
+};
+
+const commandCheck: ProbeCheck = async (spec, target, signal) => {
+  if (!target.runCommand) return 'this task\'s driver cannot run a probe command';
+  const { exitCode, output } = await target.runCommand(spec.command!, signal);
+  if (exitCode === 0) return true;
+  const said = output.trim().split('\n').at(-1)?.slice(0, 200);
+  return `${JSON.stringify(spec.command)} exited with ${exitCode === null ? 'a signal' : exitCode}${said ? `: ${said}` : ''}`;
+};
+
+export const PROBE_CHECKS: Readonly<Record<ProbeKind, ProbeCheck>> = {
+  http: httpCheck,
+  tcp: tcpCheck,
+  command: commandCheck,
+};
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
