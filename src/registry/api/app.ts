@@ -10,7 +10,6 @@ import { isName, parseV2Path, type V2Route } from '../protocol/names.ts';
 import { requireAction, requiredAction, scopeActions } from './access.ts';
 import { hasBody, header, type RegistryAppOptions, type RegistryDeps } from './context.ts';
 import { renderError } from './errors.ts';
-import { DEFAULT_MANIFEST_CACHE_BYTES, ManifestBytes } from './manifest-bytes.ts';
 import { pickHandler, routeRepository } from './router.ts';
 import { answerToken, requestBaseUrl, TOKEN_PATH } from './token.ts';
 
@@ -22,7 +21,7 @@ export function createRegistryApp(options: RegistryAppOptions): Koa {
     reserves: options.reserves,
     clock: options.clock ?? (() => new Date()),
     logger: options.logger,
-    manifestBytes: new ManifestBytes(options.blobs, options.manifestCacheBytes ?? DEFAULT_MANIFEST_CACHE_BYTES),
+    manifestBytes: options.manifestBytes,
     quotas: options.quotas,
   };
   const app = new Koa();

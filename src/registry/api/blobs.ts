@@ -6,10 +6,10 @@ import { parseRangeHeader } from './ranges.ts';
 
 export async function headBlob(call: RegistryCall, name: string, digest: string): Promise<void> {
   const { ctx, deps } = call;
-  // Under the digest's lock: a blob the garbage collector is deleting is never reported present.
-  const stat = await deps.blobs.locks.withDigests([digest], async () => {
+  // Both checked under one hold of the digest: a blob the garbage collector is deleting is never reported present.
+  const stat = await deps.blobs.withBlobsHeld([digest], async (held) => {
     await visibleSize(call, name, digest);
-    return deps.blobs.stat(digest);
+    return held.stat(digest);
   });
   if (stat === null) throw unknownBlob(digest);
   ctx.status = 200;

@@ -13,6 +13,8 @@ import type { ManifestBytes } from './manifest-bytes.ts';
 export interface RegistryAppOptions {
   blobs: BlobStore;
   metadata: RegistryMetadata;
+  /** Manifest bytes by digest for pulls, built with the registry (createRegistry) over `blobs`. */
+  manifestBytes: ManifestBytes;
   authorizer: RegistryAuthorizer;
   /** Answers GET /token (the Docker token flow) when given. */
   tokenIssuer?: RegistryTokenIssuer;
@@ -20,8 +22,6 @@ export interface RegistryAppOptions {
   reserves: StorageReserves;
   clock?: () => Date;
   logger?: Logger;
-  /** How many bytes of manifests are kept in memory for pulls (default 16 MiB; 0 keeps none). */
-  manifestCacheBytes?: number;
   /** Storage quotas per repository glob; none enforced without. */
   quotas?: RepositoryQuotas;
 }

@@ -30,14 +30,14 @@ export async function putManifest(call: RegistryCall, target: ManifestTarget): P
   if (target.digest !== undefined && target.digest !== digest) {
     throw new RegistryError('DIGEST_INVALID', `the manifest's digest is ${digest}, not ${target.digest}`, { expected: target.digest, actual: digest });
   }
-  // Under the locks of the manifest and everything it references: the garbage collector cannot delete
-  // one of them between the check and the record (distribution's race, issues #3045 and #3743).
-  const locked = [digest, ...manifest.referenceList().map((r) => r.digest)];
-  await deps.blobs.locks.withDigests(locked, async () => {
+  // Holding the manifest and everything it references: the garbage collector cannot delete one of them
+  // between the check and the record (distribution's race, issues #3045 and #3743).
+  const held = [digest, ...manifest.referenceList().map((r) => r.digest)];
+  await deps.blobs.withBlobsHeld(held, async (blobs) => {
     // Refuse before writing anything when a reference is missing; putManifest checks again atomically.
     await checkReferences(call, target.name, manifest);
     await deps.quotas?.check(target.name, bytes.length, digest);
-    await deps.blobs.put(Readable.from([bytes]), { digest, size: bytes.length });
+    await blobs.put(Readable.from([bytes]), { digest, size: bytes.length });
     await deps.metadata.putManifest(
       target.name,
       {

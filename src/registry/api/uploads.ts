@@ -1,7 +1,9 @@
 // Blob uploads as docker, skopeo and podman drive them: monolithic (POST ?digest=, or POST then PUT with
 // the body), streamed (POST, PATCH without Content-Range, PUT ?digest=), chunked (PATCH with
 // Content-Range; out of order → 416), session status (GET → 204 + Range), cancel (DELETE → 204) and
-// cross-repository mount (POST ?mount=&from=, falling back to a session). Bodies stream to the store.
+// cross-repository mount (POST ?mount=&from=, falling back to a session). Bodies stream to the store,
+// which holds the blob's digest until its link to the repository is recorded: the garbage collector
+// cannot delete a blob between its publication (or a mount's check) and that record.
 import { RegistryError } from '../protocol/errors.ts';
 import { isName } from '../protocol/names.ts';
 import { parseDigest } from '../protocol/digest.ts';
@@ -21,13 +23,10 @@ export async function startUpload(call: RegistryCall, name: string): Promise<voi
     parseDigest(digest);
     const length = contentLength(ctx);
     await deps.quotas?.check(name, length ?? 0, digest);
-    // Published and linked under the digest's lock: the garbage collector cannot take it in between.
-    const stored = await deps.blobs.locks.withDigests([digest], async () => {
-      const put = await deps.blobs.put(ctx.req, { digest, ...(length !== null ? { size: length } : {}) });
+    const stored = await deps.blobs.put(ctx.req, { digest, ...(length !== null ? { size: length } : {}) }, async (put) => {
       // Streamed without a length: the quota is checked on the real size (an unlinked blob is garbage).
       if (length === null) await deps.quotas?.check(name, put.size, put.digest);
       await deps.metadata.linkBlob(name, put.digest, put.size, actorOf(call));
-      return put;
     });
     answerBlobCreated(call, name, stored.digest);
     return;
@@ -65,25 +64,24 @@ export async function finishUpload(call: RegistryCall, name: string, id: string)
   if (body) await deps.blobs.checkCapacity(deps.reserves, contentLength(ctx) ?? 0);
   const offset = body ? chunkOffset(call) : undefined;
   if (offset !== undefined) await deps.blobs.appendUpload(id, ctx.req, { offset });
-  // Published and linked under the digest's lock: the garbage collector cannot take it in between.
-  const stored = await deps.blobs.locks.withDigests([digest], async () => {
-    let finished;
-    try {
-      finished = offset !== undefined ? await deps.blobs.finishUpload(id, digest) : await deps.blobs.finishUpload(id, digest, body ? ctx.req : undefined);
-    } catch (err) {
+  const lastChunk = offset === undefined && body ? ctx.req : undefined;
+  let published = false;
+  const stored = await deps.blobs
+    .finishUpload(id, digest, lastChunk, async (finished) => {
+      published = true;
+      try {
+        await deps.quotas?.check(name, finished.size, finished.digest);
+      } catch (err) {
+        await deps.metadata.deleteUpload(id); // the bytes, unlinked, are garbage for the next collection
+        throw err;
+      }
+      await deps.metadata.linkBlob(name, finished.digest, finished.size, actorOf(call));
+    })
+    .catch(async (err: unknown) => {
       // A digest mismatch cancels the upload in the store: forget the session too.
-      if (!(await deps.blobs.uploadSize(id).then(() => true, () => false))) await deps.metadata.deleteUpload(id);
+      if (!published && !(await deps.blobs.uploadSize(id).then(() => true, () => false))) await deps.metadata.deleteUpload(id);
       throw err;
-    }
-    try {
-      await deps.quotas?.check(name, finished.size, finished.digest);
-    } catch (err) {
-      await deps.metadata.deleteUpload(id); // the bytes, unlinked, are garbage for the next collection
-      throw err;
-    }
-    await deps.metadata.linkBlob(name, finished.digest, finished.size, actorOf(call));
-    return finished;
-  });
+    });
   await deps.metadata.deleteUpload(id);
   answerBlobCreated(call, name, stored.digest);
 }
@@ -108,9 +106,9 @@ async function tryMount(call: RegistryCall, name: string, digest: string, from: 
   parseDigest(digest);
   if (from === undefined || !isName(from)) return false;
   if (!(await isAllowed(deps.authorizer, call.identity, from, 'pull'))) return false;
-  const mounted = await deps.blobs.locks.withDigests([digest], async () => {
+  const mounted = await deps.blobs.mount(digest, async () => {
     const size = await deps.metadata.blobSize(from, digest);
-    if (size === null || !(await deps.blobs.has(digest))) return false;
+    if (size === null) return false;
     await deps.quotas?.check(name, size, digest);
     await deps.metadata.linkBlob(name, digest, size, actorOf(call));
     return true;

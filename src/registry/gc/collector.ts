@@ -3,9 +3,10 @@
 // pushes and pulls go on. Optionally untagged manifests are collected first (their blobs then follow).
 //
 // Safe against the race that corrupts CNCF distribution's repositories (a blob deleted while a push is
-// about to reference it): each blob is deleted holding its digest's lock (storage/digest-locks.ts),
-// which pushes, mounts, manifest PUTs and HEADs also take, after re-checking in one transaction that
-// nothing references it and that it was not pushed within the grace window; its rows go before its file.
+// about to reference it): each blob is deleted under the blob store's hold on its digest
+// (BlobStore.withBlobsHeld), which the store also takes for pushes, mounts, manifest PUTs and HEADs,
+// after re-checking in one transaction that nothing references it and that it was not pushed within the
+// grace window; its rows go before its file.
 // A push racing the collection therefore ends in a pullable image or in MANIFEST_BLOB_UNKNOWN (the
 // client pushes the blob again), never in an accepted manifest whose blob is gone.
 //
@@ -52,7 +53,7 @@ export interface GcResult {
   inodesFreed: number;
 }
 
-/** Blobs deleted per transaction and per set of locks: short holds of the store's connection, so pushes go on (bench/README.md). */
+/** Blobs deleted per transaction and per hold: short holds of the store's connection, so pushes go on (bench/README.md). */
 const SWEEP_BATCH = 32;
 
 export class GarbageCollector {
@@ -104,7 +105,7 @@ export class GarbageCollector {
     const linked = await this.metadata.linkedBlobs();
 
     // 3. Sweep blobs: unreferenced, file and links older than the grace window; deleted a batch at a
-    //    time (one transaction and one set of locks per batch; pushes go on in between).
+    //    time (one transaction and one hold per batch; pushes go on in between).
     const batch: CollectedBlob[] = [];
     const sweep = async (): Promise<void> => {
       const deleted = options.dryRun ? batch : await this.deleteBlobs(batch, olderThan);
@@ -145,16 +146,16 @@ export class GarbageCollector {
   }
 
   /**
-   * Holding the blobs' locks: unlinks those still unreferenced and old everywhere (one transaction),
-   * then deletes their files. Returns the ones deleted.
+   * Holding the blobs: unlinks those still unreferenced and old everywhere (one transaction), then
+   * deletes their files. Returns the ones deleted.
    */
   private deleteBlobs(candidates: readonly CollectedBlob[], olderThan: string): Promise<CollectedBlob[]> {
-    return this.blobs.locks.withDigests(
+    return this.blobs.withBlobsHeld(
       candidates.map((c) => c.digest),
-      async () => {
+      async (held) => {
         const unlinked = new Set(await this.metadata.unlinkUnreferencedBlobs(candidates.map((c) => c.digest), olderThan));
         const deleted: CollectedBlob[] = [];
-        for (const candidate of candidates) if (unlinked.has(candidate.digest) && (await this.blobs.delete(candidate.digest))) deleted.push(candidate);
+        for (const candidate of candidates) if (unlinked.has(candidate.digest) && (await held.delete(candidate.digest))) deleted.push(candidate);
         return deleted;
       },
     );

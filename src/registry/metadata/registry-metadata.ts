@@ -306,7 +306,7 @@ export class RegistryMetadata {
   /**
    * Of `digests`, unlinks from every repository those that nothing references and that were not pushed
    * or mounted since `olderThan`, in one transaction; returns them (they may be deleted). The caller
-   * holds the digests' locks (DigestLocks), so no push, mount or manifest can take one meanwhile.
+   * holds the digests (BlobStore.withBlobsHeld), so no push, mount or manifest can take one meanwhile.
    */
   async unlinkUnreferencedBlobs(digests: readonly string[], olderThan: string): Promise<string[]> {
     if (digests.length === 0) return [];

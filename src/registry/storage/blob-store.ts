@@ -3,6 +3,11 @@
 // blob becomes visible only after digest and size are verified and the file is fsynced, by a hard
 // link (or rename) to its content address. A crash at any point leaves at most a temporary file, never
 // a partial blob. Protocol code talks to this class and never builds a path.
+//
+// The store also owns the per-digest locks that keep online garbage collection safe (digest-locks.ts):
+// whatever publishes a blob holds its digest until the caller's `record` step (linking it to a
+// repository) has returned; a mount, a manifest PUT's check-then-record and a HEAD hold theirs through
+// withBlobsHeld, and so does the collector's check-then-delete. Callers never see a lock.
 import { link, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -12,6 +17,7 @@ import { BlobUnknown, DigestInvalid, RangeNotSatisfiable, SizeInvalid } from './
 import { errorCode, fsyncDir, isMissing } from './fs-util.ts';
 import { writeHashed } from './hashed-write.ts';
 import { DigestLocks } from './digest-locks.ts';
+import { heldView, type HeldBlobs } from './held-blobs.ts';
 import { StorageLayout } from './layout.ts';
 import { checkCapacity, type Capacity, type StatFs, type StorageReserves } from './storage-guard.ts';
 import { newUploadId, UploadArea, type UploadInfo } from './uploads.ts';
@@ -39,6 +45,12 @@ export interface StoredBlob {
   /** False when the blob was already there (the same content pushed before or concurrently). */
   created: boolean;
 }
+
+/**
+ * What makes a just-stored blob live (linking it to a repository), run while the store still holds its
+ * digest: the garbage collector cannot delete the blob between its publication and its record.
+ */
+export type RecordBlob = (stored: StoredBlob) => Promise<void>;
 
 /** Inclusive byte positions, as in an HTTP Range header. */
 export interface ByteRange {
@@ -69,8 +81,8 @@ export interface BlobFile {
 }
 
 export class BlobStore {
-  /** Held by whoever publishes, links, mounts, references, reports or deletes a blob (digest-locks.ts). */
-  readonly locks = new DigestLocks();
+  /** Held for whoever publishes, links, mounts, references, reports or deletes a blob (withBlobsHeld). */
+  private readonly locks = new DigestLocks();
   private readonly layout: StorageLayout;
   private readonly uploads: UploadArea;
   private readonly newId: () => string;
@@ -88,8 +100,53 @@ export class BlobStore {
     return this.layout.root;
   }
 
-  /** Stores a whole blob from a stream, verified against the expected digest (and size). */
-  async put(source: Readable, expected: ExpectedBlob): Promise<StoredBlob> {
+  // ---- holds (digest-locks.ts) ------------------------------------------------------------------------
+
+  /**
+   * Runs `work` holding the digests given: until it returns, no other hold on any of them is granted, so
+   * the garbage collector cannot delete one and no push, mount or HEAD of one runs meanwhile. `work`
+   * reaches these blobs through `held` (the store's own put, finishUpload, mount and delete would wait
+   * for the very hold they are in). Digests are validated first (DigestInvalid) and taken in sorted order.
+   */
+  async withBlobsHeld<T>(digests: Iterable<string>, work: (held: HeldBlobs) => Promise<T>): Promise<T> {
+    const keys = new Set([...digests].map((digest) => parseDigest(digest).value));
+    return this.locks.withDigests(keys, async () => {
+      const view = heldView(keys, { put: (source, expected) => this.writeBlob(source, expected), stat: (digest) => this.stat(digest), delete: (digest) => this.removeFile(digest) });
+      try {
+        return await work(view.blobs);
+      } finally {
+        view.end();
+      }
+    });
+  }
+
+  /**
+   * Stores a whole blob from a stream, verified against the expected digest (and size), holding the
+   * digest from its first byte until `record` has returned.
+   */
+  put(source: Readable, expected: ExpectedBlob, record?: RecordBlob): Promise<StoredBlob> {
+    return this.withBlobsHeld([expected.digest], async (held) => {
+      const stored = await held.put(source, expected);
+      await record?.(stored);
+      return stored;
+    });
+  }
+
+  /**
+   * Holding the digest: runs `record` (links the blob into another repository) when the blob's file is
+   * there and answers what it answers; false, without running it, when there is no such blob.
+   */
+  mount(digest: string, record: () => Promise<boolean>): Promise<boolean> {
+    return this.withBlobsHeld([digest], async (held) => (await held.has(digest)) && record());
+  }
+
+  /** Removes a blob's file, holding its digest; false when there was none. Fan-out directories stay (they are shared). */
+  delete(digest: string): Promise<boolean> {
+    return this.withBlobsHeld([digest], (held) => held.delete(digest));
+  }
+
+  /** put without a hold: the caller holds the digest (withBlobsHeld). */
+  private async writeBlob(source: Readable, expected: ExpectedBlob): Promise<StoredBlob> {
     const digest = parseDigest(expected.digest);
     if (expected.size !== undefined && !(Number.isSafeInteger(expected.size) && expected.size >= 0)) {
       throw new Invalid(`invalid expected size ${expected.size}: expected a whole number of bytes`);
@@ -128,20 +185,25 @@ export class BlobStore {
   }
 
   /**
-   * Appends the final chunk, if any, verifies the whole upload against the digest and publishes it.
-   * On a mismatch the upload is cancelled (nothing stored) and DigestInvalid thrown.
+   * Appends the final chunk, if any, verifies the whole upload against the digest and publishes it,
+   * holding the digest until `record` has returned. On a mismatch the upload is cancelled (nothing
+   * stored) and DigestInvalid thrown, before `record` could run.
    */
-  async finishUpload(uploadId: string, expectedDigest: string, finalChunk?: Readable): Promise<StoredBlob> {
+  async finishUpload(uploadId: string, expectedDigest: string, finalChunk?: Readable, record?: RecordBlob): Promise<StoredBlob> {
     const digest = parseDigest(expectedDigest);
-    return this.uploads.complete(uploadId, digest.algorithm, finalChunk, async (sealed) => {
-      try {
-        verify(digest, undefined, sealed.digest, sealed.size);
-      } catch (err) {
-        await rm(sealed.file, { force: true });
-        throw err;
-      }
-      const created = await this.publish(sealed.file, digest);
-      return { digest: digest.value, size: sealed.size, created };
+    return this.withBlobsHeld([digest.value], async () => {
+      const stored = await this.uploads.complete(uploadId, digest.algorithm, finalChunk, async (sealed) => {
+        try {
+          verify(digest, undefined, sealed.digest, sealed.size);
+        } catch (err) {
+          await rm(sealed.file, { force: true });
+          throw err;
+        }
+        const created = await this.publish(sealed.file, digest);
+        return { digest: digest.value, size: sealed.size, created };
+      });
+      await record?.(stored);
+      return stored;
     });
   }
 
@@ -175,8 +237,9 @@ export class BlobStore {
     return this.uploads.list();
   }
 
-  // ---- reading and deleting ---------------------------------------------------------------------------
+  // ---- reading ----------------------------------------------------------------------------------------
 
+  /** Whether the blob is there now, without a hold: a decision that must stay true asks inside withBlobsHeld. */
   async stat(digest: string): Promise<{ size: number } | null> {
     try {
       return { size: (await stat(this.layout.blobPath(parseDigest(digest)))).size };
@@ -247,8 +310,8 @@ export class BlobStore {
     }
   }
 
-  /** Removes a blob's file; false when there was none. Fan-out directories stay (they are shared). */
-  async delete(digest: string): Promise<boolean> {
+  /** delete without a hold: the caller holds the digest (withBlobsHeld). */
+  private async removeFile(digest: string): Promise<boolean> {
     try {
       await unlink(this.layout.blobPath(parseDigest(digest)));
       return true;

@@ -6,6 +6,9 @@
 // next sees either the blob before (and the collector then keeps it) or no blob at all. This is what
 // distribution's offline GC lacks (issues #3045, #3743). One server process per store is assumed (see
 // src/registry/README.md).
+//
+// Only BlobStore uses this class (its withBlobsHeld, put, finishUpload, mount and delete): handlers and
+// the collector ask the store for a hold and never see a lock.
 export class DigestLocks {
   private readonly tails = new Map<string, Promise<void>>();
 

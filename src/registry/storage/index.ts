@@ -1,5 +1,6 @@
 // The registry's blob storage: what the protocol layer and the server's composition root import.
-export { BlobStore, type BlobFile, type BlobRead, type BlobStoreOptions, type ByteRange, type ExpectedBlob, type StoredBlob } from './blob-store.ts';
+export { BlobStore, type BlobFile, type BlobRead, type BlobStoreOptions, type ByteRange, type ExpectedBlob, type RecordBlob, type StoredBlob } from './blob-store.ts';
+export type { HeldBlobs } from './held-blobs.ts';
 export { type Digest, type DigestAlgorithm, digestOf, digestOfStream, isDigest, parseDigest } from './digest.ts';
 export {
   BlobUnknown,

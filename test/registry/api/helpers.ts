@@ -10,7 +10,7 @@ import { pino, type Logger } from 'pino';
 import path from 'node:path';
 import type { RegistryAction, RegistryAuthorizer, RegistryIdentity, RegistryScope } from '../../../src/registry/auth/authorizer.ts';
 import { ANONYMOUS } from '../../../src/registry/auth/authorizer.ts';
-import { createRegistryApp } from '../../../src/registry/api/index.ts';
+import { createRegistryApp, ManifestBytes } from '../../../src/registry/api/index.ts';
 import { RegistryMetadata } from '../../../src/registry/metadata/registry-metadata.ts';
 import { RegistryError } from '../../../src/registry/protocol/errors.ts';
 import { BlobStore, type StorageReserves } from '../../../src/registry/storage/index.ts';
@@ -61,7 +61,15 @@ export async function startRegistry(reserves: StorageReserves = { minFreeBytes: 
   const store = await openStore({ dataDir: dir });
   const blobs = new BlobStore(path.join(dir, 'registry'));
   const metadata = new RegistryMetadata(store.knex);
-  const app = createRegistryApp({ blobs, metadata, authorizer: new TestAuthorizer(), reserves, clock: () => new Date('2026-11-24T12:00:00.000Z'), ...(logger ? { logger } : {}) });
+  const app = createRegistryApp({
+    blobs,
+    metadata,
+    manifestBytes: new ManifestBytes(blobs),
+    authorizer: new TestAuthorizer(),
+    reserves,
+    clock: () => new Date('2026-11-24T12:00:00.000Z'),
+    ...(logger ? { logger } : {}),
+  });
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
