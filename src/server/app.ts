@@ -28,7 +28,7 @@ import { taskRoutes } from './routes/tasks.ts';
 
 export interface AppParts {
   store: Store;
-  registry: Pick<Registry, 'blobs' | 'metadata' | 'auth' | 'gc' | 'gcRuns' | 'retention' | 'quotas'>;
+  registry: Pick<Registry, 'blobs' | 'metadata' | 'auth' | 'gc' | 'gcRuns' | 'retention' | 'quotas' | 'browser'>;
   batch: BatchService;
   ci: CiService;
   master: Master;
@@ -63,7 +63,7 @@ export function createApp(parts: AppParts): ApiApp {
     { router: registryRoutes(parts.registry) },
     { router: registryRetentionRoutes(parts.registry) },
     {
-      router: registryBrowseRoutes(parts.registry, parts.store.knex, () => registryHost(parts.registryAccess?.())),
+      router: registryBrowseRoutes(parts.registry, () => registryHost(parts.registryAccess?.())),
       public: 'the registry frontend: callers sign in as the registry knows them (admin token, or a registry user) and the registry ACL decides',
     },
     { router: registryAccessRoutes(parts.registry) },

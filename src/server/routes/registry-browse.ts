@@ -6,7 +6,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { Registry } from '../../registry/index.ts';
-import { RegistryBrowser } from '../../registry/metadata/browse.ts';
 import type { Context } from 'koa';
 import type { RegistryAction, RegistryIdentity } from '../../registry/auth/authorizer.ts';
 import { Forbidden, NotFound, Unauthorized } from '../../shared/errors.ts';
@@ -20,9 +19,9 @@ const repositoriesQuery = z.object({ q: z.string().max(255).optional(), sort: z.
 const tagsQuery = z.object({ repository: z.string().min(1), q: z.string().max(128).optional(), sort: z.enum(['name', 'size', 'pushed']).default('pushed'), ...page });
 const artifactQuery = z.object({ repository: z.string().min(1), reference: z.string().min(1) });
 
-export function registryBrowseRoutes(registry: Pick<Registry, 'blobs' | 'metadata' | 'quotas' | 'auth'>, knex: ConstructorParameters<typeof RegistryBrowser>[0], registryHost: () => string): Router {
+export function registryBrowseRoutes(registry: Pick<Registry, 'blobs' | 'metadata' | 'quotas' | 'auth' | 'browser'>, registryHost: () => string): Router {
   const router = new Router();
-  const browser = new RegistryBrowser(knex);
+  const { browser } = registry;
 
   router.use('/api/v1/registry/browse', async (ctx, next) => {
     const identity = await registry.auth.authenticate(ctx.get('authorization') || undefined);
