@@ -38,6 +38,12 @@ describe('batch: exactly once across kill -9 and downtime', function () {
   const died = () => new Promise<void>((resolve) => (server!.child.exitCode !== null || server!.child.signalCode !== null ? resolve() : server!.child.once('exit', () => resolve())));
   const runs = async (job: string): Promise<Run[]> => (await api(url).get<{ runs: Run[] }>(`/api/v1/jobs/${job}/runs?limit=1000`)).body.runs;
   const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
+  /** Waits until no task of the job is queued, staging or running (a task writes its line before it ends). */
+  const everyTaskEnded = (job: string) =>
+    waitFor(`every task of ${job} ended`, async () => {
+      const { body } = await api(url).get<{ tasks: Array<{ state: string }> }>(`/api/v1/tasks?ownerPrefix=${encodeURIComponent(`job:${job}:`)}`);
+      return body.tasks.length > 0 && body.tasks.every((t) => ['finished', 'failed', 'killed', 'lost'].includes(t.state));
+    }, 30_000);
 
   after(async () => {
     await server?.stop();
@@ -110,7 +116,7 @@ describe('batch: exactly once across kill -9 and downtime', function () {
       const all = await runs('slow');
       return all.length === 2 && all.every((r) => !['pending', 'running', 'retrying'].includes(r.state));
     }, 30_000);
-    await new Promise((r) => setTimeout(r, 2000)); // a duplicate would have written by now
+    await everyTaskEnded('slow'); // the only way to execute again: a task, launched again after the restart
     assertOnce(await runs('slow'), lines(out));
     assert.equal(lines(out).length, 2, 'each occurrence executed once');
   });
@@ -134,7 +140,7 @@ describe('batch: exactly once across kill -9 and downtime', function () {
       const all = await runs('spawned');
       return all.length === 1 && !['pending', 'running', 'retrying'].includes(all[0]!.state);
     }, 30_000);
-    await new Promise((r) => setTimeout(r, 2500)); // a duplicate would have written by now
+    await everyTaskEnded('spawned'); // the only way to execute again: a task, launched again after the restart
     assert.deepEqual(lines(out), [first.toISOString()], 'the occurrence executed once');
     assert.equal((await runs('spawned'))[0]!.state, 'succeeded');
   });

@@ -91,7 +91,9 @@ describe('batch: dependencies, concurrency policies and retries across a server 
     // A second generation: D runs once more, not twice.
     await client().post('/api/v1/jobs/A/run');
     await settled('D', 2);
-    await new Promise((r) => setTimeout(r, 1000));
+    // A third run of D could only come from a parent's run ending: once no run of A, B or C is active,
+    // nothing can start D again.
+    await waitFor('every run of A, B and C ended', async () => (await Promise.all(['A', 'B', 'C'].map(runs))).every((list) => list.every((r) => FINISHED.has(r.state))));
     assert.equal((await runs('D')).length, 2);
     assert.equal((await runs('B')).length, 2);
   });

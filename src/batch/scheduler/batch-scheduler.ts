@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { ClusterClient } from '../../cluster/index.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { systemTimers, type TimerHandle, type Timers } from '../../shared/timers.ts';
 import { Conflict, NotFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { DueIndex } from '../firing/due-index.ts';
@@ -33,6 +34,8 @@ export interface BatchSchedulerOptions {
   cluster: ClusterClient;
   clock: Clock;
   logger: Logger;
+  /** What wakes the firing loop (Node's timers by default). */
+  timers?: Timers;
 }
 
 type IndexKey = `job:${string}` | `retry:${string}` | `deadline:${string}`;
@@ -53,11 +56,13 @@ export class BatchScheduler {
   private readonly index = new DueIndex();
   private readonly lane = new SerialLane();
   private readonly executor: RunExecutor;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
+  private readonly timers: Timers;
   private unwatch: (() => void) | undefined;
   private stopped = true;
 
   constructor(private readonly options: BatchSchedulerOptions) {
+    this.timers = options.timers ?? systemTimers;
     this.executor = new RunExecutor({
       store: options.store,
       cluster: options.cluster,
@@ -93,7 +98,7 @@ export class BatchScheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.timers.clearTimeout(this.timer);
     this.unwatch?.();
     await this.lane.idle();
   }
@@ -234,11 +239,11 @@ export class BatchScheduler {
 
   private arm(): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.timers.clearTimeout(this.timer);
     const first = this.index.peek();
     if (!first) return;
     const wait = Math.max(0, Math.min(MAX_SLEEP_MS, first.dueAt - this.options.clock.now().getTime()));
-    this.timer = setTimeout(() => void this.tick(), wait);
+    this.timer = this.timers.setTimeout(() => this.tick(), wait);
   }
 
   private async tick(): Promise<void> {

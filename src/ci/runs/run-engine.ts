@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { ClusterClient, TaskRecord, TaskSubmission } from '../../cluster/index.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { systemTimers, type TimerHandle, type Timers as TimerFunctions } from '../../shared/timers.ts';
 import { GantryError } from '../../shared/errors.ts';
 import { SerialLane } from '../../shared/serial-lane.ts';
 import type { Pipeline, Step } from '../pipeline/index.ts';
@@ -40,11 +41,13 @@ export interface RunEngineOptions {
   registry?: () => { url: string; username: string; password: string } | undefined;
   /** Where the server's mirror of a repository is: a clone step on the server's host borrows its objects (cloneScript). */
   mirrorOf?: (cloneUrl: string) => string;
+  /** What runs the run and step timeouts (Node's timers by default). */
+  timers?: TimerFunctions;
 }
 
 interface Timers {
-  run?: NodeJS.Timeout;
-  steps: Map<string, NodeJS.Timeout>;
+  run?: TimerHandle;
+  steps: Map<string, TimerHandle>;
 }
 
 export function stepOwner(runId: string, position: number): string {
@@ -57,8 +60,11 @@ export class RunEngine {
   /** Why a step's task is being killed (timeout, cancel): its end is recorded with that state. */
   private readonly killIntents = new Map<string, { state: StepState; reason: string }>();
   private unwatch: (() => void) | undefined;
+  private readonly timerFunctions: TimerFunctions;
 
-  constructor(private readonly options: RunEngineOptions) {}
+  constructor(private readonly options: RunEngineOptions) {
+    this.timerFunctions = options.timers ?? systemTimers;
+  }
 
   private get now(): string {
     return this.options.clock.now().toISOString();
@@ -75,8 +81,8 @@ export class RunEngine {
   async stop(): Promise<void> {
     this.unwatch?.();
     for (const timers of this.timers.values()) {
-      if (timers.run) clearTimeout(timers.run);
-      for (const t of timers.steps.values()) clearTimeout(t);
+      if (timers.run) this.timerFunctions.clearTimeout(timers.run);
+      for (const t of timers.steps.values()) this.timerFunctions.clearTimeout(t);
     }
     await this.lane.idle();
   }
@@ -308,8 +314,8 @@ export class RunEngine {
     const limit = pipeline.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
     const left = Date.parse(run.startedAt ?? this.now) + limit - this.options.clock.now().getTime();
     const timers = this.timersOf(run.id);
-    if (timers.run) clearTimeout(timers.run);
-    timers.run = setTimeout(() => void this.lane.run(async () => this.cancelNow(await this.options.runs.get(run.id), `the run took longer than its timeout (${limit / 1000} s)`, 'timeout')), Math.max(0, left));
+    if (timers.run) this.timerFunctions.clearTimeout(timers.run);
+    timers.run = this.timerFunctions.setTimeout(() => this.lane.run(async () => this.cancelNow(await this.options.runs.get(run.id), `the run took longer than its timeout (${limit / 1000} s)`, 'timeout')), Math.max(0, left));
   }
 
   private armStepTimeout(run: CiRun, step: Step | undefined, taskId: string): void {
@@ -318,10 +324,10 @@ export class RunEngine {
     const name = step.name;
     this.timersOf(run.id).steps.set(
       name,
-      setTimeout(() => {
+      this.timerFunctions.setTimeout(() => {
         const reason = `step "${name}" took longer than its timeout (${limit / 1000} s)`;
         this.killIntents.set(taskId, { state: 'timeout', reason });
-        void this.options.cluster.kill(taskId, reason).catch(() => undefined);
+        return this.options.cluster.kill(taskId, reason).catch(() => undefined);
       }, limit),
     );
   }
@@ -329,14 +335,14 @@ export class RunEngine {
   private clearStepTimeout(runId: string, name: string): void {
     const timers = this.timers.get(runId);
     const timer = timers?.steps.get(name);
-    if (timer) clearTimeout(timer);
+    if (timer) this.timerFunctions.clearTimeout(timer);
     timers?.steps.delete(name);
   }
 
   private clearRunTimers(runId: string): void {
     const timers = this.timers.get(runId);
-    if (timers?.run) clearTimeout(timers.run);
-    for (const t of timers?.steps.values() ?? []) clearTimeout(t);
+    if (timers?.run) this.timerFunctions.clearTimeout(timers.run);
+    for (const t of timers?.steps.values() ?? []) this.timerFunctions.clearTimeout(t);
     this.timers.delete(runId);
   }
 
@@ -346,13 +352,16 @@ export class RunEngine {
     return timers;
   }
 
-  /** The workspace goes with the run (an ephemeral build agent leaves nothing behind). */
+  /**
+   * The workspace goes with the run (an ephemeral build agent leaves nothing behind). The task empties
+   * it and its agent removes the empty directory: the task's user may not (the workspaces root is root's).
+   */
   private async removeWorkspace(run: CiRun): Promise<void> {
     if (!run.workspaceHost) return;
     await this.options.cluster
       .submit(`ci:${run.id}:cleanup`, {
         name: `remove workspace of ${run.id}`,
-        cmd: 'cd / && rm -rf -- "$GANTRY_WORKSPACE"',
+        cmd: 'cd / && find "$GANTRY_WORKSPACE" -mindepth 1 -delete',
         workspace: run.id,
         cpus: 0.01,
         mem: 16,

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Staging, Store, TaskQuery } from '../../store/index.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { systemTimers, type TimerHandle, type Timers } from '../../shared/timers.ts';
 import { Conflict, Invalid, NotFound, Unsatisfiable } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { ClusterState } from '../placement/cluster-state.ts';
@@ -38,6 +39,8 @@ export interface MasterOptions {
   heartbeatTimeoutMs: number;
   /** Longest a poll for orders waits; agents poll at least this often, which is their heartbeat. */
   pollWaitMs?: number;
+  /** What runs the heartbeat checker (Node's timers by default). */
+  timers?: Timers;
 }
 
 export interface AgentWithUsage extends AgentRecord {
@@ -57,6 +60,7 @@ export class Master {
   readonly changes = new TaskChanges();
   private readonly store: Store;
   private readonly clock: Clock;
+  private readonly timers: Timers;
   private readonly log: Logger;
   private readonly state: ClusterState;
   private readonly mailbox = new AgentMailbox();
@@ -76,12 +80,13 @@ export class Master {
   /** Submitted tasks waiting for their insert (see insertSoon). */
   private pendingInserts: Array<{ task: TaskRecord; resolve: () => void; reject: (err: Error) => void }> = [];
   private placeAgain = false;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
   readonly pollWaitMs: number;
 
   constructor(private readonly options: MasterOptions) {
     this.store = options.store;
     this.clock = options.clock;
+    this.timers = options.timers ?? systemTimers;
     this.log = options.logger;
     this.state = new ClusterState({ rng: options.rng, defaultStrategy: options.defaultStrategy });
     this.pollWaitMs = options.pollWaitMs ?? Math.min(20_000, Math.floor(options.heartbeatTimeoutMs / 3));
@@ -107,13 +112,13 @@ export class Master {
       this.queue.set(task.id, task);
     }
     const interval = Math.max(250, Math.floor(this.options.heartbeatTimeoutMs / 4));
-    this.heartbeatTimer = setInterval(() => void this.checkHeartbeats().catch((err) => this.log.error({ err }, 'heartbeat check failed')), interval);
+    this.heartbeatTimer = this.timers.setInterval(() => this.checkHeartbeats().catch((err) => this.log.error({ err }, 'heartbeat check failed')), interval);
     this.heartbeatTimer.unref();
     this.schedulePlacement();
   }
 
   stop(): void {
-    clearInterval(this.heartbeatTimer);
+    this.timers.clearInterval(this.heartbeatTimer);
     this.mailbox.notifyAll();
   }
 

@@ -55,8 +55,44 @@ describe('GitHub commit statuses', () => {
     assert.equal(received[0]!.body.target_url, undefined);
   });
 
-  it('never fails the run when GitHub cannot be reached', async () => {
-    const reporter = new GitHubStatusReporter({ apiUrl: 'http://127.0.0.1:1', token: 't', logger: pino({ level: 'silent' }) });
+  it('never fails the run when GitHub cannot be reached: the report resolves, a warning names the run, and the outcome goes out once GitHub answers again', async () => {
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) });
+    let reachable = false;
+    // GitHub down: the same request goes to a port nothing listens on any more (a refused connection;
+    // not port 1, which fetch refuses by itself as a "bad port" before it connects).
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const downUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/api/v3`;
+    await new Promise((resolve) => closed.close(resolve));
+    const reporter = new GitHubStatusReporter({
+      apiUrl,
+      token: 't',
+      logger,
+      fetch: (url, init) => fetch(reachable ? url : String(url).replace(apiUrl, downUrl), init),
+    });
     await reporter.report(run('running', { id: 'cr-4' }));
+    assert.equal(received.length, 0, 'nothing reached GitHub');
+    assert.deepEqual(warnings.map((w) => [w.run, w.msg]), [['cr-4', 'could not report the commit status to GitHub']]);
+    assert.match(String(warnings[0]!.err), /fetch failed/);
+
+    reachable = true;
+    await reporter.report(run('success', { id: 'cr-4' }));
+    assert.deepEqual(received.map((r) => [r.path, r.body.state, r.body.description]), [[`/api/v3/repos/acme/web/statuses/${'a'.repeat(40)}`, 'success', '#7 passed']]);
+    assert.equal(warnings.length, 1);
+  });
+
+  it('logs a status GitHub refuses, with its HTTP status, and goes on', async () => {
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) });
+    const refusing = http.createServer((_req, res) => res.writeHead(422, { 'content-type': 'application/json' }).end('{"message":"No commit found for SHA"}'));
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    try {
+      const reporter = new GitHubStatusReporter({ apiUrl: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`, token: 't', logger });
+      await reporter.report(run('failure', { id: 'cr-5' }));
+      assert.deepEqual(warnings.map((w) => [w.run, w.status, w.msg]), [['cr-5', 422, 'GitHub refused the commit status']]);
+    } finally {
+      refusing.close();
+    }
   });
 });

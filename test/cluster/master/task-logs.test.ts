@@ -107,18 +107,40 @@ describe('task logs: the stored output of tasks', () => {
     it('follows a task while it writes, across a line written in two parts, until it is complete', async () => {
       let complete = false;
       const seen: string[] = [];
+      // The reader asks isComplete at the start of each pass over the log: the test waits for passes, not for time.
+      let onPass: (() => void) | null = null;
+      let onChunk = null as (() => void) | null;
+      const isComplete = async (): Promise<boolean> => {
+        onPass?.();
+        return complete;
+      };
+      const nextPass = (): Promise<void> => new Promise((resolve) => (onPass = resolve));
+      const nextChunk = (): Promise<void> => new Promise((resolve) => (onChunk = resolve));
+      let chunk = nextChunk();
       const reading = (async () => {
-        for await (const chunk of store.read('t-1', { follow: true, isComplete: async () => complete })) seen.push(chunk.data.toString());
+        for await (const c of store.read('t-1', { follow: true, isComplete })) {
+          seen.push(c.data.toString());
+          onChunk?.();
+        }
       })();
       await store.append('t-1', 0, [out('first')]);
-      // A line half written (an append in progress) is not read until it is whole.
-      await appendFile(store.fileOf('t-1'), '{"s":"stdout","d":"sec');
-      store.notify('t-1');
-      await new Promise((r) => setTimeout(r, 100));
+      await chunk;
       assert.deepEqual(seen, ['first']);
+      // A line half written (an append in progress) is not read until it is whole. A pass that starts
+      // after the write looks at it; the pass after that one starts only once it has finished.
+      await appendFile(store.fileOf('t-1'), '{"s":"stdout","d":"sec');
+      let pass = nextPass();
+      store.notify('t-1');
+      await pass;
+      await new Promise((resolve) => setImmediate(resolve)); // into the pass: its wake-up is set
+      pass = nextPass();
+      store.notify('t-1');
+      await pass;
+      assert.deepEqual(seen, ['first'], 'the half line was looked at and not read');
+      chunk = nextChunk();
       await appendFile(store.fileOf('t-1'), 'ond"}\n');
       store.notify('t-1');
-      await new Promise((r) => setTimeout(r, 100));
+      await chunk;
       assert.deepEqual(seen, ['first', 'second']);
       complete = true;
       store.notify('t-1');
