@@ -4,7 +4,7 @@
 // recovers every active run after a restart (a step's task is found by its owner, never submitted
 // twice). Cancel kills running steps within their grace period.
 import type { Logger } from 'pino';
-import type { ClusterClient, TaskRecord, TaskSubmission } from '../../cluster/index.ts';
+import { TERMINAL_STATES, parseOwner, type ClusterClient, type TaskRecord, type TaskSubmission } from '../../cluster/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { systemTimers, type TimerHandle, type Timers as TimerFunctions } from '../../shared/timers.ts';
 import { GantryError } from '../../shared/errors.ts';
@@ -13,14 +13,8 @@ import type { Pipeline, Step } from '../pipeline/index.ts';
 import { stepRunsWhen } from '../pipeline/index.ts';
 import type { SecretStore } from '../store/secrets.ts';
 import { ACTIVE_RUN_STATES, type CiRun, type CiStep, type RunStore, type StepState } from '../store/runs.ts';
-import { CLONE_STEP, MIRROR_VARIABLE, cloneScript, failedSoFar, isFinished, readySteps, runOutcome, stepScript } from './step-plan.ts';
-
-const TERMINAL_TASK_STATES = new Set(['finished', 'failed', 'killed', 'lost']);
-/**
- * What a step gets when its pipeline does not say: builds want whole CPUs (the pool's task default of
- * 0.1 CPU is a hard cgroup quota when the agent runs as root) and some memory (npm, compilers).
- */
-export const STEP_DEFAULTS = { cpus: 1, mem: 1024 } as const;
+import { CLONE_STEP, failedSoFar, isFinished, readySteps, runOutcome } from './step-plan.ts';
+import { cleanupTask, cloneTask, stepOwner, stepTask } from './step-tasks.ts';
 
 /** A run with no `timeout` of its own ends after this long. */
 export const DEFAULT_RUN_TIMEOUT_MS = 60 * 60_000;
@@ -50,10 +44,6 @@ interface Timers {
   steps: Map<string, TimerHandle>;
 }
 
-export function stepOwner(runId: string, position: number): string {
-  return `ci:${runId}:${position}`;
-}
-
 export class RunEngine {
   private readonly lane = new SerialLane();
   private readonly timers = new Map<string, Timers>();
@@ -72,7 +62,7 @@ export class RunEngine {
 
   async start(): Promise<void> {
     this.unwatch = this.options.cluster.watch('ci:', (task) => {
-      if (!TERMINAL_TASK_STATES.has(task.state)) return;
+      if (!TERMINAL_STATES.has(task.state)) return;
       void this.lane.run(() => this.taskEnded(task)).catch((err: Error) => this.options.logger.error({ err: err.message, task: task.id }, 'handling a CI task event failed'));
     });
     await this.lane.run(() => this.recover());
@@ -142,7 +132,9 @@ export class RunEngine {
     const position = step ? pipeline.steps.indexOf(step) + 1 : 0;
     let submission: TaskSubmission;
     try {
-      submission = step ? await this.stepTask(run, pipeline, step) : this.cloneTask(run, pipeline);
+      submission = step
+        ? stepTask(run, pipeline, step, await this.options.secrets.resolve({ ...pipeline.secrets, ...step.secrets }), this.options.registry?.())
+        : cloneTask(run, pipeline, this.options.mirrorOf?.(run.cloneUrl));
     } catch (err) {
       if (!(err instanceof GantryError)) throw err;
       await this.endStep(run, name, ['pending', 'running'], { state: 'failure', reason: err.message, exitCode: null });
@@ -164,51 +156,12 @@ export class RunEngine {
     this.armStepTimeout(run, step, task.id);
     this.changed(run);
     const latest = await this.options.cluster.get(task.id);
-    if (TERMINAL_TASK_STATES.has(latest.state)) await this.taskEnded(latest);
-  }
-
-  private cloneTask(run: CiRun, pipeline: Pipeline): TaskSubmission {
-    return {
-      name: `${pipeline.name} #${run.number} clone`,
-      group: `ci:${pipeline.name}`,
-      cmd: cloneScript(run.cloneUrl, run.ref, run.commit),
-      env: { GIT_TERMINAL_PROMPT: '0', ...(this.options.mirrorOf ? { [MIRROR_VARIABLE]: this.options.mirrorOf(run.cloneUrl) } : {}) },
-      // A whole CPU: the pool's 0.1 default is a hard quota as root, and a clone under it took ~1 s
-      // instead of ~0.1 s (bench/README.md, CI).
-      cpus: STEP_DEFAULTS.cpus,
-      mem: 256,
-      workspace: run.id,
-    };
-  }
-
-  private async stepTask(run: CiRun, pipeline: Pipeline, step: Step): Promise<TaskSubmission> {
-    const secretEnv = await this.options.secrets.resolve({ ...pipeline.secrets, ...step.secrets });
-    const registry = this.options.registry?.();
-    const registryEnv: Record<string, string> = registry
-      ? { GANTRY_REGISTRY: new URL(registry.url).host, GANTRY_REGISTRY_USERNAME: registry.username, GANTRY_REGISTRY_PASSWORD: registry.password }
-      : {};
-    const env = { ...registryEnv, ...pipeline.env, ...step.env, ...ciVariables(run, pipeline, step), ...secretEnv };
-    const constraints = [...step.constraints];
-    if (run.workspaceHost) constraints.push(`hostname:IS:${run.workspaceHost}`);
-    const redact = [...Object.values(secretEnv), ...(registry ? [registry.password] : [])].filter((v) => v.length > 0);
-    return {
-      name: `${pipeline.name} #${run.number} ${step.name}`,
-      group: `ci:${pipeline.name}`,
-      cmd: stepScript(step),
-      env,
-      constraints,
-      workspace: run.id,
-      ...(redact.length > 0 ? { redact } : {}),
-      cpus: step.resources.cpus ?? STEP_DEFAULTS.cpus,
-      mem: step.resources.mem ?? STEP_DEFAULTS.mem,
-      ...(step.resources.disk !== undefined ? { disk: step.resources.disk } : {}),
-      ...(step.image ? { image: step.image } : {}),
-    };
+    if (TERMINAL_STATES.has(latest.state)) await this.taskEnded(latest);
   }
 
   /** A step's task ended: success, a retry, or a failure; then whatever that unblocks. */
   private async taskEnded(task: TaskRecord): Promise<void> {
-    const [, runId, positionText] = task.spec.owner.split(':');
+    const [runId, positionText] = parseOwner(task.spec.owner).parts;
     const run = runId ? await this.options.runs.find(runId) : null;
     if (!run) return;
     const pipeline = run.definition as Pipeline;
@@ -358,15 +311,9 @@ export class RunEngine {
    */
   private async removeWorkspace(run: CiRun): Promise<void> {
     if (!run.workspaceHost) return;
+    const { owner, submission } = cleanupTask({ ...run, workspaceHost: run.workspaceHost });
     await this.options.cluster
-      .submit(`ci:${run.id}:cleanup`, {
-        name: `remove workspace of ${run.id}`,
-        cmd: 'cd / && find "$GANTRY_WORKSPACE" -mindepth 1 -delete',
-        workspace: run.id,
-        cpus: 0.01,
-        mem: 16,
-        constraints: [`hostname:IS:${run.workspaceHost}`],
-      })
+      .submit(owner, submission)
       .catch((err: Error) => this.options.logger.warn({ run: run.id, err: err.message }, 'could not remove the workspace'));
   }
 
@@ -382,7 +329,7 @@ export class RunEngine {
           await this.options.runs.updateStep(run.id, step.name, ['running'], { state: 'pending' });
           continue;
         }
-        if (TERMINAL_TASK_STATES.has(current.state)) await this.taskEnded(current);
+        if (TERMINAL_STATES.has(current.state)) await this.taskEnded(current);
         else this.armStepTimeout(run, pipeline.steps.find((s) => s.name === step.name), current.id);
       }
       await this.advance(run.id);
@@ -404,7 +351,7 @@ export class RunEngine {
           continue;
         }
         this.killIntents.set(current.id, intent);
-        if (TERMINAL_TASK_STATES.has(current.state)) await this.taskEnded(current);
+        if (TERMINAL_STATES.has(current.state)) await this.taskEnded(current);
         else await this.options.cluster.kill(current.id, intent.reason).catch(() => undefined);
       }
       await this.advance(run.id);
@@ -427,23 +374,6 @@ export class RunEngine {
   private changed(run: CiRun): void {
     this.options.onChange?.(run);
   }
-}
-
-/** What every step sees about its run, in the names Woodpecker and Drone use. */
-function ciVariables(run: CiRun, pipeline: Pipeline, step: Step): Record<string, string> {
-  return {
-    CI: 'true',
-    CI_PIPELINE: pipeline.name,
-    CI_RUN_ID: run.id,
-    CI_RUN_NUMBER: String(run.number),
-    CI_REPO: run.repository,
-    CI_COMMIT_SHA: run.commit ?? '',
-    CI_COMMIT_REF: run.ref,
-    CI_COMMIT_BRANCH: run.branch ?? '',
-    CI_COMMIT_TAG: run.tag ?? '',
-    CI_STEP_NAME: step.name,
-    CI_EVENT: run.event,
-  };
 }
 
 export type { CiStep };
