@@ -11,6 +11,7 @@ import { CiService, GitHubStatusReporter } from './ci/index.ts';
 import { Agent } from './cluster/agent/agent.ts';
 import { detectResources, mergeResources } from './cluster/agent/detect-resources.ts';
 import { detectAgentDrivers } from './cluster/agent/agent-drivers.ts';
+import { resolveTaskUsers } from './cluster/agent/task-users.ts';
 import { LocalMasterLink } from './cluster/agent/local-master-link.ts';
 import type { RegistryAccess } from './cluster/protocol.ts';
 import { clusterClient } from './cluster/index.ts';
@@ -27,6 +28,7 @@ import { bootstrapTokens, type NewSecrets } from './server/bootstrap-tokens.ts';
 import { withGitHubWebhooks } from './server/webhook-listener.ts';
 import { addExtraAcceptors } from './server/extra-acceptors.ts';
 import { systemClock } from './shared/clock.ts';
+import { restrictDataDir } from './shared/data-dir-modes.ts';
 import { VERSION } from './shared/version.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Unavailable } from './shared/errors.ts';
@@ -50,6 +52,12 @@ export interface RunningServer {
 
 export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel }, pino.destination(2))): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true });
+  // Tasks run on this host: the data directory is the server's alone (the agent's work dir excepted).
+  const dataDirLayout = { reachable: config.localAgent ? [EMBEDDED_AGENT_DIR] : [], serverOnly: SERVER_ONLY_DIRS };
+  await restrictDataDir(config.dataDir, dataDirLayout);
+  // Before anything listens: an unknown user in agent.taskUsers stops the start with one line.
+  const agentLogger = logger.child({ component: 'agent', embedded: true });
+  const taskUsers = config.localAgent ? await resolveTaskUsers(config.agent.taskUsers, agentLogger) : undefined;
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const newSecrets = await bootstrapTokens(store, { adminToken: config.adminToken, joinToken: config.joinToken });
 
@@ -146,12 +154,13 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   logger.info({ url: registryUrl }, 'registry listening');
   registryAccess = { url: config.registry.externalUrl ?? registryUrl, ...robot };
 
+  // Again, for what this start made (the store file at a first start).
+  await restrictDataDir(config.dataDir, dataDirLayout);
   let localAgent: Agent | undefined;
   if (config.localAgent) {
     const link = new LocalMasterLink(master, () => registryAccess);
-    const workDir = path.join(config.dataDir, 'agent');
+    const workDir = path.join(config.dataDir, EMBEDDED_AGENT_DIR);
     await mkdir(workDir, { recursive: true });
-    const agentLogger = logger.child({ component: 'agent', embedded: true });
     const { drivers, attributes } = await detectAgentDrivers(agentLogger, {
       keepExitedMs: config.agent.containerGcDelayMs,
       ...(config.agent.pruneImagesAfterMs !== undefined ? { pruneImagesAfterMs: config.agent.pruneImagesAfterMs } : {}),
@@ -165,6 +174,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
       resources: mergeResources(detectResources(workDir), parseResources(config.agent.resources ?? '')),
       attributes: { ...attributes, ...parseAttributes(config.agent.attributes) },
       logger: agentLogger,
+      ...(taskUsers ? { taskUsers } : {}),
     });
     await localAgent.start();
   }
@@ -194,6 +204,11 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     },
   };
 }
+
+/** The embedded agent's work dir in the data directory. */
+const EMBEDDED_AGENT_DIR = 'agent';
+/** The server's own directories in the data directory (see "Where data lives" in docs/ARCHITECTURE.md). */
+const SERVER_ONLY_DIRS = ['logs', 'registry', 'secrets', 'ci'];
 
 /**
  * Handles on the platform port beside the server's own: the connections accepted per turn of the

@@ -10,6 +10,11 @@ export interface Registration {
   resources: Resources;
   attributes: Attributes;
   drivers: string[];
+  /**
+   * The users its tasks may run as (TaskSpec.user), its default task user first: `--task-users`, or
+   * `gantry-task` as root, or the agent's own user when it does not run as root (it cannot switch).
+   */
+  taskUsers: string[];
   /** Tasks the agent is running right now (after a restart: the ones its drivers recovered). */
   runningTaskIds: string[];
 }

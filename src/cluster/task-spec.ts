@@ -12,6 +12,10 @@ export const TASK_DEFAULTS = { cpus: 0.1, mem: 64, disk: 0, gpus: 0, killGraceMs
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** A user name as TaskSpec.user and `--task-users` take it: what useradd accepts, at most 32 characters. */
+export const USER_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/;
+export const USER_NAME_RULE = 'a user name is letters, digits, . _ - (at most 32), starting with a letter or _';
+
 /**
  * Limits on TaskSpec.redact. The agent holds back up to the longest value − 1 bytes of output per
  * stream and scans every chunk for every value, so both stay small; a 4096-bit PEM key is ~3.2 KiB.
@@ -64,6 +68,7 @@ const submitSchema = z
     network: z.enum(CONTAINER_NETWORKS).optional(),
     workspace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a workspace name is letters, digits, . _ - (at most 100), not starting with . or -').optional(),
     restart: restartSchema.optional(),
+    user: z.string().regex(USER_NAME, USER_NAME_RULE).optional(),
     redact: z
       .array(redactValue)
       .max(REDACT_LIMITS.values)
@@ -92,7 +97,7 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.network !== undefined && s.image === undefined) throw new Invalid('invalid task: "network" needs an "image"');
   if (s.pullOnly === true) {
     if (s.image === undefined) throw new Invalid('invalid task: "pullOnly" needs an "image"');
-    const runs = (['cmd', 'args', 'ports', 'restart', 'startAt', 'network', 'workspace'] as const).filter((k) => s[k] !== undefined);
+    const runs = (['cmd', 'args', 'ports', 'restart', 'startAt', 'network', 'workspace', 'user'] as const).filter((k) => s[k] !== undefined);
     if (runs.length > 0) throw new Invalid(`invalid task: a "pullOnly" task runs nothing; leave out ${runs.map((k) => `"${k}"`).join(', ')}`);
   }
   if (s.startAt !== undefined && Date.parse(s.startAt) > Date.now() + MAX_START_AHEAD_MS) {
@@ -133,6 +138,7 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.startAt !== undefined) spec.startAt = new Date(s.startAt).toISOString();
   if (s.network !== undefined) spec.network = s.network;
   if (s.workspace !== undefined) spec.workspace = s.workspace;
+  if (s.user !== undefined) spec.user = s.user;
   if (s.redact !== undefined && s.redact.length > 0) spec.redact = [...new Set(s.redact)];
   if (s.restart !== undefined) spec.restart = restartPolicy(s.restart);
   return spec;

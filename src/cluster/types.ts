@@ -118,6 +118,13 @@ export interface TaskSpec {
    */
   workspace?: string;
   /**
+   * The user the task runs as on its agent (Marathon's `user`): one of the agent's allowed task users
+   * (`gantry agent --task-users`); placement only picks agents that allow it. Absent: the agent's
+   * default task user (exec) or the image's own user (docker, where a given name becomes the
+   * container's User).
+   */
+  user?: string;
+  /**
    * Restart the task in place on its agent when it exits (Kubernetes' restartPolicy with its
    * crash-loop backoff, Docker's --restart): same task id, sandbox and allocation, a growing delay
    * between runs. Absent: the task ends when its process does. See cluster/restart-policy.ts.
@@ -214,6 +221,8 @@ export interface AgentRecord {
   diskUsage?: DiskUsage | null;
   /** The images its engine holds, as it last reported them (null: no report; agents without docker report none). */
   images?: string[] | null;
+  /** The users its tasks may run as (TaskSpec.user), its default first, as it registered them. */
+  taskUsers?: string[];
 }
 
 /** An agent's disk use, measured by the agent after each garbage collection round. */
@@ -232,4 +241,6 @@ export interface AgentView {
   attributes: Attributes;
   total: Resources;
   free: Resources;
+  /** The users the agent's tasks may run as (TaskSpec.user); absent: it takes only tasks naming none. */
+  taskUsers?: readonly string[];
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { USER_NAME, USER_NAME_RULE } from '../cluster/task-spec.ts';
 import { RANKERS } from '../cluster/types.ts';
 import { parseBytes } from '../shared/bytes.ts';
 import { parseDuration } from '../shared/duration.ts';
@@ -45,9 +46,14 @@ const serverConfigSchema = z
         pruneImagesAfterMs: z.number().int().min(0).optional(),
         /** Turn the kernel's cgroup favordynmods on at start (kernel-wide; see cgroup-favordynmods.ts). */
         cgroupFavorDynmods: z.boolean().default(false),
+        /**
+         * The users its tasks may run as, the default first (src/cluster/agent/task-users.ts). Empty:
+         * `gantry-task`, created if missing, when the server runs as root.
+         */
+        taskUsers: z.array(z.string().regex(USER_NAME, USER_NAME_RULE)).default([]),
       })
       .strict()
-      .default({ attributes: '', containerGcDelayMs: DEFAULT_KEEP_EXITED_MS, cgroupFavorDynmods: false }),
+      .default({ attributes: '', containerGcDelayMs: DEFAULT_KEEP_EXITED_MS, cgroupFavorDynmods: false, taskUsers: [] }),
     placement: z
       .object({ strategy: z.enum(RANKERS).default('binpack') })
       .strict()
@@ -136,6 +142,7 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, (value: string) => Partial<Se
   ['GANTRY_TASK_LOG_MAX', (v) => ({ taskLogs: { maxBytesPerTask: parseBytes(v, 'GANTRY_TASK_LOG_MAX') } })],
   ['GANTRY_TASK_LOG_RETENTION', (v) => ({ taskLogs: { retentionMs: parseDuration(v, 'GANTRY_TASK_LOG_RETENTION') } })],
   ['GANTRY_DRAIN_ON_STOP', (v) => ({ drainOnStop: parseSwitch('GANTRY_DRAIN_ON_STOP', v) })],
+  ['GANTRY_TASK_USERS', (v) => ({ agent: { taskUsers: parseNameList(v) } })],
 ];
 
 export interface ConfigSources {
@@ -209,6 +216,11 @@ function mergeDefined<T extends object>(base: T, over: T): T {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `a, b,c` (a flag's or a variable's list) as names; checked by the schema. */
+export function parseNameList(text: string): string[] {
+  return text.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
 }
 
 /** An on/off environment variable: 1, true, yes, on or 0, false, no, off (or empty). */

@@ -57,6 +57,7 @@ function toRow(agent: AgentRecord): Record<string, unknown> {
     state: agent.state,
     embedded: agent.embedded,
     drivers: toJson(agent.drivers),
+    task_users: toJson(agent.taskUsers ?? []),
     registered_at: agent.registeredAt,
     last_heartbeat_at: agent.lastHeartbeatAt,
     version: agent.version,
@@ -77,5 +78,6 @@ function fromRow(row: Record<string, unknown>): AgentRecord {
     version: Number(row.version),
     diskUsage: row.disk_usage ? fromJson<DiskUsage>(row.disk_usage) : null,
     images: row.images ? fromJson<string[]>(row.images) : null,
+    taskUsers: row.task_users ? fromJson<string[]>(row.task_users) : [],
   };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadServerConfig } from '../../src/config/server-config.ts';
+import { loadServerConfig, parseNameList } from '../../src/config/server-config.ts';
 import { parseListenAddress } from '../../src/config/listen-address.ts';
 import { tempDir } from '../helpers/processes.ts';
 
@@ -40,6 +40,17 @@ describe('server configuration', () => {
     }
     assert.equal(loadServerConfig({ env: { GANTRY_DRAIN_ON_STOP: '0' }, flags: { drainOnStop: true } }).drainOnStop, true);
     assert.throws(() => loadServerConfig({ env: { GANTRY_DRAIN_ON_STOP: 'maybe' }, flags: {} }), /GANTRY_DRAIN_ON_STOP: "maybe" is not on or off/);
+  });
+
+  it('takes the embedded agent\'s task users from the file, GANTRY_TASK_USERS or --agent-task-users, checking the names', () => {
+    assert.deepEqual(loadServerConfig({ env: {}, flags: {} }).agent.taskUsers, [], 'none: gantry-task as root');
+    const dir = tempDir('config');
+    const file = path.join(dir, 'gantry.yml');
+    writeFileSync(file, 'agent:\n  taskUsers: [gantry-task, ci-docker]\n');
+    assert.deepEqual(loadServerConfig({ file, env: {}, flags: {} }).agent.taskUsers, ['gantry-task', 'ci-docker']);
+    assert.deepEqual(loadServerConfig({ file, env: { GANTRY_TASK_USERS: 'builder, root' }, flags: {} }).agent.taskUsers, ['builder', 'root']);
+    assert.deepEqual(loadServerConfig({ file, env: { GANTRY_TASK_USERS: 'builder' }, flags: { agent: { taskUsers: parseNameList('x,y') } } }).agent.taskUsers, ['x', 'y']);
+    assert.throws(() => loadServerConfig({ env: { GANTRY_TASK_USERS: 'ok,not ok' }, flags: {} }), /invalid configuration: agent\.taskUsers\.1: a user name is letters/);
   });
 
   it('reads the config file from GANTRY_CONFIG', () => {

@@ -220,10 +220,16 @@ export class CiServer {
     return server;
   }
 
+  /**
+   * Steps run as root (`--agent-task-users root`), on purpose: the repositories are root's, cloned over
+   * file://, and git refuses to read a repository another user owns ("dubious ownership"); and the
+   * clone step borrows the server's mirror only when it may read the data directory. Steps run as the
+   * unprivileged default user in test/integration/task-users.test.ts.
+   */
   async launch(): Promise<void> {
     this.process = await startGantry(
       ['server', '--data-dir', this.dataDir, '--listen', this.url.replace('http://', ''), '--registry-listen', '127.0.0.1:0',
-        '--agent-resources', 'cpus:32;mem:32768;disk:32768', '--log-level', 'warn'],
+        '--agent-resources', 'cpus:32;mem:32768;disk:32768', '--agent-task-users', 'root', '--log-level', 'warn'],
       { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN, GANTRY_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET, GANTRY_PIPELINES_DIR: this.pipelinesDir },
       /listening on (http:\/\/\S+)/,
     );

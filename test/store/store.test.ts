@@ -41,7 +41,7 @@ for (const database of testDatabases()) {
     it('runs its migrations again without error (versioned, idempotent)', async () => {
       const again = await openStore({ dataDir: '/nonexistent-not-used', databaseUrl: store.kind === 'postgres' ? process.env.GANTRY_TEST_DATABASE_URL : `sqlite://${(store.knex.client.config.connection as { filename: string }).filename}` });
       const rows = await again.knex('gantry_migrations').select('name');
-      assert.deepEqual(rows.map((r: { name: string }) => r.name), ['001-initial', '002-registry', '003-registry-auth', '004-batch', '005-ci', '006-agent-disk-usage', '007-task-restarts', '008-agent-images', '009-registry-gc', '010-registry-retention', '011-registry-quotas', '012-task-log-retention']);
+      assert.deepEqual(rows.map((r: { name: string }) => r.name), ['001-initial', '002-registry', '003-registry-auth', '004-batch', '005-ci', '006-agent-disk-usage', '007-task-restarts', '008-agent-images', '009-registry-gc', '010-registry-retention', '011-registry-quotas', '012-task-log-retention', '013-agent-task-users']);
       await again.close();
     });
 
@@ -156,6 +156,7 @@ for (const database of testDatabases()) {
         state: 'ready' as const,
         embedded: false,
         drivers: ['exec'],
+        taskUsers: ['gantry-task', 'ci'],
         registeredAt: now,
         lastHeartbeatAt: now,
         version: 1,
@@ -166,6 +167,7 @@ for (const database of testDatabases()) {
       assert.equal(read?.hostname, 'node-1b');
       assert.deepEqual(read?.resources, { scalars: { cpus: 4, mem: 4096 }, ranges: { ports: [[31000, 32000]] }, sets: { bugs: ['a', 'b'] } });
       assert.equal(read?.embedded, false);
+      assert.deepEqual(read?.taskUsers, ['gantry-task', 'ci'], 'its task users, default first');
       assert.equal(read?.diskUsage, null, 'nothing reported yet');
       const usage = { sandboxesBytes: 12_345, containersBytes: null, measuredAt: now };
       await store.agents.setDiskUsage('a-1', usage);

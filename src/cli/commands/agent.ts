@@ -9,11 +9,13 @@ import { Agent } from '../../cluster/agent/agent.ts';
 import { detectResources, mergeResources } from '../../cluster/agent/detect-resources.ts';
 import { detectAgentDrivers } from '../../cluster/agent/agent-drivers.ts';
 import { HttpMasterLink } from '../../cluster/agent/http-master-link.ts';
+import { parseTaskUsers, resolveTaskUsers } from '../../cluster/agent/task-users.ts';
 import { parseAttributes, parseResources } from '../../cluster/resources/parse.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import { parseSwitch } from '../../config/server-config.ts';
 import type { AgentWithUsage } from '../../cluster/master/master.ts';
 import { ApiClient, CliError } from '../client.ts';
+import { Invalid } from '../../shared/errors.ts';
 
 interface AgentFlags {
   master?: string;
@@ -27,6 +29,7 @@ interface AgentFlags {
   gcInterval: string;
   cgroupFavordynmods?: boolean;
   drainOnStop?: boolean;
+  taskUsers?: string;
   logLevel: string;
 }
 
@@ -45,6 +48,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--gc-interval <duration>', 'how often to collect garbage (containers, images) and report disk use', '1m')
     .option('--cgroup-favordynmods', 'turn the kernel\'s cgroup favordynmods on: tasks join their cgroups without waiting 10-30 ms (kernel-wide, Linux 6.0+, root)')
     .option('--drain-on-stop', 'on SIGTERM/SIGINT, kill this agent\'s tasks (reported lost, replaced elsewhere) before exiting; by default they keep running and the next start takes them back (env GANTRY_DRAIN_ON_STOP=1)')
+    .option('--task-users <users>', 'users tasks may run as, the default first, e.g. "gantry-task,ci-docker"; a task names one with `user` (default: gantry-task, created if missing; env GANTRY_TASK_USERS)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: AgentFlags) => {
       const drainOnStop = flags.drainOnStop === true || parseSwitch('GANTRY_DRAIN_ON_STOP', process.env.GANTRY_DRAIN_ON_STOP ?? '');
@@ -63,6 +67,13 @@ export function registerAgentCommand(program: Command): void {
       await mkdir(workDir, { recursive: true });
 
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
+      let taskUsers;
+      try {
+        const names = flags.taskUsers ?? process.env.GANTRY_TASK_USERS ?? '';
+        taskUsers = await resolveTaskUsers(parseTaskUsers(names, flags.taskUsers !== undefined ? '--task-users' : 'GANTRY_TASK_USERS'), logger);
+      } catch (err) {
+        throw new CliError(`cannot start the agent: ${(err as Error).message}`, err instanceof Invalid ? 2 : 1);
+      }
       const link = new HttpMasterLink(masterUrl, joinToken);
       const detected = await detectAgentDrivers(logger, {
         keepExitedMs: parseDuration(flags.containerGcDelay, '--container-gc-delay'),
@@ -78,6 +89,7 @@ export function registerAgentCommand(program: Command): void {
         attributes: { ...detected.attributes, ...attributes },
         logger,
         gcIntervalMs: parseDuration(flags.gcInterval, '--gc-interval'),
+        taskUsers,
         onDrained: () => {
           process.stdout.write(`Agent ${agent.id} drained: its tasks were stopped; leaving the pool\n`);
           process.exit(0);

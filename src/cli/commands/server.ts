@@ -1,6 +1,6 @@
 // `gantry server` (alias `gantry up`): the master, the platform API and the embedded local agent.
 import type { Command } from 'commander';
-import { loadServerConfig } from '../../config/server-config.ts';
+import { loadServerConfig, parseNameList } from '../../config/server-config.ts';
 import { parseBytes } from '../../shared/bytes.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import { VERSION } from '../../shared/version.ts';
@@ -21,6 +21,7 @@ interface ServerFlags {
   registryGcInterval?: string;
   agentPruneImagesAfter?: string;
   agentCgroupFavordynmods?: boolean;
+  agentTaskUsers?: string;
   strategy?: 'binpack' | 'spread' | 'random';
   heartbeatTimeout?: string;
   taskLogMax?: string;
@@ -48,6 +49,7 @@ export function registerServerCommand(program: Command): void {
     .option('--agent-container-gc-delay <duration>', 'keep exited containers this long after their task ended, then remove them (default 10m; 0 removes at once)')
     .option('--agent-prune-images-after <duration>', 'prune dangling Docker images older than this (checked hourly; default: never)')
     .option('--agent-cgroup-favordynmods', 'turn the kernel\'s cgroup favordynmods on: tasks join their cgroups without waiting 10-30 ms (kernel-wide, Linux 6.0+, root)')
+    .option('--agent-task-users <users>', 'users the embedded agent\'s tasks may run as, the default first, e.g. "gantry-task,ci-docker" (default: gantry-task, created if missing; env GANTRY_TASK_USERS)')
     .option('--strategy <name>', 'default placement strategy: binpack, spread or random')
     .option('--heartbeat-timeout <duration>', 'mark agents unreachable after this long without a heartbeat (default 30s)')
     .option('--task-log-max <size>', 'the most output kept per task; the oldest is cut past it (default 10MiB; 0: no cap; env GANTRY_TASK_LOG_MAX)')
@@ -78,6 +80,7 @@ export function registerServerCommand(program: Command): void {
             containerGcDelayMs: flags.agentContainerGcDelay !== undefined ? parseDuration(flags.agentContainerGcDelay, '--agent-container-gc-delay') : undefined,
             pruneImagesAfterMs: flags.agentPruneImagesAfter !== undefined ? parseDuration(flags.agentPruneImagesAfter, '--agent-prune-images-after') : undefined,
             cgroupFavorDynmods: flags.agentCgroupFavordynmods === true ? true : undefined,
+            taskUsers: flags.agentTaskUsers !== undefined ? parseNameList(flags.agentTaskUsers) : undefined,
           },
           placement: flags.strategy ? { strategy: flags.strategy } : undefined,
           heartbeatTimeoutMs: flags.heartbeatTimeout ? parseDuration(flags.heartbeatTimeout, '--heartbeat-timeout') : undefined,

@@ -1,7 +1,7 @@
 // The agent: registers with its master, polls for orders (the poll is its heartbeat), runs tasks with
 // its drivers in sandbox directories, and reports their status and output. The embedded agent and
 // `gantry agent` are this same class with a different MasterLink.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -15,6 +15,8 @@ import { pumpOutput } from './output-pump.ts';
 import { loadRedactValues, pruneRedactValues, removeRedactValues, saveRedactValues } from './redact-values.ts';
 import { loadRestartState, pruneRestartStates, removeRestartState, saveRestartState, type RestartState } from './restart-state.ts';
 import { taskEnvironment } from './task-environment.ts';
+import { TaskUsers } from './task-users.ts';
+import { unreachableWorkDir } from './work-dir-reach.ts';
 import { spreadNewSubdirectories } from '../../shared/spread-directories.ts';
 
 export interface AgentOptions {
@@ -30,6 +32,8 @@ export interface AgentOptions {
   gcIntervalMs?: number;
   /** Called once a drain the master ordered (`gantry agent drain`) is over: `gantry agent` then exits. */
   onDrained?: () => void;
+  /** The users its tasks may run as (task-users.ts resolveTaskUsers); default: its own user, no switching. */
+  taskUsers?: TaskUsers;
 }
 
 const DEFAULT_GC_INTERVAL_MS = 60_000;
@@ -46,6 +50,8 @@ interface RunningTask {
   done: Promise<void>;
   /** Between two runs of a restarted task (no process to kill): ends its wait for the next run early. */
   wakeBetweenRuns?: () => void;
+  /** The workspace it runs in (TaskSpec.workspace), when this agent launched it. */
+  workspace?: string;
 }
 
 /** A task with a restart policy, as its runs go by. */
@@ -80,7 +86,11 @@ export class Agent {
   private reportedImages: ReadonlySet<string> = new Set();
   private reportingImages: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: AgentOptions) {}
+  private readonly taskUsers: TaskUsers;
+
+  constructor(private readonly options: AgentOptions) {
+    this.taskUsers = options.taskUsers ?? TaskUsers.own();
+  }
 
   get id(): string | undefined {
     return this.agentId;
@@ -99,12 +109,23 @@ export class Agent {
     return path.join(this.options.workDir, 'workspaces');
   }
 
-  /** The roots of the per-task trees, flagged so that each new tree gets its own block group. */
+  /**
+   * The roots of the per-task trees, flagged so that each new tree gets its own block group. The work
+   * dir and both roots are 0711: a task user reaches its own sandbox and workspace (0700, its own) by
+   * their names, and lists nothing (exec-user.ts).
+   */
   private async prepareTaskRoots(): Promise<void> {
+    await mkdir(this.options.workDir, { recursive: true });
+    await chmod(this.options.workDir, 0o711);
     for (const root of [this.sandboxRoot, this.workspaceRoot]) {
       await mkdir(root, { recursive: true });
+      await chmod(root, 0o711);
       const outcome = await spreadNewSubdirectories(root);
       if (!outcome.spread) this.options.logger.debug({ dir: root, reason: outcome.reason }, 'new task directories not spread over the disk');
+    }
+    const blocked = this.taskUsers.switches ? await unreachableWorkDir(this.sandboxRoot, this.taskUsers.users) : null;
+    if (blocked) {
+      this.options.logger.warn(blocked, `task user ${blocked.user} cannot pass through ${blocked.directory} to its sandbox: its tasks fail on $HOME and $GANTRY_SANDBOX; chmod o+x it or choose a data directory elsewhere`);
     }
   }
 
@@ -237,12 +258,14 @@ export class Agent {
       resources: this.options.resources,
       attributes: this.options.attributes,
       drivers: this.options.drivers.map((d) => d.name),
+      taskUsers: this.taskUsers.names,
       runningTaskIds,
     });
     this.agentId = result.agentId;
     this.pollWaitMs = result.pollWaitMs;
     this.registryAccess = result.registry;
-    await writeFile(this.idFile(), `${result.agentId}\n`);
+    await writeFile(this.idFile(), `${result.agentId}\n`, { mode: 0o600 });
+    await chmod(this.idFile(), 0o600);
     this.options.logger.info({ agent: result.agentId, hostname: this.options.hostname }, 'agent registered with the master');
     return result.outputSoFar;
   }
@@ -291,6 +314,7 @@ export class Agent {
       }
       const handle = await this.startRun(order);
       this.track(handle, order.spec.killGraceMs, redact, undefined, restarting);
+      if (order.spec.workspace) this.tasks.get(order.taskId)!.workspace = order.spec.workspace;
       await this.report({ taskId: order.taskId, state: 'running', limits: handle.limits });
       // A new image (pulled for this task): placement should know at once, not at the next GC round.
       if (order.spec.image && !this.reportedImages.has(canonicalImageName(order.spec.image))) void this.reportImages();
@@ -315,6 +339,7 @@ export class Agent {
     // The spec's name was checked at submission ([A-Za-z0-9._-], no leading dot): it stays inside.
     const workingDir = order.spec.workspace ? path.join(this.workspaceRoot, order.spec.workspace) : undefined;
     const env = taskEnvironment(order, this.options.hostname, sandboxDir, workingDir);
+    const user = this.taskUsers.forTask(order.spec); // throws for a user this agent does not allow
     return driver.start({
       taskId: order.taskId,
       spec: order.spec,
@@ -325,6 +350,7 @@ export class Agent {
       ...(this.agentId ? { agentId: this.agentId } : {}),
       // The bundled registry's robot account: the docker driver pulls images from that registry with it.
       ...(this.registryAccess ? { registry: this.registryAccess } : {}),
+      user, // exec: run as it (the driver switches only to a user other than its own)
     });
   }
 
@@ -378,6 +404,17 @@ export class Agent {
     await removeRedactValues(this.options.workDir, taskId).catch(() => undefined);
     if (restarting) await removeRestartState(this.options.workDir, taskId).catch(() => undefined);
     this.tasks.delete(taskId);
+    if (entry.workspace) await this.removeEmptiedWorkspace(entry.workspace);
+  }
+
+  /**
+   * A task user cannot remove its workspace itself (the workspaces root is root's, 0711): once a task
+   * that emptied it ends (a CI run's cleanup), the agent removes the empty directory, unless another
+   * of its tasks runs there. A workspace with anything in it stays.
+   */
+  private async removeEmptiedWorkspace(name: string): Promise<void> {
+    for (const task of this.tasks.values()) if (task.workspace === name) return;
+    await rmdir(path.join(this.workspaceRoot, name)).catch(() => undefined);
   }
 
   /** After each wait in a task's following: once the agent left its tasks running, it touches them no more. */

@@ -19,6 +19,8 @@
 // - Logs: the json-file log driver whatever the engine's default, because logs() reads the log back.
 // - Labels: gantry.task, gantry.agent (when known) and gantry.sandbox (recover() finds a sandbox
 //   root's containers by it).
+// - User: the image's own, unless the task names one (TaskSpec.user, which its agent allows): then
+//   the container's User. Never privileged.
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import type { TaskLaunch } from './driver.ts';
@@ -80,8 +82,10 @@ export function containerCreateOptions(launch: TaskLaunch, settings: CreateSetti
       Init: settings.init,
       LogConfig: { Type: 'json-file', Config: {} },
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      Privileged: false,
     },
   };
+  if (spec.user !== undefined) options.User = spec.user;
   if (workingDir) options.WorkingDir = workingDir;
   if (spec.cmd !== undefined) {
     options.Entrypoint = ['/bin/sh', '-c'];

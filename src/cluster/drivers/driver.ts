@@ -18,6 +18,22 @@ export interface TaskLaunch {
   agentId?: string;
   /** The bundled registry's robot account (docker: used to pull images from that registry). */
   registry?: RegistryCredentials;
+  /**
+   * exec: the host user the task runs as (the agent resolved TaskSpec.user or its default task user).
+   * Absent: the agent's own user. The docker driver ignores it (a container runs as its image's user,
+   * or as TaskSpec.user when the task names one).
+   */
+  user?: TaskUser;
+}
+
+/** A user of the agent's host, as a task is switched to it. */
+export interface TaskUser {
+  name: string;
+  uid: number;
+  /** Its primary group. */
+  gid: number;
+  /** Its supplementary groups as `id -G` lists them (the primary one included), as a login gets them. */
+  groups: number[];
 }
 
 /** Credentials for one registry: its base URL (http://host:port) and an account on it. */

@@ -3,9 +3,12 @@
 // - The task runs in its sandbox directory (created if missing), or in the shared working directory it
 //   was given (a CI run's workspace), as the leader of its own process group
 //   (spawned detached, so also its own session: no terminal, no SIGHUP when the agent goes).
-// - Its environment is exactly launch.env, plus two defaults when the caller did not set them:
-//   PATH (the agent's PATH, or the usual system directories) and HOME (the sandbox directory, so tools
-//   that keep state in HOME, such as git and npm, work and stay inside the task's own directory).
+// - Its environment is exactly launch.env, plus defaults when the caller did not set them:
+//   PATH (the agent's PATH, or the usual system directories), HOME (the sandbox directory, so tools
+//   that keep state in HOME, such as git and npm, work and stay inside the task's own directory), and,
+//   with a user to run as, USER and LOGNAME.
+// - With `launch.user` (not the agent's own), it runs as that user: its sandbox is the user's (0700),
+//   and the command starts through setpriv after the prelude (exec-user.ts says why).
 // - `spec.cmd` runs as `/bin/sh -c CMD`; `spec.args` is executed directly, argv[0] looked up in PATH.
 //   Both start with a tiny `/bin/sh` prelude that joins the task's cgroups (cmd: in the task's own
 //   shell; args: before `exec`), so the command never runs outside its limits and keeps the spawned
@@ -30,7 +33,6 @@
 // Unknown (exitCode and signal null, or not recovered at all when it had already ended) only when the
 // helper died too (kill -9 of it, a reboot). A process that left both its process group (setsid) and,
 // without cgroups, the driver's sight is not followed.
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Invalid } from '../../shared/errors.ts';
 import { failpoint } from '../../shared/failpoints.ts';
@@ -38,6 +40,7 @@ import type { TaskSpec } from '../types.ts';
 import type { Driver, TaskHandle, TaskLaunch } from './driver.ts';
 import { setUpTaskCgroup, TaskCgroup } from './cgroups.ts';
 import { ExecTaskHandle, type MainExit } from './exec-task-handle.ts';
+import { prepareTaskDirs, switchesTo, switchUserArgv } from './exec-user.ts';
 import { groupMembers, isSameProcessAlive, readProcStat, sleep } from './process-group.ts';
 import { EXIT_STATUS_FILE, findTaskRecords, readExitStatus, TASK_RECORD_FILE, type ExecTaskRecord } from './task-record.ts';
 import { sharedLauncher, type ProcessLauncher, type SpawnedProcess } from '../../shared/launcher/launcher.ts';
@@ -75,16 +78,30 @@ export function commandArgv(spec: Pick<TaskSpec, 'cmd' | 'args'>): string[] {
  * anything else). A cmd is one shell running prelude then CMD, not a shell that execs a second one:
  * one exec less per task counts when tens start at once. Args go through `exec "$@"`, so argv[0] is
  * looked up in PATH and a missing program is the shell's exit 127.
+ *
+ * `switchUser` (exec-user.ts: setpriv and its options) runs the command as another user, after the
+ * prelude: the root shell execs it, and it runs a second shell for a cmd (or the args themselves).
  */
-export function launchArgv(spec: Pick<TaskSpec, 'cmd' | 'args'>, prelude: string): string[] {
+export function launchArgv(spec: Pick<TaskSpec, 'cmd' | 'args'>, prelude: string, switchUser: readonly string[] = []): string[] {
   const argv = commandArgv(spec);
-  if (typeof spec.cmd === 'string' && spec.cmd.length > 0) return ['/bin/sh', '-c', `${prelude}${spec.cmd}`];
-  return ['/bin/sh', '-c', `${prelude}exec "$@"`, 'gantry-exec', ...argv];
+  const isCmd = typeof spec.cmd === 'string' && spec.cmd.length > 0;
+  if (switchUser.length === 0) {
+    if (isCmd) return ['/bin/sh', '-c', `${prelude}${spec.cmd}`];
+    return ['/bin/sh', '-c', `${prelude}exec "$@"`, 'gantry-exec', ...argv];
+  }
+  if (prelude === '') return [...switchUser, ...argv];
+  const switchText = switchUser.map(shellQuote).join(' ');
+  return ['/bin/sh', '-c', `${prelude}exec ${switchText} "$@"`, 'gantry-exec', ...argv];
 }
 
-/** launch.env plus PATH and HOME when missing (see the top of this file). */
-export function execEnvironment(launch: Pick<TaskLaunch, 'env' | 'sandboxDir'>, agentPath = process.env.PATH): Record<string, string> {
-  return { PATH: agentPath || DEFAULT_PATH, HOME: launch.sandboxDir, ...launch.env };
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** launch.env plus PATH, HOME (and with a user, USER and LOGNAME) when missing (see the top of this file). */
+export function execEnvironment(launch: Pick<TaskLaunch, 'env' | 'sandboxDir' | 'user'>, agentPath = process.env.PATH): Record<string, string> {
+  const user: Record<string, string> = launch.user ? { USER: launch.user.name, LOGNAME: launch.user.name } : {};
+  return { PATH: agentPath || DEFAULT_PATH, HOME: launch.sandboxDir, ...user, ...launch.env };
 }
 
 export class ExecDriver implements Driver {
@@ -103,10 +120,11 @@ export class ExecDriver implements Driver {
   async start(launch: TaskLaunch): Promise<TaskHandle> {
     commandArgv(launch.spec); // a task without a command fails before any directory is made
     const sandboxDir = path.resolve(launch.sandboxDir);
-    await mkdir(sandboxDir, { recursive: true });
     const workingDir = launch.workingDir ? path.resolve(launch.workingDir) : sandboxDir;
-    if (workingDir !== sandboxDir) await mkdir(workingDir, { recursive: true });
-    const env = execEnvironment({ env: launch.env, sandboxDir });
+    const user = switchesTo(launch.user) ? launch.user : undefined;
+    const switchUser = user ? switchUserArgv(user) : [];
+    await prepareTaskDirs(sandboxDir, workingDir, user);
+    const env = execEnvironment({ env: launch.env, sandboxDir, ...(launch.user ? { user: launch.user } : {}) });
     const { cgroup, limits } = await setUpTaskCgroup(
       launch.taskId,
       { memMiB: launch.spec.mem, cpus: launch.spec.cpus },
@@ -116,7 +134,7 @@ export class ExecDriver implements Driver {
       const releaseAt = launch.spec.startAt ? Date.parse(launch.spec.startAt) : undefined;
       // Waiting for its instant: the prelude reads the line the launcher helper writes to it then.
       const gate = releaseAt !== undefined && releaseAt > Date.now() ? START_GATE : '';
-      const argv = launchArgv(launch.spec, `${cgroup?.joinScript() ?? ''}${gate}`);
+      const argv = launchArgv(launch.spec, `${cgroup?.joinScript() ?? ''}${gate}`, switchUser);
       return await this.spawnTask(launch.taskId, sandboxDir, workingDir, argv, env, cgroup, limits, gate ? releaseAt : undefined);
     } catch (err) {
       await cgroup?.remove(this.options.log);

@@ -3,9 +3,10 @@
 // them (every `pollMs`, 50 ms by default) and can start, stop and run many times over without ever
 // holding the task back. The stream ends once `finished` has resolved (nothing writes any more) and
 // one more pass over every file found no new bytes. Backpressure: it reads on when asked.
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { OutputChunk, OutputStream } from './driver.ts';
+import { openOwnFile } from './own-file.ts';
 
 export interface TailSource {
   stream: OutputStream;
@@ -63,7 +64,8 @@ export function tailOutput(sources: readonly TailSource[], finished: Promise<unk
   async function readChunk(file: TailedFile): Promise<Buffer | null> {
     if (!file.handle) {
       try {
-        file.handle = await open(file.path, 'r');
+        // The agent's own file only: the sandbox may be the task user's, who could put a link there.
+        file.handle = await openOwnFile(file.path);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // not created yet
         throw err;

@@ -1,10 +1,12 @@
 // `task.json` in a task's sandbox: what the exec driver needs to find a running task again after the
 // agent restarted (recover): its process group, the leader's start time (pids are reused; a pid
 // counts as ours only with the same start time) and its cgroups. The launcher helper writes it when it
-// forks the task (exec.ts says why), in the same form as writeTaskRecord.
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// forks the task (exec.ts says why), in the same form as writeTaskRecord. Both files are read only
+// when they are still the agent's own (own-file.ts): the sandbox may be the task user's.
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TaskCgroupRecord } from './cgroups.ts';
+import { readOwnFile } from './own-file.ts';
 
 export const TASK_RECORD_FILE = 'task.json';
 
@@ -45,7 +47,7 @@ function isRecord(value: unknown): value is ExecTaskRecord {
 
 export async function readTaskRecord(sandboxDir: string): Promise<ExecTaskRecord | null> {
   try {
-    const parsed: unknown = JSON.parse(await readFile(path.join(sandboxDir, TASK_RECORD_FILE), 'utf8'));
+    const parsed: unknown = JSON.parse((await readOwnFile(path.join(sandboxDir, TASK_RECORD_FILE))) ?? 'null');
     return isRecord(parsed) ? parsed : null;
   } catch {
     return null;
@@ -84,7 +86,8 @@ export async function readExitStatus(
   startTime: number,
 ): Promise<{ exitCode: number | null; signal: NodeJS.Signals | null } | null> {
   try {
-    const parsed = JSON.parse(await readFile(path.join(sandboxDir, EXIT_STATUS_FILE), 'utf8')) as Record<string, unknown>;
+    const parsed = JSON.parse((await readOwnFile(path.join(sandboxDir, EXIT_STATUS_FILE))) ?? 'null') as Record<string, unknown> | null;
+    if (!parsed) return null;
     if (parsed.pid !== pid || parsed.startTime !== startTime) return null; // another run's file
     const exitCode = Number.isInteger(parsed.code) ? (parsed.code as number) : null;
     const signal = typeof parsed.signal === 'string' ? (parsed.signal as NodeJS.Signals) : null;

@@ -24,6 +24,7 @@ import { newQueuedTask } from '../new-task.ts';
 import { AgentMailbox } from './agent-mailbox.ts';
 import { TaskChanges } from './task-changes.ts';
 import { deriveOrders, lostOnAgent } from './orders.ts';
+import { checkTaskUser } from './task-user-check.ts';
 import type { TaskLogStore } from './task-logs.ts';
 
 /** At most one heartbeat write per agent in this time (see heardFrom). */
@@ -76,6 +77,8 @@ export class Master {
   private readonly reportedImages = new Map<string, string>();
   /** Agents being drained: out of placement, told to stop their tasks and leave (see drainAgent). */
   private readonly draining = new Set<string>();
+  /** The users each agent (not gone) lets its tasks run as, for the submission check of TaskSpec.user. */
+  private readonly taskUsers = new Map<string, readonly string[]>();
   private placing = false;
   /** Submitted tasks waiting for their insert (see insertSoon). */
   private pendingInserts: Array<{ task: TaskRecord; resolve: () => void; reject: (err: Error) => void }> = [];
@@ -102,6 +105,7 @@ export class Master {
       this.lastSeen.set(agent.id, now);
       if (agent.state === 'draining') this.draining.add(agent.id);
     }
+    for (const agent of await this.store.agents.list(['ready', 'draining', 'unreachable'])) this.taskUsers.set(agent.id, agent.taskUsers ?? []);
     for (const task of await this.store.tasks.list({ states: ['staging', 'running'], order: 'oldest' })) {
       // Counted now, taken from the agent's free resources once it polls again.
       if (task.agentId && task.allocation) {
@@ -126,6 +130,7 @@ export class Master {
 
   /** Records a task as queued and lets the placement loop find it an agent. */
   async submit(spec: TaskSpec): Promise<TaskRecord> {
+    checkTaskUser(spec, this.taskUsers);
     const impossible = this.state.agents().length > 0 ? this.state.fitsAnyAgentTotal(spec) : null;
     if (impossible) throw new Unsatisfiable(`task can never be placed: ${impossible}`);
     const task = newQueuedTask(spec, this.clock.now());
@@ -206,6 +211,7 @@ export class Master {
       state: 'ready',
       embedded,
       drivers: registration.drivers,
+      taskUsers: registration.taskUsers ?? [],
       registeredAt: known?.registeredAt ?? now,
       lastHeartbeatAt: now,
       version: (known?.version ?? 0) + 1,
@@ -213,7 +219,8 @@ export class Master {
     await this.store.agents.upsert(agent);
     // A registration is a fresh start of the agent: a drain it was under has ended.
     this.draining.delete(agent.id);
-    this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
+    this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources, agent.taskUsers);
+    this.taskUsers.set(agent.id, agent.taskUsers ?? []);
     if (known?.images) this.state.setImages(agent.id, known.images);
     this.lastSeen.set(agent.id, this.clock.now().getTime());
     const outputSoFar = await this.reconcileAgentTasks(agent.id, registration.runningTaskIds);
@@ -328,7 +335,7 @@ export class Master {
       this.log.warn({ agent: agentId }, 'agent reachable again');
     }
     if (!this.state.agentView(agentId) && !this.draining.has(agentId)) {
-      this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources);
+      this.state.upsertAgent(agent.id, agent.hostname, agent.attributes, agent.resources, agent.taskUsers);
       if (agent.images) this.state.setImages(agent.id, agent.images);
       this.schedulePlacement();
     }

@@ -62,9 +62,10 @@ export class ClusterState {
 
   /**
    * Adds an agent to the pool or updates it (re-registration, back from unreachable). Its free
-   * resources are its total less the allocations of the tasks still committed on it.
+   * resources are its total less the allocations of the tasks still committed on it. `taskUsers`: the
+   * users its tasks may run as (AgentView.taskUsers).
    */
-  upsertAgent(id: string, hostname: string, attributes: Attributes, total: Resources): AgentView {
+  upsertAgent(id: string, hostname: string, attributes: Attributes, total: Resources, taskUsers: readonly string[] = []): AgentView {
     const known = this.identities.get(id);
     const identity: AgentIdentity = { hostname, attributes: structuredClone(attributes) };
     if (known && (known.hostname !== hostname || formatAttributes(known.attributes) !== formatAttributes(attributes))) {
@@ -74,7 +75,7 @@ export class ClusterState {
     const ownTotal = structuredClone(total);
     let free = ownTotal;
     for (const taskId of this.tasksByAgent.get(id) ?? []) free = subtractAllocation(free, this.tasks.get(taskId)!.allocation);
-    const view: AgentView = { id, hostname, attributes: identity.attributes, total: ownTotal, free };
+    const view: AgentView = { id, hostname, attributes: identity.attributes, total: ownTotal, free, taskUsers: [...taskUsers] };
     this.distinct.clear();
     const at = this.positions.get(id);
     if (at === undefined) {

@@ -12,6 +12,7 @@ import { likeFilter } from './filters/like.ts';
 import { maxPerFilter } from './filters/max-per.ts';
 import { portsFilter } from './filters/ports.ts';
 import { cpusFilter, diskFilter, gpusFilter, memFilter } from './filters/scalar-resource.ts';
+import { taskUserFilter } from './filters/task-user.ts';
 import { uniqueFilter } from './filters/unique.ts';
 import { unlikeFilter } from './filters/unlike.ts';
 import { binpackRanker } from './rankers/binpack.ts';
@@ -34,6 +35,7 @@ export const FILTERS: readonly Filter[] = [
   gpusFilter,
   portsFilter,
   customResourcesFilter,
+  taskUserFilter,
   uniqueFilter,
   clusterFilter,
   groupByFilter,

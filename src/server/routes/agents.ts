@@ -31,6 +31,8 @@ const registrationSchema = z
     resources: resourcesSchema,
     attributes: z.record(z.string(), attributeSchema),
     drivers: z.array(z.string()),
+    // Absent from an agent older than the field: it allows no named user (tasks naming one go elsewhere).
+    taskUsers: z.array(z.string().min(1).max(256)).max(1000).default([]),
     runningTaskIds: z.array(z.string()),
   })
   .strict();

@@ -15,7 +15,10 @@
 // Protocol: one JSON object per line. Requests on stdin:
 //   {op: 'spawn', id, argv, cwd, env, stdoutPath, stderrPath, exitFile?, recordFile?, record?, releaseAt?}
 //       a detached task: its own process group and session, stdin /dev/null, stdout and stderr
-//       appended to the files (truncated first; O_APPEND, as the task's processes share them).
+//       appended to the files (made new: O_APPEND, as the task's processes share them).
+//       The files in the sandbox are made new, never opened through what is there (O_EXCL, no link
+//       followed): the sandbox may belong to the task's user, who could have left a link to a file of
+//       root's in its place (src/cluster/drivers/exec-user.ts).
 //       With recordFile, `record` plus {pid, pgid, startTime} is written there before the answer:
 //       the client may die right after asking, and its successor must still find the task (a record
 //       that cannot be written kills the task: an error answer, as if it had not started).
@@ -40,10 +43,12 @@
 //                                         reader waiting after the parent died)
 // @ts-check
 import { spawn } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import readline from 'node:readline';
 
-const TASK_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+/** A new file, never one that is there (a link the sandbox's user left would be followed). */
+const NEW_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const TASK_FILE_FLAGS = NEW_FILE_FLAGS | constants.O_APPEND;
 
 /** @type {Set<number>} pids of the detached tasks still running */
 const tasks = new Set();
@@ -71,9 +76,29 @@ function startTimeOf(pid) {
   }
 }
 
-/** Writes a small JSON file whole (never half-written: a rename). */
+/** Removes `file` (not what a link there points to); missing is fine. */
+function removeFile(file) {
+  try {
+    unlinkSync(file);
+  } catch (e) {
+    if (e.code !== 'ENOENT') throw e;
+  }
+}
+
+/** Opens a new `file` in place of whatever is there (see NEW_FILE_FLAGS). */
+function openNewFile(file, flags = NEW_FILE_FLAGS) {
+  removeFile(file);
+  return openSync(file, flags, 0o644);
+}
+
+/** Writes a small JSON file whole (never half-written: a rename; the rename replaces a link itself). */
 function writeJsonFile(file, value) {
-  writeFileSync(`${file}.tmp`, JSON.stringify(value) + '\n');
+  const fd = openNewFile(`${file}.tmp`);
+  try {
+    writeSync(fd, JSON.stringify(value) + '\n');
+  } finally {
+    closeSync(fd);
+  }
   renameSync(`${file}.tmp`, file);
 }
 
@@ -89,8 +114,8 @@ function startTask(req) {
   if (orphaned) return;
   let out, err;
   try {
-    out = openSync(req.stdoutPath, TASK_FILE_FLAGS, 0o644);
-    err = openSync(req.stderrPath, TASK_FILE_FLAGS, 0o644);
+    out = openNewFile(req.stdoutPath, TASK_FILE_FLAGS);
+    err = openNewFile(req.stderrPath, TASK_FILE_FLAGS);
   } catch (e) {
     if (out !== undefined) closeSync(out);
     answer({ id: req.id, op: 'error', message: e.message, code: e.code });

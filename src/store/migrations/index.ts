@@ -13,6 +13,7 @@ import * as registryGc from './009-registry-gc.ts';
 import * as registryRetention from './010-registry-retention.ts';
 import * as registryQuotas from './011-registry-quotas.ts';
 import * as taskLogRetention from './012-task-log-retention.ts';
+import * as agentTaskUsers from './013-agent-task-users.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -32,6 +33,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['010-registry-retention', registryRetention],
   ['011-registry-quotas', registryQuotas],
   ['012-task-log-retention', taskLogRetention],
+  ['013-agent-task-users', agentTaskUsers],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

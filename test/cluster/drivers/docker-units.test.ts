@@ -142,6 +142,15 @@ describe('docker driver: pure parts', () => {
     assert.equal(neither.Cmd, undefined);
   });
 
+  it('runs as the image\'s user unless the task names one, never privileged', () => {
+    const imageUser = containerCreateOptions(launchOf({ cmd: 'id' }), settings);
+    assert.equal(imageUser.User, undefined);
+    assert.equal(imageUser.HostConfig!.Privileged, false);
+    const named = containerCreateOptions(launchOf({ cmd: 'id', user: 'builder' }), settings);
+    assert.equal(named.User, 'builder');
+    assert.equal(named.HostConfig!.Privileged, false);
+  });
+
   it('publishes ports only on the bridge network; host and none as asked', () => {
     const allocation = { cpus: 0, mem: 0, disk: 0, gpus: 0, ports: [31001], scalars: {}, ranges: {}, sets: {} };
     const host = containerCreateOptions(launchOf({ cmd: 'x', network: 'host' }, { allocation }), settings);
