@@ -175,6 +175,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
       attributes: { ...attributes, ...parseAttributes(config.agent.attributes) },
       logger: agentLogger,
       ...(taskUsers ? { taskUsers } : {}),
+      usageIntervalMs: config.agent.usageIntervalMs,
     });
     await localAgent.start();
   }

@@ -20,6 +20,9 @@ export function newQueuedTask(spec: TaskSpec, now: Date, id: string = newId('t',
     finishedAt: null,
     restarts: 0,
     restartAt: null,
+    health: null,
+    ready: null,
+    probeMessage: null,
     version: 1,
   };
 }

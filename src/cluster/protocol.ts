@@ -93,6 +93,20 @@ export interface StatusReport {
   restartAt?: string;
 }
 
+/** A change of a running task's probe verdicts (only changes are reported). */
+export interface ProbeReport {
+  taskId: string;
+  health?: 'healthy' | 'unhealthy';
+  ready?: boolean;
+  message: string;
+}
+
+/** What the agent's running tasks use, sampled together at `at` (sent every usage interval). */
+export interface UsageReport {
+  at: string;
+  tasks: Array<{ taskId: string; cpuSeconds: number; memBytes: number }>;
+}
+
 export interface OutputBatch {
   taskId: string;
   /** Number of chunks of this task's output sent before this batch. */
@@ -114,6 +128,8 @@ export interface MasterLink {
   reportDiskUsage(agentId: string, usage: DiskUsage): Promise<void>;
   /** The images the agent's engine holds (Driver.images), after each garbage collection round and each pull. */
   reportImages(agentId: string, images: string[]): Promise<void>;
+  reportProbe(agentId: string, report: ProbeReport): Promise<void>;
+  reportUsage(agentId: string, report: UsageReport): Promise<void>;
   /** The agent is draining on its own account (it stops with --drain-on-stop): place nothing more on it. */
   announceDrain(agentId: string): Promise<void>;
   /** Ends a pending poll at once (on shutdown); other calls keep working. */

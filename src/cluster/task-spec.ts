@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Invalid } from '../shared/errors.ts';
 import { parseConstraint, parseConstraintArray } from './resources/parse.ts';
 import { RESTART_DEFAULTS } from './restart-policy.ts';
+import { probeInputSchema, probeSpec } from './probes/probe-spec.ts';
 import { CONTAINER_NETWORKS, RANKERS, RESTART_POLICIES, type Constraint, type RestartPolicy, type TaskSpec } from './types.ts';
 
 /** How far ahead a task's startAt may be. */
@@ -68,6 +69,8 @@ const submitSchema = z
     network: z.enum(CONTAINER_NETWORKS).optional(),
     workspace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a workspace name is letters, digits, . _ - (at most 100), not starting with . or -').optional(),
     restart: restartSchema.optional(),
+    health: probeInputSchema.optional(),
+    readiness: probeInputSchema.optional(),
     user: z.string().regex(USER_NAME, USER_NAME_RULE).optional(),
     redact: z
       .array(redactValue)
@@ -141,6 +144,18 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.user !== undefined) spec.user = s.user;
   if (s.redact !== undefined && s.redact.length > 0) spec.redact = [...new Set(s.redact)];
   if (s.restart !== undefined) spec.restart = restartPolicy(s.restart);
+  const probeProblems: string[] = [];
+  for (const which of ['health', 'readiness'] as const) {
+    const input = s[which];
+    if (input === undefined) continue;
+    if (s.pullOnly === true) probeProblems.push(`${which}: a "pullOnly" task runs nothing to probe`);
+    // The agent runs a command probe on its own host, beside an exec task; inside a container it would need docker exec.
+    if (input.kind === 'command' && s.image !== undefined) probeProblems.push(`${which}: a command probe runs beside a task without an image; probe a container with http or tcp`);
+    const probe = probeSpec(which, input, ports.length);
+    if (Array.isArray(probe)) probeProblems.push(...probe);
+    else spec[which] = probe;
+  }
+  if (probeProblems.length > 0) throw new Invalid(`invalid task: ${probeProblems.join('; ')}`);
   return spec;
 }
 

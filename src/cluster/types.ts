@@ -1,5 +1,6 @@
 // The cluster's vocabulary: resources, attributes, constraints, task specs and records, agents.
 // Everything other folders need from the pool is re-exported by src/cluster/index.ts.
+import type { ProbeSpec } from './probes/probe-spec.ts';
 
 /** An inclusive range of integers, e.g. ports [31000, 32000]. */
 export type Range = readonly [number, number];
@@ -130,6 +131,13 @@ export interface TaskSpec {
    * between runs. Absent: the task ends when its process does. See cluster/restart-policy.ts.
    */
   restart?: RestartPolicy;
+  /**
+   * Tried by the agent beside the task while it runs (cluster/probes/probe-spec.ts): whether it is
+   * healthy and whether it is ready, each reported to the master when it changes (TaskRecord.health,
+   * .ready). The pool only reports them; the task's owner decides (an app replaces an unhealthy one).
+   */
+  health?: ProbeSpec;
+  readiness?: ProbeSpec;
 }
 
 export const RESTART_POLICIES = ['on-failure', 'always'] as const;
@@ -197,6 +205,12 @@ export interface TaskRecord {
    * otherwise. `exitCode` and `reason` then tell how its last run ended.
    */
   restartAt: string | null;
+  /** What its health probe last said (TaskSpec.health); null without one, or before its first verdict. */
+  health: 'healthy' | 'unhealthy' | null;
+  /** What its readiness probe last said (TaskSpec.readiness); null without one. */
+  ready: boolean | null;
+  /** Why the last probe verdict is what it is ("health probe failed: GET http://...: ECONNREFUSED"). */
+  probeMessage: string | null;
   version: number;
 }
 

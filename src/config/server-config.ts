@@ -51,9 +51,11 @@ const serverConfigSchema = z
          * `gantry-task`, created if missing, when the server runs as root.
          */
         taskUsers: z.array(z.string().regex(USER_NAME, USER_NAME_RULE)).default([]),
+        /** How often the running tasks' CPU and memory are sampled and sent to the master. */
+        usageIntervalMs: durationMs.default(10_000),
       })
       .strict()
-      .default({ attributes: '', containerGcDelayMs: DEFAULT_KEEP_EXITED_MS, cgroupFavorDynmods: false, taskUsers: [] }),
+      .default({ attributes: '', containerGcDelayMs: DEFAULT_KEEP_EXITED_MS, cgroupFavorDynmods: false, taskUsers: [], usageIntervalMs: 10_000 }),
     placement: z
       .object({ strategy: z.enum(RANKERS).default('binpack') })
       .strict()

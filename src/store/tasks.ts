@@ -30,6 +30,13 @@ export interface Restart {
   restartAt: string;
 }
 
+/** What a task's probes say, as its agent reports a change: either or both verdicts, and why. */
+export interface ProbeVerdicts {
+  health?: 'healthy' | 'unhealthy';
+  ready?: boolean;
+  message: string;
+}
+
 /** When and why a task's log files were removed (log retention). */
 export interface LogRemoval {
   at: string;
@@ -187,6 +194,18 @@ export class TaskRepository {
     return rows[0] ? fromRow(rows[0]) : null;
   }
 
+  /**
+   * A running task's probe verdicts as its agent reports them (each only when it changed): the task as
+   * it is now, or null when it was not running on that agent.
+   */
+  async recordProbe(id: string, agentId: string, probe: ProbeVerdicts): Promise<TaskRecord | null> {
+    const update: Record<string, unknown> = { probe_message: probe.message, version: this.knex.raw('version + 1') };
+    if (probe.health !== undefined) update.health = probe.health;
+    if (probe.ready !== undefined) update.ready = probe.ready;
+    const rows: Array<Record<string, unknown>> = await this.knex('tasks').where({ id, agent_id: agentId, state: 'running' }).update(update).returning('*');
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
   /** queued → killed, for a task that never reached an agent. */
   async killQueued(id: string, reason: string, now: string): Promise<boolean> {
     const n = await this.knex('tasks')
@@ -255,6 +274,9 @@ function toRow(record: TaskRecord): Record<string, unknown> {
     finished_at: record.finishedAt,
     restarts: record.restarts,
     restart_at: record.restartAt,
+    health: record.health,
+    ready: record.ready,
+    probe_message: record.probeMessage,
     version: record.version,
   };
 }
@@ -277,6 +299,9 @@ function fromRow(row: Record<string, unknown>): TaskRecord {
     finishedAt: (row.finished_at as string | null) ?? null,
     restarts: Number(row.restarts ?? 0),
     restartAt: (row.restart_at as string | null) ?? null,
+    health: (row.health as 'healthy' | 'unhealthy' | null) ?? null,
+    ready: row.ready == null ? null : toBool(row.ready),
+    probeMessage: (row.probe_message as string | null) ?? null,
     version: Number(row.version),
   };
 }

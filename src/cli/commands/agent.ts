@@ -30,6 +30,7 @@ interface AgentFlags {
   cgroupFavordynmods?: boolean;
   drainOnStop?: boolean;
   taskUsers?: string;
+  usageInterval: string;
   logLevel: string;
 }
 
@@ -45,6 +46,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--data-dir <dir>', 'the agent\'s id file and task sandboxes', './agent-data')
     .option('--container-gc-delay <duration>', 'keep exited containers this long after their task ended, then remove them (0: at once)', '10m')
     .option('--prune-images-after <duration>', 'prune dangling Docker images older than this (checked hourly; default: never)')
+    .option('--usage-interval <duration>', 'how often to sample the tasks\' CPU and memory for the master', '10s')
     .option('--gc-interval <duration>', 'how often to collect garbage (containers, images) and report disk use', '1m')
     .option('--cgroup-favordynmods', 'turn the kernel\'s cgroup favordynmods on: tasks join their cgroups without waiting 10-30 ms (kernel-wide, Linux 6.0+, root)')
     .option('--drain-on-stop', 'on SIGTERM/SIGINT, kill this agent\'s tasks (reported lost, replaced elsewhere) before exiting; by default they keep running and the next start takes them back (env GANTRY_DRAIN_ON_STOP=1)')
@@ -89,6 +91,7 @@ export function registerAgentCommand(program: Command): void {
         attributes: { ...detected.attributes, ...attributes },
         logger,
         gcIntervalMs: parseDuration(flags.gcInterval, '--gc-interval'),
+        usageIntervalMs: parseDuration(flags.usageInterval, '--usage-interval'),
         taskUsers,
         onDrained: () => {
           process.stdout.write(`Agent ${agent.id} drained: its tasks were stopped; leaving the pool\n`);

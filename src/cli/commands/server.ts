@@ -22,6 +22,7 @@ interface ServerFlags {
   agentPruneImagesAfter?: string;
   agentCgroupFavordynmods?: boolean;
   agentTaskUsers?: string;
+  agentUsageInterval?: string;
   strategy?: 'binpack' | 'spread' | 'random';
   heartbeatTimeout?: string;
   taskLogMax?: string;
@@ -50,6 +51,7 @@ export function registerServerCommand(program: Command): void {
     .option('--agent-prune-images-after <duration>', 'prune dangling Docker images older than this (checked hourly; default: never)')
     .option('--agent-cgroup-favordynmods', 'turn the kernel\'s cgroup favordynmods on: tasks join their cgroups without waiting 10-30 ms (kernel-wide, Linux 6.0+, root)')
     .option('--agent-task-users <users>', 'users the embedded agent\'s tasks may run as, the default first, e.g. "gantry-task,ci-docker" (default: gantry-task, created if missing; env GANTRY_TASK_USERS)')
+    .option('--agent-usage-interval <duration>', 'how often the embedded agent samples its tasks\' CPU and memory for the master (default 10s)')
     .option('--strategy <name>', 'default placement strategy: binpack, spread or random')
     .option('--heartbeat-timeout <duration>', 'mark agents unreachable after this long without a heartbeat (default 30s)')
     .option('--task-log-max <size>', 'the most output kept per task; the oldest is cut past it (default 10MiB; 0: no cap; env GANTRY_TASK_LOG_MAX)')
@@ -81,6 +83,7 @@ export function registerServerCommand(program: Command): void {
             pruneImagesAfterMs: flags.agentPruneImagesAfter !== undefined ? parseDuration(flags.agentPruneImagesAfter, '--agent-prune-images-after') : undefined,
             cgroupFavorDynmods: flags.agentCgroupFavordynmods === true ? true : undefined,
             taskUsers: flags.agentTaskUsers !== undefined ? parseNameList(flags.agentTaskUsers) : undefined,
+            usageIntervalMs: flags.agentUsageInterval !== undefined ? parseDuration(flags.agentUsageInterval, '--agent-usage-interval') : undefined,
           },
           placement: flags.strategy ? { strategy: flags.strategy } : undefined,
           heartbeatTimeoutMs: flags.heartbeatTimeout ? parseDuration(flags.heartbeatTimeout, '--heartbeat-timeout') : undefined,

@@ -15,6 +15,9 @@ import { pumpOutput } from './output-pump.ts';
 import { loadRedactValues, pruneRedactValues, removeRedactValues, saveRedactValues } from './redact-values.ts';
 import { loadRestartState, pruneRestartStates, removeRestartState, saveRestartState, type RestartState } from './restart-state.ts';
 import { taskEnvironment } from './task-environment.ts';
+import { execEnvironment } from '../drivers/exec.ts';
+import { DEFAULT_USAGE_INTERVAL_MS, sampleUsage } from './usage-sampler.ts';
+import { loadProbeSetup, pruneProbeSetups, removeProbeSetup, saveProbeSetup, startTaskProbes, type TaskProbeSetup } from './task-probes.ts';
 import { TaskUsers } from './task-users.ts';
 import { unreachableWorkDir } from './work-dir-reach.ts';
 import { spreadNewSubdirectories } from '../../shared/spread-directories.ts';
@@ -32,6 +35,8 @@ export interface AgentOptions {
   gcIntervalMs?: number;
   /** Called once a drain the master ordered (`gantry agent drain`) is over: `gantry agent` then exits. */
   onDrained?: () => void;
+  /** How often the running tasks' CPU and memory are sampled and sent to the master; default 10 s. */
+  usageIntervalMs?: number;
   /** The users its tasks may run as (task-users.ts resolveTaskUsers); default: its own user, no switching. */
   taskUsers?: TaskUsers;
 }
@@ -52,6 +57,8 @@ interface RunningTask {
   wakeBetweenRuns?: () => void;
   /** The workspace it runs in (TaskSpec.workspace), when this agent launched it. */
   workspace?: string;
+  /** Stops its probes (task-probes.ts), when it has some. */
+  stopProbes?: () => void;
 }
 
 /** A task with a restart policy, as its runs go by. */
@@ -81,6 +88,7 @@ export class Agent {
   private leaving: Promise<void> | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private gcTimer: NodeJS.Timeout | undefined;
+  private usageTimer: NodeJS.Timeout | undefined;
   private collecting: Promise<void> = Promise.resolve();
   /** The images last reported to the master (Driver.images), and the report under way. */
   private reportedImages: ReadonlySet<string> = new Set();
@@ -139,6 +147,7 @@ export class Agent {
     await pruneRedactValues(this.options.workDir, recoveredIds);
     // A task waiting between two runs when the agent stopped has no process to recover: it is lost.
     await pruneRestartStates(this.options.workDir, recoveredIds);
+    await pruneProbeSetups(this.options.workDir, recoveredIds);
     // Registered first: the master says how much of each recovered task's output it already holds.
     const outputSoFar = await this.register(recovered.map((h) => h.taskId));
     for (const handle of recovered) {
@@ -150,11 +159,15 @@ export class Agent {
       const resume = held && { chunks: held.chunks, stdout: Math.max(0, held.stdout - base.stdout), stderr: Math.max(0, held.stderr - base.stderr) };
       const killGraceMs = state?.order.spec.killGraceMs ?? RECOVERED_KILL_GRACE_MS;
       this.track(handle, killGraceMs, await loadRedactValues(this.options.workDir, handle.taskId), resume, restarting, held);
+      const probes = await loadProbeSetup(this.options.workDir, handle.taskId);
+      if (probes) this.startProbes(handle.taskId, probes);
     }
     this.loopDone = this.pollLoop();
     this.gcTimer = setInterval(() => void this.collectGarbage(), this.options.gcIntervalMs ?? DEFAULT_GC_INTERVAL_MS);
     this.gcTimer.unref();
     void this.collectGarbage();
+    this.usageTimer = setInterval(() => void this.reportUsage(), this.options.usageIntervalMs ?? DEFAULT_USAGE_INTERVAL_MS);
+    this.usageTimer.unref();
   }
 
   /**
@@ -176,6 +189,15 @@ export class Agent {
       await this.reportImages();
     });
     return this.collecting;
+  }
+
+  /** Sends what the running tasks use now (tasks waiting between two runs have no process to sample). */
+  private async reportUsage(): Promise<void> {
+    const running = [...this.tasks.values()].filter((task) => !task.wakeBetweenRuns).map((task) => task.handle);
+    if (running.length === 0 || this.stopping || !this.agentId) return;
+    const report = await sampleUsage(running);
+    if (report.tasks.length === 0 || this.stopping) return;
+    await this.options.link.reportUsage(this.agentId, report).catch((err: Error) => this.options.logger.debug({ err: err.message }, 'usage not reported'));
   }
 
   /** Tells the master which images the engines hold, when that changed (one report at a time). */
@@ -216,7 +238,9 @@ export class Agent {
       this.stopping = true;
       this.leftRunning = true;
       clearInterval(this.gcTimer);
+      clearInterval(this.usageTimer);
       for (const task of this.tasks.values()) {
+        task.stopProbes?.();
         task.output?.destroy();
         task.wakeBetweenRuns?.();
       }
@@ -234,6 +258,7 @@ export class Agent {
     this.leaving ??= (async () => {
       this.stopping = true;
       clearInterval(this.gcTimer);
+      clearInterval(this.usageTimer);
       if (this.agentId) {
         await this.options.link.announceDrain(this.agentId).catch((err: Error) => this.options.logger.warn({ err: err.message }, 'the master was not told of the drain'));
       }
@@ -312,16 +337,21 @@ export class Agent {
         await saveRestartState(this.options.workDir, state);
         restarting = { state, counter: new RestartCounter(order.spec.restart) };
       }
+      const probes = this.probeSetup(order);
+      if (probes) await saveProbeSetup(this.options.workDir, order.taskId, probes);
       const handle = await this.startRun(order);
       this.track(handle, order.spec.killGraceMs, redact, undefined, restarting);
       if (order.spec.workspace) this.tasks.get(order.taskId)!.workspace = order.spec.workspace;
       await this.report({ taskId: order.taskId, state: 'running', limits: handle.limits });
+      // Probed once the master has it running (it takes probe verdicts only of running tasks).
+      if (probes) this.startProbes(order.taskId, probes);
       // A new image (pulled for this task): placement should know at once, not at the next GC round.
       if (order.spec.image && !this.reportedImages.has(canonicalImageName(order.spec.image))) void this.reportImages();
     } catch (err) {
       this.starting.delete(order.taskId);
       await removeRedactValues(this.options.workDir, order.taskId).catch(() => undefined);
       await removeRestartState(this.options.workDir, order.taskId).catch(() => undefined);
+      await removeProbeSetup(this.options.workDir, order.taskId).catch(() => undefined);
       await this.report({ taskId: order.taskId, state: 'failed', exitCode: null, reason: `failed to start: ${(err as Error).message}` });
       return;
     }
@@ -330,6 +360,30 @@ export class Agent {
     if (killedWhileStarting !== undefined) {
       await this.kill({ type: 'kill', taskId: order.taskId, graceMs: order.spec.killGraceMs, reason: killedWhileStarting });
     }
+  }
+
+  /** What probing the task takes (its probes, ports, and for command probes where and as whom), or none. */
+  private probeSetup(order: LaunchOrder): TaskProbeSetup | undefined {
+    const { health, readiness } = order.spec;
+    if (!health && !readiness) return undefined;
+    const sandboxDir = path.join(this.sandboxRoot, order.taskId);
+    const workingDir = order.spec.workspace ? path.join(this.workspaceRoot, order.spec.workspace) : undefined;
+    const user = this.taskUsers.switches ? this.taskUsers.forTask(order.spec) : undefined;
+    const env = execEnvironment({ env: taskEnvironment(order, this.options.hostname, sandboxDir, workingDir), sandboxDir, ...(user ? { user } : {}) });
+    return {
+      ...(health ? { health } : {}),
+      ...(readiness ? { readiness } : {}),
+      ports: order.allocation.ports,
+      cwd: workingDir ?? sandboxDir,
+      env,
+      ...(user ? { user: user.name } : {}),
+    };
+  }
+
+  private startProbes(taskId: string, setup: TaskProbeSetup): void {
+    const entry = this.tasks.get(taskId);
+    if (!entry || this.stopping) return;
+    entry.stopProbes = startTaskProbes(taskId, setup, Date.now(), (report) => this.options.link.reportProbe(this.agentId!, report));
   }
 
   /** Starts one run of the task with the driver its spec calls for. */
@@ -397,9 +451,11 @@ export class Agent {
       held = next.held;
       resume = { chunks: held.chunks, stdout: 0, stderr: 0 }; // a new run's output: nothing to skip
     }
+    entry.stopProbes?.();
     // Stopped by a drain: not the task's failure, its owner replaces it.
     if (end.state === 'killed' && entry.killReason === DRAIN_REASON) end = { ...end, state: 'lost' };
     await this.report(end);
+    await removeProbeSetup(this.options.workDir, taskId).catch(() => undefined);
     await entry.handle.destroy().catch(() => undefined);
     await removeRedactValues(this.options.workDir, taskId).catch(() => undefined);
     if (restarting) await removeRestartState(this.options.workDir, taskId).catch(() => undefined);

@@ -1,6 +1,6 @@
 // A remote agent's link to its master over the platform API (/api/v1/agent/...). It joins with the
 // join token and then uses the agent token the master hands out at registration.
-import type { MasterLink, OutputBatch, Registration, RegistrationResult, StatusReport, Order } from '../protocol.ts';
+import type { MasterLink, OutputBatch, ProbeReport, Registration, RegistrationResult, StatusReport, Order, UsageReport } from '../protocol.ts';
 import type { DiskUsage } from '../types.ts';
 
 export class HttpError extends Error {
@@ -53,6 +53,14 @@ export class HttpMasterLink implements MasterLink {
 
   async reportImages(agentId: string, images: string[]): Promise<void> {
     await this.call('POST', `/api/v1/agent/${agentId}/images`, this.token(), { images });
+  }
+
+  async reportProbe(agentId: string, report: ProbeReport): Promise<void> {
+    await this.call('POST', `/api/v1/agent/${agentId}/probe`, this.token(), report);
+  }
+
+  async reportUsage(agentId: string, report: UsageReport): Promise<void> {
+    await this.call('POST', `/api/v1/agent/${agentId}/usage`, this.token(), report);
   }
 
   async announceDrain(agentId: string): Promise<void> {

@@ -1,6 +1,6 @@
 // The embedded agent's link: the same messages as over HTTP, handed to the master in-process.
 import type { Master } from '../master/master.ts';
-import type { MasterLink, OutputBatch, Registration, RegistrationResult, RegistryAccess, StatusReport, Order } from '../protocol.ts';
+import type { MasterLink, OutputBatch, ProbeReport, Registration, RegistrationResult, RegistryAccess, StatusReport, Order, UsageReport } from '../protocol.ts';
 import type { DiskUsage } from '../types.ts';
 
 export class LocalMasterLink implements MasterLink {
@@ -36,6 +36,14 @@ export class LocalMasterLink implements MasterLink {
 
   reportImages(agentId: string, images: string[]): Promise<void> {
     return this.master.reportImages(agentId, images);
+  }
+
+  reportProbe(agentId: string, report: ProbeReport): Promise<void> {
+    return this.master.reportProbe(agentId, report);
+  }
+
+  reportUsage(agentId: string, report: UsageReport): Promise<void> {
+    return this.master.reportUsage(agentId, report);
   }
 
   async announceDrain(agentId: string): Promise<void> {

@@ -16,7 +16,7 @@ import type Dockerode from 'dockerode';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { TaskExit, TaskHandle } from './driver.ts';
+import type { TaskExit, TaskHandle, TaskUsage } from './driver.ts';
 import { containerOutput } from './docker-output.ts';
 import { REPORTED_MARKER } from './docker-gc.ts';
 import { engineMessage } from './docker-pull.ts';
@@ -99,6 +99,16 @@ export class DockerTaskHandle implements TaskHandle {
         (err: unknown, stream: unknown) => (err ? reject(err) : resolve(stream as NodeJS.ReadableStream)),
       );
     });
+  }
+
+  /** The engine's one-shot stats: CPU time in ns since the container started, memory less its page cache. */
+  async usage(): Promise<TaskUsage> {
+    const stats = (await this.container.stats({ stream: false })) as unknown as DockerStats;
+    const cache = stats.memory_stats?.stats?.inactive_file ?? stats.memory_stats?.stats?.total_inactive_file ?? stats.memory_stats?.stats?.cache ?? 0;
+    return {
+      cpuSeconds: (stats.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
+      memBytes: Math.max(0, (stats.memory_stats?.usage ?? 0) - cache),
+    };
   }
 
   wait(): Promise<TaskExit> {
@@ -193,4 +203,10 @@ export class DockerTaskHandle implements TaskHandle {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The part of the engine's container stats the usage needs (GET /containers/ID/stats?stream=false). */
+interface DockerStats {
+  cpu_stats?: { cpu_usage?: { total_usage?: number } };
+  memory_stats?: { usage?: number; stats?: { inactive_file?: number; total_inactive_file?: number; cache?: number } };
 }

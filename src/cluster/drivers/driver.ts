@@ -3,6 +3,9 @@
 // Modelled on Woodpecker's pipeline/backend/types/backend.go and Nomad's task drivers.
 import type { Readable } from 'node:stream';
 import type { Allocation, TaskSpec } from '../types.ts';
+import type { TaskUsage } from './task-usage.ts';
+
+export type { TaskUsage } from './task-usage.ts';
 
 export interface TaskLaunch {
   taskId: string;
@@ -76,6 +79,8 @@ export interface TaskHandle {
   kill(graceMs: number): Promise<TaskExit>;
   /** Frees what the driver holds for the task (cgroups, ...). Idempotent: a second call is a no-op. */
   destroy(): Promise<void>;
+  /** What the task uses now (CPU time since it started, memory), when the driver can tell. */
+  usage?(): Promise<TaskUsage>;
 }
 
 export interface Driver {

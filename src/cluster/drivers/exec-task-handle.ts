@@ -7,7 +7,8 @@
 // container's processes die with its PID 1. During kill() they get the rest of the grace period first.
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { TaskExit, TaskHandle } from './driver.ts';
+import type { TaskExit, TaskHandle, TaskUsage } from './driver.ts';
+import { taskUsage } from './task-usage.ts';
 import type { TaskCgroup } from './cgroups.ts';
 import { tailOutput } from './output-tail.ts';
 import { removeTaskRecord } from './task-record.ts';
@@ -69,6 +70,10 @@ export class ExecTaskHandle implements TaskHandle {
 
   wait(): Promise<TaskExit> {
     return this.exit;
+  }
+
+  async usage(): Promise<TaskUsage> {
+    return taskUsage(await this.members(), this.cgroup?.record ?? null);
   }
 
   async kill(graceMs: number): Promise<TaskExit> {

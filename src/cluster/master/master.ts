@@ -9,7 +9,7 @@ import { systemTimers, type TimerHandle, type Timers } from '../../shared/timers
 import { Conflict, Invalid, NotFound, Unsatisfiable } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { ClusterState } from '../placement/cluster-state.ts';
-import { DRAIN_REASON, type OutputBatch, type Order, type OutputSoFar, type Registration, type RegistrationResult, type StatusReport } from '../protocol.ts';
+import { DRAIN_REASON, type OutputBatch, type Order, type OutputSoFar, type ProbeReport, type Registration, type RegistrationResult, type StatusReport, type UsageReport } from '../protocol.ts';
 import {
   TERMINAL_STATES,
   type AgentRecord,
@@ -23,6 +23,7 @@ import {
 import { newQueuedTask } from '../new-task.ts';
 import { AgentMailbox } from './agent-mailbox.ts';
 import { TaskChanges } from './task-changes.ts';
+import { UsageFigures } from './usage-figures.ts';
 import { deriveOrders, lostOnAgent } from './orders.ts';
 import { checkTaskUser } from './task-user-check.ts';
 import type { TaskLogStore } from './task-logs.ts';
@@ -59,6 +60,8 @@ export class Master {
   readonly events = new EventEmitter();
   /** The recent task changes, numbered, for list-then-watch clients (ClusterClient.list and watch). */
   readonly changes = new TaskChanges();
+  /** What each running task uses, as its agent last reported it. */
+  readonly usage = new UsageFigures();
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly timers: Timers;
@@ -389,6 +392,22 @@ export class Master {
     this.afterChangeTo(updated);
   }
 
+  /** A change of a running task's probe verdicts (the agent reports changes only): recorded and told. */
+  async reportProbe(agentId: string, report: ProbeReport): Promise<void> {
+    await this.heardFrom(agentId);
+    const { taskId, ...verdicts } = report;
+    const updated = await this.store.tasks.recordProbe(taskId, agentId, verdicts);
+    if (!updated) return; // it ended meanwhile, or is not this agent's
+    this.log.info({ task: taskId, health: report.health, ready: report.ready }, report.message);
+    this.afterChangeTo(updated);
+  }
+
+  /** What an agent's running tasks use (kept in memory, see UsageFigures). */
+  async reportUsage(agentId: string, report: UsageReport): Promise<void> {
+    await this.heardFrom(agentId);
+    this.usage.record(report);
+  }
+
   async reportDiskUsage(agentId: string, usage: DiskUsage): Promise<void> {
     await this.heardFrom(agentId);
     await this.store.agents.setDiskUsage(agentId, usage);
@@ -421,6 +440,7 @@ export class Master {
     if (!finished) return;
     this.state.release(task.id);
     this.options.logs.forget(task.id);
+    this.usage.forget(task.id);
     this.log.info({ task: task.id, state: finish.state, exitCode: finish.exitCode }, `task ${finish.state}: ${finish.reason}`);
     this.afterChangeTo(finished);
     this.schedulePlacement();

@@ -57,6 +57,21 @@ const statusSchema = z
   })
   .strict()
   .refine((r) => r.state !== 'restarting' || (r.restarts !== undefined && r.restartAt !== undefined), 'a restarting report gives restarts and restartAt');
+const probeSchema = z
+  .object({
+    taskId: z.string(),
+    health: z.enum(['healthy', 'unhealthy']).optional(),
+    ready: z.boolean().optional(),
+    message: z.string().max(4000),
+  })
+  .strict()
+  .refine((r) => r.health !== undefined || r.ready !== undefined, 'a probe report gives health, ready or both');
+const usageSchema = z
+  .object({
+    at: z.iso.datetime(),
+    tasks: z.array(z.object({ taskId: z.string(), cpuSeconds: z.number().min(0), memBytes: z.number().int().min(0) }).strict()).max(10_000),
+  })
+  .strict();
 const imagesSchema = z.object({ images: z.array(z.string().min(1).max(1024)).max(100_000) }).strict();
 const outputSchema = z
   .object({
@@ -122,6 +137,16 @@ export function agentRoutes(master: Master, store: Store, registryAccess: () => 
 
   router.post('/api/v1/agent/:agentId/disk-usage', agent, async (ctx) => {
     await master.reportDiskUsage(ctx.params.agentId!, parseInput(diskUsageSchema, ctx.request.body));
+    ctx.status = 204;
+  });
+
+  router.post('/api/v1/agent/:agentId/probe', agent, async (ctx) => {
+    await master.reportProbe(ctx.params.agentId!, parseInput(probeSchema, ctx.request.body));
+    ctx.status = 204;
+  });
+
+  router.post('/api/v1/agent/:agentId/usage', agent, async (ctx) => {
+    await master.reportUsage(ctx.params.agentId!, parseInput(usageSchema, ctx.request.body));
     ctx.status = 204;
   });
 

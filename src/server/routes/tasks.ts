@@ -87,7 +87,9 @@ export function taskRoutes(master: Master, logs: TaskLogStore): Router {
   });
 
   router.get('/api/v1/tasks/:id', async (ctx) => {
-    ctx.body = redactedTask(await master.getTask(ctx.params.id!));
+    const task = await master.getTask(ctx.params.id!);
+    // What it uses now, while it runs (its agent's last sample; not stored).
+    ctx.body = { ...redactedTask(task), usage: master.usage.of(task.id) };
   });
 
   router.post('/api/v1/tasks/:id/kill', async (ctx) => {

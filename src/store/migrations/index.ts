@@ -14,6 +14,7 @@ import * as registryRetention from './010-registry-retention.ts';
 import * as registryQuotas from './011-registry-quotas.ts';
 import * as taskLogRetention from './012-task-log-retention.ts';
 import * as agentTaskUsers from './013-agent-task-users.ts';
+import * as taskProbes from './014-task-probes.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -34,6 +35,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['011-registry-quotas', registryQuotas],
   ['012-task-log-retention', taskLogRetention],
   ['013-agent-task-users', agentTaskUsers],
+  ['014-task-probes', taskProbes],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

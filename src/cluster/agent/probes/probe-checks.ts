@@ -9,8 +9,8 @@ export interface ProbeTarget {
   host: string;
   /** The task's host ports, PORT0 first. */
   ports: readonly number[];
-  /** Runs a command beside the task (its driver's way): its exit code, and a little of its output. */
-  runCommand?(command: string, signal: AbortSignal): Promise<{ exitCode: number | null; output: string }>;
+  /** Runs a command beside the task, killed after timeoutMs: its exit code, and a little of its output. */
+  runCommand?(command: string, timeoutMs: number): Promise<{ exitCode: number | null; output: string }>;
 }
 
 export type ProbeCheck = (spec: ProbeSpec, target: ProbeTarget, signal: AbortSignal) => Promise<true | string>;
@@ -44,9 +44,9 @@ const tcpCheck: ProbeCheck = (spec, target, signal) => {
   });
 };
 
-const commandCheck: ProbeCheck = async (spec, target, signal) => {
+const commandCheck: ProbeCheck = async (spec, target) => {
   if (!target.runCommand) return 'this task\'s driver cannot run a probe command';
-  const { exitCode, output } = await target.runCommand(spec.command!, signal);
+  const { exitCode, output } = await target.runCommand(spec.command!, spec.timeoutMs);
   if (exitCode === 0) return true;
   const said = output.trim().split('\n').at(-1)?.slice(0, 200);
   return `${JSON.stringify(spec.command)} exited with ${exitCode === null ? 'a signal' : exitCode}${said ? `: ${said}` : ''}`;

@@ -1,0 +1,93 @@
+// A running task's probes on its agent: one ProbeRunner per probe the task asks for, aimed at the
+// task's ports on the agent's own host, each verdict change reported to the master (health and
+// readiness apart). What a probe needs is kept in the agent's directory while the task runs, so that a
+// task recovered after an agent restart is probed again (its verdicts are then reported afresh).
+import type { ProbeReport } from '../protocol.ts';
+import type { ProbeSpec } from '../probes/probe-spec.ts';
+import { PROBE_CHECKS, type ProbeTarget } from './probes/probe-checks.ts';
+import { ProbeRunner } from './probes/probe-runner.ts';
+import { sharedLauncher } from '../../shared/launcher/launcher.ts';
+import { loadTaskFile, pruneTaskFiles, removeTaskFile, saveTaskFile } from './task-files.ts';
+
+const KIND = 'probes';
+
+/** What probing a task takes: its probes, its host ports, and where and as whom a command probe runs. */
+export interface TaskProbeSetup {
+  health?: ProbeSpec;
+  readiness?: ProbeSpec;
+  ports: number[];
+  /** Command probes: the task's working directory, environment, and user when the agent switches users. */
+  cwd: string;
+  env: Record<string, string>;
+  user?: string;
+}
+
+/** Where the agent reaches its tasks' ports: they are published on its own host. */
+const TASK_HOST = '127.0.0.1';
+
+/** Starts the task's probes; returns what stops them (no verdict is reported after it). */
+export function startTaskProbes(taskId: string, setup: TaskProbeSetup, startedAt: number, report: (report: ProbeReport) => Promise<void>): () => void {
+  const target: ProbeTarget = { host: TASK_HOST, ports: setup.ports, runCommand: commandRunner(setup) };
+  let stopped = false;
+  const runners: ProbeRunner[] = [];
+  for (const which of ['health', 'readiness'] as const) {
+    const spec = setup[which];
+    if (!spec) continue;
+    // A verdict is delivered until the master has it, unless a newer one of the same probe came since.
+    let latest = 0;
+    const deliver = async (verdict: ProbeReport, number: number): Promise<void> => {
+      for (let attempt = 0; !stopped && number === latest; attempt++) {
+        try {
+          return await report(verdict);
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** attempt)));
+        }
+      }
+    };
+    runners.push(
+      new ProbeRunner({
+        which,
+        spec,
+        startedAt,
+        attempt: (signal) => PROBE_CHECKS[spec.kind](spec, target, signal),
+        onChange: (passing, message) => void deliver({ taskId, ...(which === 'health' ? { health: passing ? 'healthy' : 'unhealthy' } : { ready: passing }), message }, ++latest),
+      }),
+    );
+  }
+  return () => {
+    stopped = true;
+    runners.forEach((runner) => runner.stop());
+  };
+}
+
+/** A command probe runs beside an exec task: in its directory, with its environment, as its user (runuser). */
+function commandRunner(setup: TaskProbeSetup): ProbeTarget['runCommand'] {
+  return async (command, timeoutMs) => {
+    const shell = ['/bin/sh', '-c', command];
+    const argv = setup.user !== undefined ? ['runuser', '-u', setup.user, '--', ...shell] : shell;
+    const result = await sharedLauncher().run(argv, { cwd: setup.cwd, env: setup.env, timeoutMs, maxBuffer: 4096 });
+    return { exitCode: result.exitCode, output: `${result.stdout.toString()}${result.stderr.toString()}` };
+  };
+}
+
+export function hasProbes(setup: Partial<TaskProbeSetup>): boolean {
+  return setup.health !== undefined || setup.readiness !== undefined;
+}
+
+/** Kept before the task starts, for a recovered task. */
+export async function saveProbeSetup(workDir: string, taskId: string, setup: TaskProbeSetup): Promise<void> {
+  if (hasProbes(setup)) await saveTaskFile(workDir, KIND, taskId, setup);
+}
+
+export async function loadProbeSetup(workDir: string, taskId: string): Promise<TaskProbeSetup | undefined> {
+  const setup = (await loadTaskFile(workDir, KIND, taskId)) as TaskProbeSetup | undefined;
+  return setup && Array.isArray(setup.ports) ? setup : undefined;
+}
+
+export function removeProbeSetup(workDir: string, taskId: string): Promise<void> {
+  return removeTaskFile(workDir, KIND, taskId);
+}
+
+export function pruneProbeSetups(workDir: string, keepTaskIds: ReadonlySet<string>): Promise<void> {
+  return pruneTaskFiles(workDir, KIND, keepTaskIds);
+}
