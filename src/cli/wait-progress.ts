@@ -1,6 +1,6 @@
 // While a task waits for an agent, tell the person why, on stderr: rewritten in place on a terminal,
 // one line per change otherwise.
-import type { TaskRecord } from '../cluster/types.ts';
+import type { TaskRecord } from '../cluster/index.ts';
 import type { ApiClient } from './client.ts';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -1,5 +1,7 @@
 // What the rest of Gantry may use of the cluster: batch, CI and apps hand tasks to the pool through
-// this surface (submit, kill, watch) and import nothing else from src/cluster/.
+// this surface (submit, kill, watch) and import nothing else from src/cluster/. The API server and the
+// CLI also reach the pool only through here (test/architecture/imports.test.ts): the master and its
+// log store as the server drives them, the task spec's parser, and the parsers of the Mesos syntax.
 import type { Master, TaskEvent } from './master/master.ts';
 import { parseTaskSpec, type TaskSubmission } from './task-spec.ts';
 import type { TaskRecord } from './types.ts';
@@ -12,6 +14,15 @@ export type * from './types.ts';
 export { ACTIVE_STATES, TASK_STATES, TERMINAL_STATES } from './types.ts';
 export { ownerPrefix, parseOwner, taskOwner } from './owner.ts';
 export type { TaskChange } from './master/task-changes.ts';
+/** For the API server and the CLI (the composition root builds them; other domains use ClusterClient). */
+export type { AgentWithUsage, Master, TaskEvent } from './master/master.ts';
+export type { StoredChunk, TaskLogStore } from './master/task-logs.ts';
+export type { Registration, RegistryAccess } from './protocol.ts';
+export type { OutputChunk } from './drivers/driver.ts';
+export { parseTaskSpec } from './task-spec.ts';
+export { CONTAINER_NETWORKS } from './types.ts';
+export { formatAttributes, parseConstraint } from './resources/parse.ts';
+export { prewarmImage } from './master/prewarm.ts';
 
 /** Tasks listed, with the cursor to watch from so that no change after the list is missed. */
 export interface TaskList {

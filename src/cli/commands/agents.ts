@@ -1,8 +1,6 @@
 // `gantry agents` and `gantry join-token`.
 import type { Command } from 'commander';
-import type { AgentWithUsage } from '../../cluster/master/master.ts';
-import { formatAttributes } from '../../cluster/resources/parse.ts';
-import type { Resources } from '../../cluster/types.ts';
+import { formatAttributes, type AgentWithUsage, type Resources } from '../../cluster/index.ts';
 import { ApiClient } from '../client.ts';
 import { age, formatBytes, formatTable, printJson } from '../table.ts';
 

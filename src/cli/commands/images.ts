@@ -1,7 +1,7 @@
 // `gantry images ls` (which agents hold which images) and `gantry images prewarm IMAGE [--agents C]`
 // (pull an image onto agents ahead of a deployment, with each agent's progress as it goes).
 import type { Command } from 'commander';
-import { TERMINAL_STATES, type TaskRecord } from '../../cluster/types.ts';
+import { TERMINAL_STATES, type TaskRecord } from '../../cluster/index.ts';
 import { ApiClient, CliError } from '../client.ts';
 import { formatTable, printJson } from '../table.ts';
 

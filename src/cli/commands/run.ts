@@ -2,8 +2,7 @@
 // its output, and exits with its exit code. With `--image IMAGE` the task runs in a container of that
 // image (the docker driver); the command is then optional (the image's own command runs).
 import type { Command } from 'commander';
-import { CONTAINER_NETWORKS, type ContainerNetwork, type TaskRecord } from '../../cluster/types.ts';
-import type { TaskSubmission } from '../../cluster/task-spec.ts';
+import { CONTAINER_NETWORKS, type ContainerNetwork, type TaskRecord, type TaskSubmission } from '../../cluster/index.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import { ApiClient, CliError } from '../client.ts';
 import { followLogs, type FinalStatus } from '../follow-logs.ts';

@@ -1,6 +1,6 @@
 // `gantry tasks [ID]`, `gantry queue`, `gantry logs TASK [-f]`, `gantry kill TASK`.
 import type { Command } from 'commander';
-import type { TaskRecord } from '../../cluster/types.ts';
+import type { TaskRecord } from '../../cluster/index.ts';
 import { ApiClient, CliError } from '../client.ts';
 import { followLogs } from '../follow-logs.ts';
 import { age, formatTable, printJson } from '../table.ts';

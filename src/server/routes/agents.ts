@@ -2,8 +2,7 @@
 // register, poll for orders, report status and output).
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Master } from '../../cluster/master/master.ts';
-import type { Registration, RegistryAccess } from '../../cluster/protocol.ts';
+import type { Master, Registration, RegistryAccess } from '../../cluster/index.ts';
 import { newSecret } from '../../shared/ids.ts';
 import type { Store } from '../../store/index.ts';
 import { requireAdmin, requireAgent, requireJoinToken } from '../auth.ts';

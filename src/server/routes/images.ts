@@ -2,10 +2,7 @@
 // onto agents ahead of a deployment (cluster/master/prewarm.ts).
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Master } from '../../cluster/master/master.ts';
-import { prewarmImage } from '../../cluster/master/prewarm.ts';
-import { redactedTask } from '../../cluster/redacted-task.ts';
-import { parseConstraint } from '../../cluster/resources/parse.ts';
+import { parseConstraint, prewarmImage, redactedTask, type Master } from '../../cluster/index.ts';
 import type { TokenRecord } from '../../store/index.ts';
 import { parseInput } from '../parse.ts';
 

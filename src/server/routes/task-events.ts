@@ -12,9 +12,7 @@
 // `?stream=stdout|stderr` keeps one stream (ids stay log offsets, so resuming works the same).
 import type Router from '@koa/router';
 import { z } from 'zod';
-import type { Master } from '../../cluster/master/master.ts';
-import type { StoredChunk, TaskLogStore } from '../../cluster/master/task-logs.ts';
-import { TERMINAL_STATES } from '../../cluster/types.ts';
+import { TERMINAL_STATES, type Master, type StoredChunk, type TaskLogStore } from '../../cluster/index.ts';
 import { Invalid } from '../../shared/errors.ts';
 import { utf8Text } from '../../shared/utf8.ts';
 import { parseInput } from '../parse.ts';
