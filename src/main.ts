@@ -18,6 +18,7 @@ import { clusterClient } from './cluster/index.ts';
 import { Master } from './cluster/master/master.ts';
 import { TaskLogStore } from './cluster/master/task-logs.ts';
 import { LogRetention } from './cluster/master/log-retention.ts';
+import { ClusterStore } from './cluster/store/cluster-store.ts';
 import { parseAttributes, parseResources } from './cluster/resources/parse.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { formatListenAddress } from './config/listen-address.ts';
@@ -61,16 +62,17 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const newSecrets = await bootstrapTokens(store, { adminToken: config.adminToken, joinToken: config.joinToken });
 
+  const clusterStore = new ClusterStore(store.knex);
   const logs = new TaskLogStore(path.join(config.dataDir, 'logs'), {
     ...(config.taskLogs.maxBytesPerTask > 0 ? { maxBytesPerTask: config.taskLogs.maxBytesPerTask } : {}),
-    removals: store.tasks,
+    removals: clusterStore.tasks,
   });
   const logRetention =
     config.taskLogs.retentionMs > 0
-      ? new LogRetention({ tasks: store.tasks, logs, clock: systemClock, retentionMs: config.taskLogs.retentionMs, logger: logger.child({ component: 'task-logs' }) })
+      ? new LogRetention({ tasks: clusterStore.tasks, logs, clock: systemClock, retentionMs: config.taskLogs.retentionMs, logger: logger.child({ component: 'task-logs' }) })
       : undefined;
   const master = new Master({
-    store,
+    store: clusterStore,
     logs,
     clock: systemClock,
     rng: Math.random,

@@ -8,7 +8,8 @@ import { ClusterState } from '../../src/cluster/placement/index.ts';
 import { seededRng } from '../../src/cluster/placement/seeded-rng.ts';
 import { newQueuedTask } from '../../src/cluster/new-task.ts';
 import type { TaskSpec } from '../../src/cluster/types.ts';
-import { openStore, type Staging } from '../../src/store/index.ts';
+import { ClusterStore, type Staging } from '../../src/cluster/store/cluster-store.ts';
+import { openStore } from '../../src/store/index.ts';
 import type { SimulatedAgent } from './simulated-cluster.ts';
 
 export interface ContenderOptions {
@@ -42,6 +43,7 @@ const NOW = '2026-11-24T12:00:00.000Z';
 export async function runContender(agents: readonly SimulatedAgent[], tasks: readonly TaskSpec[], options: ContenderOptions): Promise<ContenderResult> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gantry-bench-placement-'));
   const store = await openStore({ dataDir });
+  const { tasks: taskTable } = new ClusterStore(store.knex);
   try {
     const state = new ClusterState(
       options.maxCandidates === undefined ? { rng: seededRng(options.seed) } : { rng: seededRng(options.seed), maxCandidates: options.maxCandidates },
@@ -50,7 +52,7 @@ export async function runContender(agents: readonly SimulatedAgent[], tasks: rea
     const ids = tasks.map((_, i) => `t-${String(i).padStart(7, '0')}`);
 
     let started = performance.now();
-    await store.tasks.insertMany(tasks.map((spec, i) => newQueuedTask(spec, new Date(NOW), ids[i]!)));
+    await taskTable.insertMany(tasks.map((spec, i) => newQueuedTask(spec, new Date(NOW), ids[i]!)));
     const insertMs = performance.now() - started;
 
     const latencies = new Float64Array(tasks.length);
@@ -81,8 +83,8 @@ export async function runContender(agents: readonly SimulatedAgent[], tasks: rea
         }
       }
       const s0 = performance.now();
-      await store.tasks.stageMany(staging, NOW);
-      for (const [id, reason] of waiting) await store.tasks.setWaitingReason(id, reason);
+      await taskTable.stageMany(staging, NOW);
+      for (const [id, reason] of waiting) await taskTable.setWaitingReason(id, reason);
       storeMs += performance.now() - s0;
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
     }

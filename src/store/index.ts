@@ -1,19 +1,16 @@
-// The store: one knex connection, migrations, and one repository per aggregate. Other folders use
-// the repositories, never the tables.
+// The store: one knex connection, every migration (the one ordered list, each domain's tables
+// included), and the tokens repository. Each domain keeps its own tables' code and gets the knex
+// handle from main.ts (the cluster's agents and tasks: cluster/store/); nothing here knows a domain.
 import type { Knex } from 'knex';
-import { AgentRepository } from './agents.ts';
 import { connectDatabase, databaseKind, sqliteFile, type DatabaseKind, type DatabaseOptions } from './db.ts';
 import { startWalCheckpointer } from './wal-checkpointer.ts';
 import { migrateToLatest } from './migrations/index.ts';
-import { TaskRepository } from './tasks.ts';
 import { TokenRepository } from './tokens.ts';
 
 export interface Store {
   readonly kind: DatabaseKind;
   readonly knex: Knex;
   readonly tokens: TokenRepository;
-  readonly agents: AgentRepository;
-  readonly tasks: TaskRepository;
   close(): Promise<void>;
 }
 
@@ -32,8 +29,6 @@ export async function openStore(options: DatabaseOptions): Promise<Store> {
     kind: databaseKind(knex),
     knex,
     tokens: new TokenRepository(knex),
-    agents: new AgentRepository(knex),
-    tasks: new TaskRepository(knex),
     close: async () => {
       await checkpointer?.stop();
       await knex.destroy();
@@ -42,6 +37,5 @@ export async function openStore(options: DatabaseOptions): Promise<Store> {
 }
 
 export type { DatabaseOptions } from './db.ts';
-export type { TaskQuery, Staging, Finish, Restart } from './tasks.ts';
 export type { TokenKind, TokenRecord } from './tokens.ts';
 export { hashToken } from './tokens.ts';

@@ -36,6 +36,7 @@ describe('architecture: import rules', () => {
     ['batch/ and ci/ use only cluster/index.ts', (f) => ['batch', 'ci'].includes(top(f)), (t) => top(t) === 'cluster' && t !== path.join('cluster', 'index.ts')],
     ['store, config and shared import no domain folder', (f) => ['store', 'config', 'shared'].includes(top(f)), (t) => ['batch', 'ci', 'registry', 'server', 'cli', 'main.ts'].includes(top(t))],
     ['only cli/ and main.ts import server/', (f) => !['cli', 'server', 'main.ts'].includes(top(f)), (t) => top(t) === 'server'],
+    ['store/ imports nothing of cluster/', (f) => top(f) === 'store', (t) => top(t) === 'cluster'],
   ];
   for (const [rule, appliesTo, forbidden] of rules) {
     it(rule, () => {

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { clusterClient, type ClusterClient } from '../../src/cluster/index.ts';
 import { Master, type TaskEvent } from '../../src/cluster/master/master.ts';
 import { TaskLogStore } from '../../src/cluster/master/task-logs.ts';
+import { ClusterStore } from '../../src/cluster/store/cluster-store.ts';
 import type { Order, Registration, StatusReport } from '../../src/cluster/protocol.ts';
 import { parseResources } from '../../src/cluster/resources/parse.ts';
 import type { TaskRecord } from '../../src/cluster/types.ts';
@@ -28,7 +29,7 @@ export async function startTestMaster(time: ManualTime, options: { heartbeatTime
   const dataDir = tempDir('manual-master');
   const store = await openStore({ dataDir });
   const master = new Master({
-    store,
+    store: new ClusterStore(store.knex),
     logs: new TaskLogStore(path.join(dataDir, 'logs')),
     clock: time,
     timers: time,

@@ -15,6 +15,7 @@ import { CiService } from '../../src/ci/index.ts';
 import { clusterClient } from '../../src/cluster/index.ts';
 import { Master } from '../../src/cluster/master/master.ts';
 import { TaskLogStore } from '../../src/cluster/master/task-logs.ts';
+import { ClusterStore } from '../../src/cluster/store/cluster-store.ts';
 import { createRegistry } from '../../src/registry/index.ts';
 import { createApp, type ApiApp, type AppParts } from '../../src/server/app.ts';
 import { bootstrapTokens } from '../../src/server/bootstrap-tokens.ts';
@@ -59,7 +60,7 @@ describe('route authentication: admin token by default, public by declaration', 
     await bootstrapTokens(store, { adminToken: ADMIN_TOKEN, joinToken: JOIN_TOKEN });
     await store.tokens.create('agent', 'agent route-auth', AGENT_TOKEN, 'agent-route-auth');
     const logs = new TaskLogStore(path.join(dir, 'logs'));
-    master = new Master({ store, logs, clock: systemClock, rng: Math.random, logger, defaultStrategy: 'binpack', heartbeatTimeoutMs: 30_000 });
+    master = new Master({ store: new ClusterStore(store.knex), logs, clock: systemClock, rng: Math.random, logger, defaultStrategy: 'binpack', heartbeatTimeoutMs: 30_000 });
     await master.start();
     batch = new BatchService({ knex: store.knex, cluster: clusterClient(master), clock: systemClock, logger });
     await batch.start();

@@ -9,6 +9,7 @@ import { TaskLogStore, type ReadOptions } from '../../../src/cluster/master/task
 import { newQueuedTask } from '../../../src/cluster/new-task.ts';
 import type { OutputChunk } from '../../../src/cluster/drivers/driver.ts';
 import type { Clock } from '../../../src/shared/clock.ts';
+import { ClusterStore, type TaskRepository } from '../../../src/cluster/store/cluster-store.ts';
 import { openStore, type Store } from '../../../src/store/index.ts';
 import { minimalSpec } from '../../helpers/task-spec.ts';
 import { tempDir } from '../../helpers/temp-dirs.ts';
@@ -21,14 +22,16 @@ const out = (text: string): OutputChunk => ({ stream: 'stdout', data: Buffer.fro
 
 describe('log retention: the logs of tasks ended long enough ago are removed', () => {
   let store: Store;
+  let taskTable: TaskRepository;
   let logsDir: string;
   let logs: TaskLogStore;
 
   beforeEach(async () => {
     const dir = tempDir('log-retention');
     store = await openStore({ dataDir: dir });
+    taskTable = new ClusterStore(store.knex).tasks;
     logsDir = path.join(dir, 'logs');
-    logs = new TaskLogStore(logsDir, { maxBytesPerTask: 4096, removals: store.tasks });
+    logs = new TaskLogStore(logsDir, { maxBytesPerTask: 4096, removals: taskTable });
   });
   afterEach(async () => {
     await store.close();
@@ -36,13 +39,13 @@ describe('log retention: the logs of tasks ended long enough ago are removed', (
 
   /** A task that ran on an agent and, unless `endedAt` is null, ended then; with `lines` lines of output. */
   async function task(id: string, endedAt: string | null, lines: number): Promise<void> {
-    await store.tasks.insert(newQueuedTask(minimalSpec(), new Date('2026-11-01T00:00:00.000Z'), id));
-    await store.tasks.stage({ id, agentId: 'a-1', allocation }, '2026-11-01T00:00:00.000Z');
-    await store.tasks.markRunning(id, 'a-1', null, '2026-11-01T00:00:00.000Z');
+    await taskTable.insert(newQueuedTask(minimalSpec(), new Date('2026-11-01T00:00:00.000Z'), id));
+    await taskTable.stage({ id, agentId: 'a-1', allocation }, '2026-11-01T00:00:00.000Z');
+    await taskTable.markRunning(id, 'a-1', null, '2026-11-01T00:00:00.000Z');
     for (let i = 0; i < lines; i += 10) {
       await logs.append(id, i, Array.from({ length: Math.min(10, lines - i) }, (_, k) => out(`${id} line ${i + k}\n`)));
     }
-    if (endedAt) await store.tasks.finish(id, 'a-1', { state: 'finished', exitCode: 0, reason: 'exited with code 0' }, endedAt);
+    if (endedAt) await taskTable.finish(id, 'a-1', { state: 'finished', exitCode: 0, reason: 'exited with code 0' }, endedAt);
   }
 
   const filesOf = async (taskId: string): Promise<string[]> => (await readdir(logsDir)).filter((name) => name.startsWith(`${taskId}.jsonl`));
@@ -58,13 +61,13 @@ describe('log retention: the logs of tasks ended long enough ago are removed', (
     await task('t-just-before', '2026-11-12T23:59:59.000Z', 3);
     await task('t-recent', '2026-11-15T00:00:00.000Z', 3);
     await task('t-running', null, 3);
-    await store.tasks.insert(newQueuedTask(minimalSpec(), new Date('2026-11-01T00:00:00.000Z'), 't-never-ran'));
-    await store.tasks.killQueued('t-never-ran', 'killed by user', '2026-11-01T00:00:01.000Z');
+    await taskTable.insert(newQueuedTask(minimalSpec(), new Date('2026-11-01T00:00:00.000Z'), 't-never-ran'));
+    await taskTable.killQueued('t-never-ran', 'killed by user', '2026-11-01T00:00:01.000Z');
     const removable = [...(await logs.filesOf('t-long-ago')), ...(await logs.filesOf('t-just-before'))];
     assert.equal((await logs.filesOf('t-long-ago')).length, 2);
     const bytes = (await Promise.all(removable.map((f) => stat(f)))).reduce((sum, s) => sum + s.size, 0);
 
-    const result = await sweepTaskLogs({ tasks: store.tasks, logs, now: new Date('2026-11-20T00:00:00.000Z'), retentionMs: WEEK });
+    const result = await sweepTaskLogs({ tasks: taskTable, logs, now: new Date('2026-11-20T00:00:00.000Z'), retentionMs: WEEK });
 
     assert.deepEqual(result, { tasks: 3, files: 3, bytes, failed: [] }, 'the two logs and the task that wrote nothing');
     assert.deepEqual(await filesOf('t-long-ago'), []);
@@ -72,14 +75,14 @@ describe('log retention: the logs of tasks ended long enough ago are removed', (
     assert.equal(await readAll('t-recent'), 't-recent line 0\nt-recent line 1\nt-recent line 2\n');
     assert.equal(await readAll('t-running'), 't-running line 0\nt-running line 1\nt-running line 2\n');
     for (const id of ['t-long-ago', 't-just-before', 't-never-ran']) {
-      assert.deepEqual(await store.tasks.logRemoval(id), { at: '2026-11-20T00:00:00.000Z', reason: 'by retention 7d after the task ended' }, id);
-      assert.ok(['finished', 'killed'].includes((await store.tasks.get(id)).state), 'the task itself stays, as it ended');
+      assert.deepEqual(await taskTable.logRemoval(id), { at: '2026-11-20T00:00:00.000Z', reason: 'by retention 7d after the task ended' }, id);
+      assert.ok(['finished', 'killed'].includes((await taskTable.get(id)).state), 'the task itself stays, as it ended');
     }
-    assert.equal(await store.tasks.logRemoval('t-recent'), null);
+    assert.equal(await taskTable.logRemoval('t-recent'), null);
 
-    const again = await sweepTaskLogs({ tasks: store.tasks, logs, now: new Date('2026-11-20T01:00:00.000Z'), retentionMs: WEEK });
+    const again = await sweepTaskLogs({ tasks: taskTable, logs, now: new Date('2026-11-20T01:00:00.000Z'), retentionMs: WEEK });
     assert.deepEqual(again, { tasks: 0, files: 0, bytes: 0, failed: [] }, 'nothing twice');
-    const later = await sweepTaskLogs({ tasks: store.tasks, logs, now: new Date('2026-11-22T00:00:01.000Z'), retentionMs: WEEK });
+    const later = await sweepTaskLogs({ tasks: taskTable, logs, now: new Date('2026-11-22T00:00:01.000Z'), retentionMs: WEEK });
     assert.equal(later.tasks, 1, 'a week after it ended, the recent one goes too');
     assert.deepEqual(await filesOf('t-recent'), []);
     assert.equal(await readAll('t-running'), 't-running line 0\nt-running line 1\nt-running line 2\n', 'a running task is never swept');
@@ -87,7 +90,7 @@ describe('log retention: the logs of tasks ended long enough ago are removed', (
 
   it('a removed log reads as removed (410, when and why), not as a task that wrote nothing', async () => {
     await task('t-gone', '2026-11-02T00:00:00.000Z', 3);
-    await sweepTaskLogs({ tasks: store.tasks, logs, now: new Date('2026-11-20T00:00:00.000Z'), retentionMs: WEEK });
+    await sweepTaskLogs({ tasks: taskTable, logs, now: new Date('2026-11-20T00:00:00.000Z'), retentionMs: WEEK });
     const removed = { status: 410, code: 'gone', message: 'the log of task t-gone was removed by retention 7d after the task ended (at 2026-11-20T00:00:00.000Z)' };
     await assert.rejects(readAll('t-gone'), removed);
     await assert.rejects(logs.checkResumeOffset('t-gone', 0), removed);
@@ -99,11 +102,11 @@ describe('log retention: the logs of tasks ended long enough ago are removed', (
   it('a log it cannot remove is left for the next sweep and the others go', async () => {
     for (const id of ['t-a', 't-b', 't-c']) await task(id, '2026-11-02T00:00:00.000Z', 3);
     const failing = { remove: (id: string) => (id === 't-b' ? Promise.reject(new Error('EACCES: permission denied')) : logs.remove(id)) };
-    const result = await sweepTaskLogs({ tasks: store.tasks, logs: failing, now: new Date('2026-11-20T00:00:00.000Z'), retentionMs: WEEK, batchSize: 1 });
+    const result = await sweepTaskLogs({ tasks: taskTable, logs: failing, now: new Date('2026-11-20T00:00:00.000Z'), retentionMs: WEEK, batchSize: 1 });
     assert.equal(result.tasks, 2);
     assert.deepEqual(result.failed, [{ taskId: 't-b', error: 'EACCES: permission denied' }]);
-    assert.equal(await store.tasks.logRemoval('t-b'), null);
-    assert.equal((await sweepTaskLogs({ tasks: store.tasks, logs, now: new Date('2026-11-20T00:00:00.000Z'), retentionMs: WEEK })).tasks, 1);
+    assert.equal(await taskTable.logRemoval('t-b'), null);
+    assert.equal((await sweepTaskLogs({ tasks: taskTable, logs, now: new Date('2026-11-20T00:00:00.000Z'), retentionMs: WEEK })).tasks, 1);
     assert.deepEqual(await filesOf('t-b'), []);
   });
 
@@ -114,7 +117,7 @@ describe('log retention: the logs of tasks ended long enough ago are removed', (
     const logger = { info: (fields: (typeof swept)[number]) => void swept.push(fields), warn: () => undefined } as unknown as LogRetentionOptions['logger'];
     await task('t-first', '2026-11-02T00:00:00.000Z', 3);
     await task('t-second', '2026-11-19T00:00:00.000Z', 3);
-    const retention = new LogRetention({ tasks: store.tasks, logs, clock, retentionMs: WEEK, intervalMs: 5, logger });
+    const retention = new LogRetention({ tasks: taskTable, logs, clock, retentionMs: WEEK, intervalMs: 5, logger });
     retention.start();
     await retention.stop(); // the sweep at start is under way: stop waits for it
     assert.deepEqual(await filesOf('t-first'), []);

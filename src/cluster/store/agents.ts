@@ -1,7 +1,7 @@
 // The agents table: who is in the pool, what each offers, and when it was last heard from.
 import type { Knex } from 'knex';
-import type { AgentRecord, AgentState, DiskUsage } from '../cluster/types.ts';
-import { NotFound } from '../shared/errors.ts';
+import type { AgentRecord, AgentState, DiskUsage } from '../types.ts';
+import { NotFound } from '../../shared/errors.ts';
 import { fromJson, toBool, toJson } from './json.ts';
 
 export class AgentRepository {

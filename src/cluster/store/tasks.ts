@@ -1,8 +1,8 @@
 // The tasks table. Every state change is a compare-and-set on the current state (and agent), so a
 // late or repeated report can never move a task backwards or resurrect a finished one.
 import type { Knex } from 'knex';
-import type { Allocation, TaskRecord, TaskSpec, TaskState } from '../cluster/types.ts';
-import { NotFound } from '../shared/errors.ts';
+import type { Allocation, TaskRecord, TaskSpec, TaskState } from '../types.ts';
+import { NotFound } from '../../shared/errors.ts';
 import { fromJson, toBool, toJson } from './json.ts';
 
 export interface TaskQuery {
@@ -93,11 +93,10 @@ export class TaskRepository {
   }
 
   /**
-   * Many placements at once; returns the ids that were actually staged (still queued). One UPDATE per
-   * 200 tasks, still a compare-and-set on `state = 'queued'`: a statement per task costs ~200 µs on
-   * SQLite, this ~26 µs a task (bench/README.md).
+   * Many placements at once, in one transaction; returns the staged tasks as they are now, in `items`
+   * order (a task no longer queued is left out). One UPDATE per 200 tasks, still a compare-and-set on
+   * `state = 'queued'`: a statement per task costs ~200 µs on SQLite, this ~26 µs a task (bench/README.md).
    */
-  /** Stages queued tasks in one transaction; returns the staged ones as they are now, in `items` order (a task no longer queued is left out). */
   async stageMany(items: readonly Staging[], now: string): Promise<TaskRecord[]> {
     const staged: TaskRecord[] = [];
     await this.knex.transaction(async (trx) => {
@@ -149,7 +148,6 @@ export class TaskRepository {
       .update({ waiting_reason: reason });
   }
 
-  /** staging → running, reported by the agent the task was staged on. */
   /** staging → running, reported by the task's agent; the task as it is now, or null when it was not staging on that agent. */
   async markRunning(id: string, agentId: string, limits: string | null, now: string): Promise<TaskRecord | null> {
     const rows: Array<Record<string, unknown>> = await this.knex('tasks')
