@@ -3,14 +3,12 @@
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { BatchService } from './batch/index.ts';
 import { CiService, GitHubStatusReporter } from './ci/index.ts';
-import { Agent } from './cluster/agent/agent.ts';
-import { detectResources, mergeResources } from './cluster/agent/detect-resources.ts';
-import { detectAgentDrivers } from './cluster/agent/agent-drivers.ts';
+import type { Agent } from './cluster/agent/agent.ts';
+import { assembleAgent, type AgentAssembly } from './cluster/agent/assemble-agent.ts';
 import { resolveTaskUsers } from './cluster/agent/task-users.ts';
 import { LocalMasterLink } from './cluster/agent/local-master-link.ts';
 import type { RegistryAccess } from './cluster/protocol.ts';
@@ -29,7 +27,8 @@ import { bootstrapTokens, type NewSecrets } from './server/bootstrap-tokens.ts';
 import { withGitHubWebhooks } from './server/webhook-listener.ts';
 import { addExtraAcceptors } from './server/extra-acceptors.ts';
 import { systemClock } from './shared/clock.ts';
-import { restrictDataDir } from './shared/data-dir-modes.ts';
+import { restrictDataDir, type DataDirLayout } from './shared/data-dir-modes.ts';
+import { Closers } from './shared/closers.ts';
 import { VERSION } from './shared/version.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Unavailable } from './shared/errors.ts';
@@ -53,13 +52,35 @@ export interface RunningServer {
 
 export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel }, pino.destination(2))): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true });
-  // Tasks run on this host: the data directory is the server's alone (the agent's work dir excepted).
-  const dataDirLayout = { reachable: config.localAgent ? [EMBEDDED_AGENT_DIR] : [], serverOnly: SERVER_ONLY_DIRS };
-  await restrictDataDir(config.dataDir, dataDirLayout);
-  // Before anything listens: an unknown user in agent.taskUsers stops the start with one line.
+  await restrictDataDir(config.dataDir, dataDirLayout(config));
+  // Before anything starts: bad agent resources or attributes, or an unknown user in agent.taskUsers,
+  // stop the start with one line.
   const agentLogger = logger.child({ component: 'agent', embedded: true });
-  const taskUsers = config.localAgent ? await resolveTaskUsers(config.agent.taskUsers, agentLogger) : undefined;
+  const embeddedAgent = config.localAgent
+    ? {
+        resources: parseResources(config.agent.resources ?? ''),
+        attributes: parseAttributes(config.agent.attributes),
+        taskUsers: await resolveTaskUsers(config.agent.taskUsers, agentLogger),
+        logger: agentLogger,
+      }
+    : undefined;
+  // Everything started is stopped in the reverse order, by close() and by a start that fails half-way.
+  const started = new Closers();
+  try {
+    return await startParts(config, embeddedAgent, started, logger);
+  } catch (err) {
+    await started.close().catch((closeErr: Error) => logger.warn({ err: closeErr.message }, 'a part started before the failure did not stop cleanly'));
+    throw err;
+  }
+}
+
+/** The embedded agent's settings, read and checked before anything starts. */
+type EmbeddedAgentSettings = Pick<AgentAssembly, 'resources' | 'attributes' | 'taskUsers'> & { logger: Logger };
+
+/** startServer's parts in the order they start, each added to `started` as soon as it has. */
+async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSettings | undefined, started: Closers, logger: Logger): Promise<RunningServer> {
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  started.add(() => store.close());
   const newSecrets = await bootstrapTokens(store, { adminToken: config.adminToken, joinToken: config.joinToken });
 
   const clusterStore = new ClusterStore(store.knex);
@@ -81,13 +102,18 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
   });
   await master.start();
-  logRetention?.start();
+  started.add(() => master.stop());
+  if (logRetention) {
+    logRetention.start();
+    started.add(() => logRetention.stop());
+  }
   // The bundled registry as agents and CI steps reach it, with the platform robot: known once the
   // registry listens (agents cannot register before the API listens; a step relaunched while the
   // server starts goes without the registry variables).
   let registryAccess: RegistryAccess | undefined;
   const batch = new BatchService({ knex: store.knex, cluster: clusterClient(master), clock: systemClock, logger: logger.child({ component: 'batch' }) });
   await batch.start();
+  started.add(() => batch.stop());
   const ci = new CiService({
     knex: store.knex,
     cluster: clusterClient(master),
@@ -103,6 +129,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     ci.subscribe((run) => void statuses.report(run));
   }
   await ci.start();
+  started.add(() => ci.stop());
 
   const registry = createRegistry({
     root: path.join(config.dataDir, 'registry'),
@@ -118,68 +145,55 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     graceMs: config.registry.gcGraceMs,
     logger: logger.child({ component: 'registry-gc' }),
   });
+  started.add(() => gcSchedule.stop());
   const apiLogger = logger.child({ component: 'api' });
   const app = createApp({ store, master, logs, registry, batch, ci, registryAccess: () => registryAccess, logger: apiLogger, version: VERSION });
   const server = http.createServer(withGitHubWebhooks(ci.receiver, apiLogger, app.callback()));
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
-  try {
-    await listen(server, config.listen);
-  } catch (err) {
-    await ci.stop();
-    await batch.stop();
-    master.stop();
-    await store.close();
-    throw err;
-  }
+  await listen(server, config.listen);
+  started.add(() => closeListener(server));
   const url = urlOf(server);
   logger.info({ url, dataDir: config.dataDir, store: store.kind }, 'platform API listening');
   // Made while the server already serves on its own handle (a helper process takes ~50 ms).
   const extraAcceptors = addExtraAcceptors(server, EXTRA_ACCEPTORS, apiLogger);
   void extraAcceptors.ready.then((count) => logger.debug({ count }, 'more handles accept on the platform port'));
+  started.add(() => extraAcceptors.close());
 
   const registryServer = http.createServer(registry.app.callback());
   registryServer.requestTimeout = 0;
-  try {
-    await listen(registryServer, config.registryListen);
-  } catch (err) {
-    extraAcceptors.close();
-    server.close();
-    await ci.stop();
-    await batch.stop();
-    master.stop();
-    await store.close();
-    throw err;
-  }
+  await listen(registryServer, config.registryListen);
+  started.add(() => closeListener(registryServer));
   const registryUrl = urlOf(registryServer);
   logger.info({ url: registryUrl }, 'registry listening');
   registryAccess = { url: config.registry.externalUrl ?? registryUrl, ...robot };
 
   // Again, for what this start made (the store file at a first start).
-  await restrictDataDir(config.dataDir, dataDirLayout);
+  await restrictDataDir(config.dataDir, dataDirLayout(config));
   let localAgent: Agent | undefined;
-  if (config.localAgent) {
-    const link = new LocalMasterLink(master, () => registryAccess);
-    const workDir = path.join(config.dataDir, EMBEDDED_AGENT_DIR);
-    await mkdir(workDir, { recursive: true });
-    const { drivers, attributes } = await detectAgentDrivers(agentLogger, {
-      keepExitedMs: config.agent.containerGcDelayMs,
-      ...(config.agent.pruneImagesAfterMs !== undefined ? { pruneImagesAfterMs: config.agent.pruneImagesAfterMs } : {}),
-      cgroupFavorDynmods: config.agent.cgroupFavorDynmods,
-    });
-    localAgent = new Agent({
-      link,
-      drivers,
-      workDir,
-      hostname: config.agent.hostname ?? os.hostname(),
-      resources: mergeResources(detectResources(workDir), parseResources(config.agent.resources ?? '')),
-      attributes: { ...attributes, ...parseAttributes(config.agent.attributes) },
-      logger: agentLogger,
-      ...(taskUsers ? { taskUsers } : {}),
-      usageIntervalMs: config.agent.usageIntervalMs,
-    });
-    await localAgent.start();
+  // A stop leaves the embedded agent's tasks running unless close() is asked to drain it.
+  let drainOnClose = false;
+  if (embeddedAgent) {
+    const { logger: agentLogger, ...settings } = embeddedAgent;
+    const agent = await assembleAgent(
+      {
+        link: new LocalMasterLink(master, () => registryAccess),
+        workDir: path.join(config.dataDir, EMBEDDED_AGENT_DIR),
+        hostname: config.agent.hostname,
+        ...settings,
+        drivers: {
+          keepExitedMs: config.agent.containerGcDelayMs,
+          ...(config.agent.pruneImagesAfterMs !== undefined ? { pruneImagesAfterMs: config.agent.pruneImagesAfterMs } : {}),
+          cgroupFavorDynmods: config.agent.cgroupFavorDynmods,
+        },
+        usageIntervalMs: config.agent.usageIntervalMs,
+      },
+      agentLogger,
+    );
+    await agent.start();
+    started.add(() => (drainOnClose ? agent.drain() : agent.stop()));
+    localAgent = agent;
   }
 
   return {
@@ -192,18 +206,8 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     localAgent,
     newSecrets,
     async close(options = {}) {
-      gcSchedule.stop();
-      await logRetention?.stop();
-      await (options.drain ? localAgent?.drain() : localAgent?.stop());
-      await ci.stop();
-      await batch.stop();
-      master.stop();
-      extraAcceptors.close();
-      for (const listener of [server, registryServer]) {
-        listener.closeAllConnections();
-        await new Promise<void>((resolve) => listener.close(() => resolve()));
-      }
-      await store.close();
+      drainOnClose = options.drain === true;
+      await started.close();
     },
   };
 }
@@ -212,6 +216,11 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
 const EMBEDDED_AGENT_DIR = 'agent';
 /** The server's own directories in the data directory (see "Where data lives" in docs/ARCHITECTURE.md). */
 const SERVER_ONLY_DIRS = ['logs', 'registry', 'secrets', 'ci'];
+
+/** Tasks run on this host: the data directory is the server's alone (the agent's work dir excepted). */
+function dataDirLayout(config: ServerConfig): DataDirLayout {
+  return { reachable: config.localAgent ? [EMBEDDED_AGENT_DIR] : [], serverOnly: SERVER_ONLY_DIRS };
+}
 
 /**
  * Handles on the platform port beside the server's own: the connections accepted per turn of the
@@ -231,6 +240,12 @@ async function listen(server: http.Server, address: ServerConfig['listen']): Pro
     const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     throw new Unavailable(`cannot listen on ${formatListenAddress(address)}: ${why}`);
   }
+}
+
+/** Closes the listener and the connections it holds (long polls and followed logs would keep it open). */
+async function closeListener(listener: http.Server): Promise<void> {
+  listener.closeAllConnections();
+  await new Promise<void>((resolve) => listener.close(() => resolve()));
 }
 
 function urlOf(server: http.Server): string {

@@ -1,20 +1,17 @@
 // `gantry agent`: a remote agent in its own process, joining a master over HTTP; `gantry agent drain`:
 // tell an agent to stop its tasks (their owners replace them elsewhere) and leave the pool.
-import os from 'node:os';
 import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { Agent } from '../../cluster/agent/agent.ts';
-import { detectResources, mergeResources } from '../../cluster/agent/detect-resources.ts';
-import { detectAgentDrivers } from '../../cluster/agent/agent-drivers.ts';
+import { assembleAgent } from '../../cluster/agent/assemble-agent.ts';
 import { HttpMasterLink } from '../../cluster/agent/http-master-link.ts';
 import { parseTaskUsers, resolveTaskUsers } from '../../cluster/agent/task-users.ts';
 import { parseAttributes, parseResources } from '../../cluster/resources/parse.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import { parseSwitch } from '../../config/server-config.ts';
-import type { AgentWithUsage } from '../../cluster/master/master.ts';
+import type { AgentWithUsage } from '../../cluster/index.ts';
 import { ApiClient, CliError } from '../client.ts';
+import { onStopSignals } from '../stop-signals.ts';
 import { Invalid } from '../../shared/errors.ts';
 
 interface AgentFlags {
@@ -66,7 +63,6 @@ export function registerAgentCommand(program: Command): void {
       const resources = parseResources(flags.resources ?? '');
       const attributes = parseAttributes(flags.attributes ?? '');
       const workDir = path.resolve(flags.dataDir);
-      await mkdir(workDir, { recursive: true });
 
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
       let taskUsers;
@@ -76,28 +72,28 @@ export function registerAgentCommand(program: Command): void {
       } catch (err) {
         throw new CliError(`cannot start the agent: ${(err as Error).message}`, err instanceof Invalid ? 2 : 1);
       }
-      const link = new HttpMasterLink(masterUrl, joinToken);
-      const detected = await detectAgentDrivers(logger, {
-        keepExitedMs: parseDuration(flags.containerGcDelay, '--container-gc-delay'),
-        ...(flags.pruneImagesAfter !== undefined ? { pruneImagesAfterMs: parseDuration(flags.pruneImagesAfter, '--prune-images-after') } : {}),
-        cgroupFavorDynmods: flags.cgroupFavordynmods === true,
-      });
-      const agent = new Agent({
-        link,
-        drivers: detected.drivers,
-        workDir,
-        hostname: flags.hostname ?? os.hostname(),
-        resources: mergeResources(detectResources(workDir), resources),
-        attributes: { ...detected.attributes, ...attributes },
-        logger,
-        gcIntervalMs: parseDuration(flags.gcInterval, '--gc-interval'),
-        usageIntervalMs: parseDuration(flags.usageInterval, '--usage-interval'),
-        taskUsers,
-        onDrained: () => {
-          process.stdout.write(`Agent ${agent.id} drained: its tasks were stopped; leaving the pool\n`);
-          process.exit(0);
+      const agent = await assembleAgent(
+        {
+          link: new HttpMasterLink(masterUrl, joinToken),
+          workDir,
+          hostname: flags.hostname,
+          resources,
+          attributes,
+          taskUsers,
+          drivers: {
+            keepExitedMs: parseDuration(flags.containerGcDelay, '--container-gc-delay'),
+            ...(flags.pruneImagesAfter !== undefined ? { pruneImagesAfterMs: parseDuration(flags.pruneImagesAfter, '--prune-images-after') } : {}),
+            cgroupFavorDynmods: flags.cgroupFavordynmods === true,
+          },
+          gcIntervalMs: parseDuration(flags.gcInterval, '--gc-interval'),
+          usageIntervalMs: parseDuration(flags.usageInterval, '--usage-interval'),
+          onDrained: () => {
+            process.stdout.write(`Agent ${agent.id} drained: its tasks were stopped; leaving the pool\n`);
+            process.exit(0);
+          },
         },
-      });
+        logger,
+      );
       try {
         await agent.start();
       } catch (err) {
@@ -105,25 +101,14 @@ export function registerAgentCommand(program: Command): void {
       }
       process.stdout.write(`Agent ${agent.id} joined ${masterUrl}\n`);
 
-      let stopping = false;
-      const shutdown = (signal: string): void => {
-        if (stopping) process.exit(130);
-        stopping = true;
+      onStopSignals(async (signal) => {
         process.stdout.write(
           drainOnStop
             ? `${signal}: draining (tasks get their grace period; press Ctrl-C again to quit now)\n`
             : `${signal}: stopping; running tasks keep running and the next start takes them back\n`,
         );
-        (drainOnStop ? agent.drain() : agent.stop()).then(
-          () => process.exit(0),
-          (err: Error) => {
-            process.stderr.write(`gantry: agent stop failed: ${err.message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => shutdown('SIGINT'));
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
+        await (drainOnStop ? agent.drain() : agent.stop());
+      }, 'agent stop failed');
     });
 
   command

@@ -4,6 +4,7 @@ import { loadServerConfig, parseNameList } from '../../config/server-config.ts';
 import { parseBytes } from '../../shared/bytes.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import { VERSION } from '../../shared/version.ts';
+import { onStopSignals } from '../stop-signals.ts';
 
 interface ServerFlags {
   config?: string;
@@ -110,25 +111,14 @@ export function registerServerCommand(program: Command): void {
       if (server.newSecrets.joinToken) out(`Join token for agents (shown once, stored hashed): ${server.newSecrets.joinToken}`);
       if (server.localAgent) out(`Local agent ${server.localAgent.id} registered`);
 
-      let closing = false;
-      const shutdown = (signal: string): void => {
-        if (closing) process.exit(130);
-        closing = true;
+      onStopSignals(async (signal) => {
         const drain = config.drainOnStop && server.localAgent !== undefined;
         out(
           drain
             ? `${signal}: draining the local agent, then stopping (its tasks get their grace period; press Ctrl-C again to quit now)`
             : `${signal}: stopping; running tasks keep running and the next start takes them back`,
         );
-        server.close({ drain }).then(
-          () => process.exit(0),
-          (err: Error) => {
-            process.stderr.write(`gantry: shutdown failed: ${err.message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => shutdown('SIGINT'));
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
+        await server.close({ drain });
+      }, 'shutdown failed');
     });
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { exitReport } from '../../../src/cluster/agent/agent.ts';
+import { exitReport } from '../../../src/cluster/agent/exit-report.ts';
 import type { TaskExit } from '../../../src/cluster/drivers/driver.ts';
 
 const exit = (over: Partial<TaskExit>): TaskExit => ({ exitCode: 0, signal: null, oomKilled: false, killed: false, ...over });
