@@ -1,5 +1,5 @@
 // Restarting a task in place on its agent (TaskSpec.restart): when to, and after how long. The agent
-// applies it (agent/restart-loop.ts); the master only records each restart, once. A task failing at
+// applies it (agent/task-supervisor.ts); the master only records each restart, once. A task failing at
 // once therefore costs one store write per backoff period, and the delay grows to maxBackoffMs.
 import type { RestartPolicy } from './types.ts';
 

@@ -1,6 +1,6 @@
 // Keeps the dependency rules of ARCHITECTURE.md true: cluster/ knows nothing of batch, CI or the
-// registry; the registry never imports cluster/; batch and CI use only cluster/index.ts; nothing below
-// server/ and cli/ imports them.
+// registry; the registry never imports cluster/; batch, CI, the API server and the CLI use only
+// cluster/index.ts; the store imports nothing of cluster/; nothing below server/ and cli/ imports them.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -34,9 +34,11 @@ describe('architecture: import rules', () => {
     ['cluster/ imports nothing of batch, ci, registry, server or cli', (f) => top(f) === 'cluster', (t) => ['batch', 'ci', 'registry', 'server', 'cli'].includes(top(t))],
     ['registry/ never imports cluster/', (f) => top(f) === 'registry', (t) => top(t) === 'cluster'],
     ['batch/ and ci/ use only cluster/index.ts', (f) => ['batch', 'ci'].includes(top(f)), (t) => top(t) === 'cluster' && t !== path.join('cluster', 'index.ts')],
-    ['store, config and shared import no domain folder', (f) => ['store', 'config', 'shared'].includes(top(f)), (t) => ['batch', 'ci', 'registry', 'server', 'cli', 'main.ts'].includes(top(t))],
+    ['store, config and shared import no domain folder', (f) => ['store', 'config', 'shared'].includes(top(f)), (t) => ['batch', 'ci', 'registry', 'server', 'cli', 'main.ts', 'agent-main.ts'].includes(top(t))],
     ['only cli/ and main.ts import server/', (f) => !['cli', 'server', 'main.ts'].includes(top(f)), (t) => top(t) === 'server'],
     ['store/ imports nothing of cluster/', (f) => top(f) === 'store', (t) => top(t) === 'cluster'],
+    // The composition roots (main.ts, agent-main.ts) build the pool's parts; the API and the CLI drive them through its surface.
+    ['server/ and cli/ use only cluster/index.ts', (f) => ['server', 'cli'].includes(top(f)), (t) => top(t) === 'cluster' && t !== path.join('cluster', 'index.ts')],
   ];
   for (const [rule, appliesTo, forbidden] of rules) {
     it(rule, () => {

@@ -1,12 +1,7 @@
 // `gantry agent`: a remote agent in its own process, joining a master over HTTP; `gantry agent drain`:
 // tell an agent to stop its tasks (their owners replace them elsewhere) and leave the pool.
-import path from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { assembleAgent } from '../../cluster/agent/assemble-agent.ts';
-import { HttpMasterLink } from '../../cluster/agent/http-master-link.ts';
-import { parseTaskUsers, resolveTaskUsers } from '../../cluster/agent/task-users.ts';
-import { parseAttributes, parseResources } from '../../cluster/resources/parse.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import { parseSwitch } from '../../config/server-config.ts';
 import type { AgentWithUsage } from '../../cluster/index.ts';
@@ -60,40 +55,37 @@ export function registerAgentCommand(program: Command): void {
       } catch {
         throw new CliError(`--master must be a URL like http://127.0.0.1:7070 (got "${masterUrl}")`, 2);
       }
-      const resources = parseResources(flags.resources ?? '');
-      const attributes = parseAttributes(flags.attributes ?? '');
-      const workDir = path.resolve(flags.dataDir);
-
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
-      let taskUsers;
+      // Loaded here so that other commands do not pay for the agent's modules (its drivers).
+      const { assembleRemoteAgent } = await import('../../agent-main.ts');
+      let agent;
       try {
-        const names = flags.taskUsers ?? process.env.GANTRY_TASK_USERS ?? '';
-        taskUsers = await resolveTaskUsers(parseTaskUsers(names, flags.taskUsers !== undefined ? '--task-users' : 'GANTRY_TASK_USERS'), logger);
+        agent = await assembleRemoteAgent(
+          {
+            masterUrl,
+            joinToken,
+            dataDir: flags.dataDir,
+            hostname: flags.hostname,
+            resources: flags.resources ?? '',
+            attributes: flags.attributes ?? '',
+            taskUsers: flags.taskUsers !== undefined ? { names: flags.taskUsers, from: '--task-users' } : { names: process.env.GANTRY_TASK_USERS ?? '', from: 'GANTRY_TASK_USERS' },
+            drivers: {
+              keepExitedMs: parseDuration(flags.containerGcDelay, '--container-gc-delay'),
+              ...(flags.pruneImagesAfter !== undefined ? { pruneImagesAfterMs: parseDuration(flags.pruneImagesAfter, '--prune-images-after') } : {}),
+              cgroupFavorDynmods: flags.cgroupFavordynmods === true,
+            },
+            gcIntervalMs: parseDuration(flags.gcInterval, '--gc-interval'),
+            usageIntervalMs: parseDuration(flags.usageInterval, '--usage-interval'),
+            onDrained: (drained) => {
+              process.stdout.write(`Agent ${drained.id} drained: its tasks were stopped; leaving the pool\n`);
+              process.exit(0);
+            },
+          },
+          logger,
+        );
       } catch (err) {
         throw new CliError(`cannot start the agent: ${(err as Error).message}`, err instanceof Invalid ? 2 : 1);
       }
-      const agent = await assembleAgent(
-        {
-          link: new HttpMasterLink(masterUrl, joinToken),
-          workDir,
-          hostname: flags.hostname,
-          resources,
-          attributes,
-          taskUsers,
-          drivers: {
-            keepExitedMs: parseDuration(flags.containerGcDelay, '--container-gc-delay'),
-            ...(flags.pruneImagesAfter !== undefined ? { pruneImagesAfterMs: parseDuration(flags.pruneImagesAfter, '--prune-images-after') } : {}),
-            cgroupFavorDynmods: flags.cgroupFavordynmods === true,
-          },
-          gcIntervalMs: parseDuration(flags.gcInterval, '--gc-interval'),
-          usageIntervalMs: parseDuration(flags.usageInterval, '--usage-interval'),
-          onDrained: () => {
-            process.stdout.write(`Agent ${agent.id} drained: its tasks were stopped; leaving the pool\n`);
-            process.exit(0);
-          },
-        },
-        logger,
-      );
       try {
         await agent.start();
       } catch (err) {
