@@ -73,23 +73,31 @@ describe('GitHub webhook receiver', () => {
     store.knex.on('query', onQuery);
     // The store's one connection is busy (another writer's transaction) while a burst arrives over
     // HTTP: each delivery in a turn of the event loop of its own.
-    let release!: () => void;
-    const busy = store.knex.transaction(async () => new Promise<void>((resolve) => (release = resolve)));
+    let release: (() => void) | undefined;
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const busy = store.knex.transaction(async () => {
+      holding();
+      return new Promise<void>((resolve) => (release = resolve));
+    });
     try {
+      // The transaction holds the connection only once its callback runs (the pool hands it over
+      // asynchronously): on a busy machine that can take longer than the burst below.
+      await held;
       const ids = [...Array.from({ length: 20 }, (_, i) => `g-${i}`), 'g-2'];
       const answers: Array<Promise<{ status: number }>> = [];
       for (const id of ids) {
         answers.push(receiver.receive(request('push', id, BRANCH_PUSH)));
         await new Promise((resolve) => setImmediate(resolve));
       }
-      release();
+      release!();
       await busy;
       const statuses = (await Promise.all(answers)).map((a) => a.status);
       assert.deepEqual(statuses, [...Array(20).fill(202), 200], 'each queued once; the second g-2 is a redelivery');
       assert.equal(inserts.length, 2, 'the first delivery, then all that came while it waited');
       assert.equal(queued.length, 20);
     } finally {
-      release();
+      release?.();
       store.knex.off('query', onQuery);
     }
   });
