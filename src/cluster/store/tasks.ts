@@ -37,9 +37,11 @@ export interface ProbeVerdicts {
   message: string;
 }
 
-/** When and why a task's log files were removed (log retention). */
+/** When and why a task's log files were removed (log retention, master/log-retention.ts). */
 export interface LogRemoval {
+  /** When the files were removed (ISO 8601). */
   at: string;
+  /** Why, as it reads after "removed": e.g. "by retention 7d after the task ended". */
   reason: string;
 }
 
