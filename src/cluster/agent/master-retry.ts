@@ -1,5 +1,5 @@
-// How long the agent waits before trying its master again, the same for a failed poll and a failed
-// status report, so that both come back quickly after a master restart.
+// How long the agent waits before trying its master again, the same for a failed poll, a failed
+// status report and an undelivered probe verdict, so that all come back quickly after a master restart.
 
 /**
  * 100 ms doubling to 1 s. Short on purpose: after a master restart, reconciliation waits for every

@@ -6,6 +6,7 @@ import type { ProbeReport } from '../protocol.ts';
 import type { ProbeSpec } from '../probes/probe-spec.ts';
 import { PROBE_CHECKS, type ProbeTarget } from './probes/probe-checks.ts';
 import { ProbeRunner } from './probes/probe-runner.ts';
+import { retryDelayMs, sleep } from './master-retry.ts';
 import { sharedLauncher } from '../../shared/launcher/launcher.ts';
 import { loadTaskFile, pruneTaskFiles, removeTaskFile, saveTaskFile } from './task-files.ts';
 
@@ -40,7 +41,7 @@ export function startTaskProbes(taskId: string, setup: TaskProbeSetup, startedAt
         try {
           return await report(verdict);
         } catch {
-          await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** attempt)));
+          await sleep(retryDelayMs(attempt));
         }
       }
     };
