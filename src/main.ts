@@ -24,6 +24,7 @@ import { createRegistry, ensurePlatformRobot } from './registry/index.ts';
 import { scheduleGarbageCollection } from './registry/gc/gc-schedule.ts';
 import { createApp } from './server/app.ts';
 import { bootstrapTokens, type NewSecrets } from './server/bootstrap-tokens.ts';
+import { trackRequestsInFlight, type TrackedListener } from './server/requests-in-flight.ts';
 import { withGitHubWebhooks } from './server/webhook-listener.ts';
 import { addExtraAcceptors } from './server/extra-acceptors.ts';
 import { systemClock } from './shared/clock.ts';
@@ -148,12 +149,13 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
   started.add(() => gcSchedule.stop());
   const apiLogger = logger.child({ component: 'api' });
   const app = createApp({ store, master, logs, registry, batch, ci, registryAccess: () => registryAccess, logger: apiLogger, version: VERSION });
-  const server = http.createServer(withGitHubWebhooks(ci.receiver, apiLogger, app.callback()));
+  const platformRequests = trackRequestsInFlight(withGitHubWebhooks(ci.receiver, apiLogger, app.callback()));
+  const server = http.createServer(platformRequests.listener);
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
   await listen(server, config.listen);
-  started.add(() => closeListener(server));
+  started.add(() => closeListener(server, platformRequests));
   const url = urlOf(server);
   logger.info({ url, dataDir: config.dataDir, store: store.kind }, 'platform API listening');
   // Made while the server already serves on its own handle (a helper process takes ~50 ms).
@@ -161,10 +163,11 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
   void extraAcceptors.ready.then((count) => logger.debug({ count }, 'more handles accept on the platform port'));
   started.add(() => extraAcceptors.close());
 
-  const registryServer = http.createServer(registry.app.callback());
+  const registryRequests = trackRequestsInFlight(registry.app.callback());
+  const registryServer = http.createServer(registryRequests.listener);
   registryServer.requestTimeout = 0;
   await listen(registryServer, config.registryListen);
-  started.add(() => closeListener(registryServer));
+  started.add(() => closeListener(registryServer, registryRequests));
   const registryUrl = urlOf(registryServer);
   logger.info({ url: registryUrl }, 'registry listening');
   registryAccess = { url: config.registry.externalUrl ?? registryUrl, ...robot };
@@ -243,10 +246,19 @@ async function listen(server: http.Server, address: ServerConfig['listen']): Pro
 }
 
 /** Closes the listener and the connections it holds (long polls and followed logs would keep it open). */
-async function closeListener(listener: http.Server): Promise<void> {
+/**
+ * Stops accepting, ends the connections (long polls and followed logs see their request close), and
+ * waits for the handlers still at work: they may still need the store, which closes after this.
+ */
+async function closeListener(listener: http.Server, requests: TrackedListener): Promise<void> {
+  const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
   listener.closeAllConnections();
-  await new Promise<void>((resolve) => listener.close(() => resolve()));
+  await requests.settled(HANDLERS_SETTLE_MS);
+  await closed;
 }
+
+/** The longest a stop waits for the requests still being handled (a handler stuck past this is left). */
+const HANDLERS_SETTLE_MS = 10_000;
 
 function urlOf(server: http.Server): string {
   const address = server.address() as AddressInfo;

@@ -6,7 +6,7 @@
 // chain, the routers' matching, respond() — was a quarter of the thread's time per delivery, as much
 // as verifying, parsing and recording it (bench/README.md, CI). The route needs none of it: it reads
 // a raw body, has no token to check (the signature is its authentication) and answers JSON.
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { GitHubReceiver, WebhookAnswer } from '../ci/webhooks/github-receiver.ts';
 
@@ -15,14 +15,16 @@ const GITHUB_WEBHOOK_PATH = '/hooks/github';
 /** GitHub sends at most 25 MB. */
 const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
+/** A request's handler; what it returns (a promise) is the end of its work (requests-in-flight.ts). */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
+
 /** `rest` (the koa app's callback) with POST /hooks/github taken off it. */
-export function withGitHubWebhooks(receiver: GitHubReceiver, logger: Logger, rest: RequestListener): RequestListener {
+export function withGitHubWebhooks(receiver: GitHubReceiver, logger: Logger, rest: RequestHandler): RequestHandler {
   return (req, res) => {
     if (req.method !== 'POST' || pathOf(req.url) !== GITHUB_WEBHOOK_PATH) {
-      rest(req, res);
-      return;
+      return rest(req, res);
     }
-    receiveDelivery(receiver, req, res).catch((err: unknown) => {
+    return receiveDelivery(receiver, req, res).catch((err: unknown) => {
       logger.error({ err, path: GITHUB_WEBHOOK_PATH }, 'a webhook delivery could not be received');
       answer(res, { status: 500, body: { error: 'internal', message: 'internal error; see the server log' } });
     });

@@ -118,7 +118,8 @@ export function agentRoutes(master: Master, store: Store, registryAccess: () => 
   router.post('/api/v1/agent/:agentId/poll', agent, async (ctx) => {
     const body = parseInput(pollSchema, ctx.request.body);
     const abort = new AbortController();
-    ctx.req.on('close', () => abort.abort());
+    // The response's close, not the request's: a request closes once its body was read, at once here.
+    ctx.res.on('close', () => abort.abort());
     ctx.body = { orders: await master.pollOrders(ctx.params.agentId!, body.runningTaskIds, body.waitMs, abort.signal) };
   });
 

@@ -66,7 +66,7 @@ export function taskRoutes(master: Master, logs: TaskLogStore): Router {
         const done = (): void => {
           clearTimeout(timer);
           master.events.off('task', onTask);
-          ctx.req.off('close', done);
+          ctx.res.off('close', done);
           resolve();
         };
         const onTask = ({ task }: TaskEvent): void => {
@@ -74,7 +74,7 @@ export function taskRoutes(master: Master, logs: TaskLogStore): Router {
         };
         const timer = setTimeout(done, q.waitMs);
         master.events.on('task', onTask);
-        ctx.req.on('close', done);
+        ctx.res.on('close', done);
       });
       found = read();
     }
@@ -123,7 +123,7 @@ function streamLogs(
   options: { follow: boolean; format: 'raw' | 'ndjson'; stream: 'stdout' | 'stderr' | 'both' },
 ): void {
   const abort = new AbortController();
-  ctx.req.on('close', () => abort.abort());
+  ctx.res.on('close', () => abort.abort());
   const wanted = (chunk: OutputChunk): boolean => options.stream === 'both' || chunk.stream === options.stream;
   const isComplete = async (): Promise<boolean> => TERMINAL_STATES.has((await master.getTask(task.id)).state);
 
