@@ -8,6 +8,7 @@ import type { Agent } from './cluster/agent/agent.ts';
 import type { AgentDriverOptions } from './cluster/agent/agent-drivers.ts';
 import { assembleAgent } from './cluster/agent/assemble-agent.ts';
 import { HttpMasterLink } from './cluster/agent/http-master-link.ts';
+import { parseUidRange } from './cluster/agent/private-uids.ts';
 import { parseTaskUsers, resolveTaskUsers } from './cluster/agent/task-users.ts';
 import { parseAttributes, parseResources } from './cluster/resources/parse.ts';
 
@@ -21,6 +22,8 @@ export interface RemoteAgentSettings {
   attributes: string;
   /** Comma-separated names as given, and where they came from (for the error). */
   taskUsers: { names: string; from: string };
+  /** The private uid range as given (FIRST-LAST, off, or empty for the default), and where from. */
+  taskUids: { range: string; from: string };
   drivers: AgentDriverOptions;
   gcIntervalMs: number;
   usageIntervalMs: number;
@@ -31,7 +34,8 @@ export interface RemoteAgentSettings {
 export async function assembleRemoteAgent(settings: RemoteAgentSettings, logger: Logger): Promise<Agent> {
   const resources = parseResources(settings.resources);
   const attributes = parseAttributes(settings.attributes);
-  const taskUsers = await resolveTaskUsers(parseTaskUsers(settings.taskUsers.names, settings.taskUsers.from), logger);
+  const uids = parseUidRange(settings.taskUids.range, settings.taskUids.from);
+  const taskUsers = await resolveTaskUsers(parseTaskUsers(settings.taskUsers.names, settings.taskUsers.from), logger, uids);
   const agent: Agent = await assembleAgent(
     {
       link: new HttpMasterLink(settings.masterUrl, settings.joinToken),

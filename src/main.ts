@@ -9,6 +9,7 @@ import { BatchService } from './batch/index.ts';
 import { CiService, GitHubStatusReporter } from './ci/index.ts';
 import type { Agent } from './cluster/agent/agent.ts';
 import { assembleAgent, type AgentAssembly } from './cluster/agent/assemble-agent.ts';
+import { parseUidRange } from './cluster/agent/private-uids.ts';
 import { resolveTaskUsers } from './cluster/agent/task-users.ts';
 import { LocalMasterLink } from './cluster/agent/local-master-link.ts';
 import type { RegistryAccess } from './cluster/protocol.ts';
@@ -61,7 +62,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     ? {
         resources: parseResources(config.agent.resources ?? ''),
         attributes: parseAttributes(config.agent.attributes),
-        taskUsers: await resolveTaskUsers(config.agent.taskUsers, agentLogger),
+        taskUsers: await resolveTaskUsers(config.agent.taskUsers, agentLogger, parseUidRange(config.agent.taskUids, 'agent.taskUids (--agent-task-uids, GANTRY_TASK_UIDS)')),
         logger: agentLogger,
       }
     : undefined;

@@ -51,11 +51,16 @@ const serverConfigSchema = z
          * `gantry-task`, created if missing, when the server runs as root.
          */
         taskUsers: z.array(z.string().regex(USER_NAME, USER_NAME_RULE)).default([]),
+        /**
+         * The private uids the default user's tasks get one of each, `FIRST-LAST` or `off`
+         * (src/cluster/agent/private-uids.ts). Empty: the default range.
+         */
+        taskUids: z.string().default(''),
         /** How often the running tasks' CPU and memory are sampled and sent to the master. */
         usageIntervalMs: durationMs.default(10_000),
       })
       .strict()
-      .default({ attributes: '', containerGcDelayMs: DEFAULT_KEEP_EXITED_MS, cgroupFavorDynmods: false, taskUsers: [], usageIntervalMs: 10_000 }),
+      .default({ attributes: '', containerGcDelayMs: DEFAULT_KEEP_EXITED_MS, cgroupFavorDynmods: false, taskUsers: [], taskUids: '', usageIntervalMs: 10_000 }),
     placement: z
       .object({ strategy: z.enum(RANKERS).default('binpack') })
       .strict()
@@ -145,6 +150,7 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, (value: string) => Partial<Se
   ['GANTRY_TASK_LOG_RETENTION', (v) => ({ taskLogs: { retentionMs: parseDuration(v, 'GANTRY_TASK_LOG_RETENTION') } })],
   ['GANTRY_DRAIN_ON_STOP', (v) => ({ drainOnStop: parseSwitch('GANTRY_DRAIN_ON_STOP', v) })],
   ['GANTRY_TASK_USERS', (v) => ({ agent: { taskUsers: parseNameList(v) } })],
+  ['GANTRY_TASK_UIDS', (v) => ({ agent: { taskUids: v } })],
 ];
 
 export interface ConfigSources {

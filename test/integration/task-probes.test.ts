@@ -98,7 +98,8 @@ describe('task probes: health and readiness, reported on change', function () {
     const task = await submitTask(client, {
       cmd: 'sleep 60',
       killGraceMs: 200,
-      readiness: { kind: 'command', command: 'test -f go', intervalMs: 200, timeoutMs: 200 },
+      // As the task's own uid, owner of its sandbox (0700): no other uid could look inside.
+      readiness: { kind: 'command', command: 'test -f go && test "$(id -u)" = "$(stat -c %u .)"', intervalMs: 200, timeoutMs: 200 },
     });
     const sandbox = path.join(dir, 'server', 'agent', 'sandboxes', task.id);
     const state = async (): Promise<TaskRecord> => (await client.get<TaskRecord>(`/api/v1/tasks/${task.id}`)).body;
@@ -109,7 +110,7 @@ describe('task probes: health and readiness, reported on change', function () {
     assert.equal((await state()).probeMessage, 'readiness probe passed');
     rmSync(path.join(sandbox, 'go'));
     await waitFor('not ready again', async () => (await state()).ready === false);
-    assert.match((await state()).probeMessage ?? '', /readiness probe failed: "test -f go" exited with 1/);
+    assert.match((await state()).probeMessage ?? '', /readiness probe failed: "test -f go && test .*" exited with 1/);
     await client.post(`/api/v1/tasks/${task.id}/kill`);
   });
 

@@ -1,13 +1,14 @@
 // Unprivileged tasks, as an operator meets them: a server (root) whose embedded agent runs tasks as
-// gantry-task, which it creates at start; a remote agent that allows two more users (one of them in
+// gantry-task (which it creates at start), each with a private uid of its own; a remote agent that allows two more users (one of them in
 // the `docker` group); an agent that allows root, joined later. A task runs as its agent's default user
-// unless it names an allowed one; it reads neither the store, nor another user's sandbox, nor the
-// Docker socket (unless its user was granted it); a user no agent allows is refused with 400.
+// unless it names an allowed one; it reads neither the store, nor another task's sandbox (of another
+// user, or of the same default user), nor the Docker socket (unless its user was granted it); a user no agent allows is refused with 400.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { TaskRecord } from '../../src/cluster/types.ts';
+import { DEFAULT_PRIVATE_UIDS } from '../../src/cluster/agent/private-uids.ts';
 import { ADMIN_TOKEN, GANTRY, JOIN_TOKEN, api, killAll, runCli, startGantry, submitTask, tempDir, waitFor, type Started } from '../helpers/processes.ts';
 import { ensureUser, findUser } from '../helpers/system-users.ts';
 
@@ -75,21 +76,27 @@ describe('task users: tasks run unprivileged', function () {
 
   const onNode = (hostname: string) => [`hostname:IS:${hostname}`];
 
-  it('creates gantry-task (a system user with a group of its own and no other) and runs a task naming no user as it', async () => {
+  const privateUid = (uid: number) => uid >= DEFAULT_PRIVATE_UIDS.first && uid <= DEFAULT_PRIVATE_UIDS.last;
+
+  it('creates gantry-task (a system user with a group of its own and no other) and runs a task naming no user as it, with a uid of its own', async () => {
     const user = findUser('gantry-task');
     assert.ok(user, 'the server made gantry-task');
     assert.deepEqual(user.groups, [user.gid], 'in no other group');
     assert.ok(user.uid > 0 && user.uid < 1000, `a system uid (${user.uid})`);
     assert.match(execFileSync('getent', ['passwd', 'gantry-task'], { encoding: 'utf8' }), /:\/usr\/sbin\/nologin\n$/);
     if (!hadDefaultUser) assert.match(started[0]!.output(), /created the system user gantry-task to run tasks as/);
-    for (const node of ['node-a', 'node-b']) {
-      const { task, out } = await run({ cmd: 'id -un; id -u; echo "$HOME $USER"', constraints: onNode(node) });
+    const uids: number[] = [];
+    for (const node of ['node-a', 'node-a', 'node-b']) {
+      const { task, out } = await run({ cmd: 'id -u; id -g; id -G; echo "$HOME $USER"', constraints: onNode(node) });
       assert.equal(task.state, 'finished', out);
-      const [name, uid, env] = out.trim().split('\n');
-      assert.equal(name, 'gantry-task', `on ${node}`);
-      assert.equal(Number(uid), user.uid);
-      assert.match(env!, new RegExp(`/sandboxes/${task.id} gantry-task$`), 'HOME is its sandbox');
+      const [uid, gid, groups, env] = out.trim().split('\n');
+      assert.ok(privateUid(Number(uid)), `on ${node}: a private uid (${uid}), not gantry-task's own`);
+      assert.equal(Number(gid), user.gid, 'gantry-task\'s group');
+      assert.equal(groups, String(user.gid), 'and no other');
+      assert.match(env!, new RegExp(`/sandboxes/${task.id} gantry-task$`), 'HOME is its sandbox; USER names the default user');
+      uids.push(Number(uid));
     }
+    assert.notEqual(uids[0], uids[1], 'two tasks on one agent: two uids');
   });
 
   it('keeps the data directory out of its reach: the store, logs, secrets, registry and CI mirrors', async () => {
@@ -121,6 +128,35 @@ describe('task users: tasks run unprivileged', function () {
     assert.equal(b.task.state, 'failed');
     assert.match(b.out, /cat: \S+\/note: Permission denied/);
     assert.match(b.out, /ls: cannot open directory '\S+sandboxes': Permission denied/);
+  });
+
+  it('cannot reach another task of the same default user: its sandbox, its environment, its processes; an ended task\'s sandbox is sealed', async () => {
+    const holder = await submitTask(client, {
+      cmd: 'echo secret > "$GANTRY_SANDBOX/note"; echo $$ > "$GANTRY_SANDBOX/pid"; echo ready; exec sleep 120',
+      env: { SECRET_TOKEN: 'hunter2' },
+      constraints: onNode('node-a'),
+      killGraceMs: 500,
+    });
+    await waitFor('the holder to write its note', async () => {
+      const logs = await client.get<string>(`/api/v1/tasks/${holder.id}/logs?format=raw`);
+      return String(logs.body).includes('ready');
+    }, 30_000);
+    const sandbox = path.join(dataDir, 'agent', 'sandboxes', holder.id);
+    const pid = readFileSync(path.join(sandbox, 'pid'), 'utf8').trim();
+    const other = await run({
+      cmd: `cat ${sandbox}/note; tr '\\0' '\\n' < /proc/${pid}/environ | grep SECRET; ls /proc/${pid}/cwd/; kill -0 ${pid} && echo signalled; echo end`,
+      constraints: onNode('node-a'),
+    });
+    assert.doesNotMatch(other.out, /^secret$|hunter2|signalled|^pid$/m, other.out);
+    assert.match(other.out, /cat: \S+\/note: Permission denied/);
+    assert.match(other.out, /environ: Permission denied/);
+    assert.match(other.out, /kill: .*(Operation not permitted|No such process)/i);
+    await client.post(`/api/v1/tasks/${holder.id}/kill`, {});
+    await waitFor('the holder to end and its sandbox to be sealed', async () => {
+      const now = (await client.get<TaskRecord>(`/api/v1/tasks/${holder.id}`)).body;
+      const info = statSync(sandbox);
+      return TERMINAL.has(now.state) && info.uid === 0 && (info.mode & 0o777) === 0o700;
+    }, 30_000);
   });
 
   it('cannot use the Docker socket, unless its user is in the socket\'s group (which the agent warns about)', async function () {
@@ -157,8 +193,9 @@ describe('task users: tasks run unprivileged', function () {
     started.push(rootAgent);
     const asRoot = await run({ cmd: 'id -u; echo "$HOST"', user: 'root' });
     assert.equal(asRoot.out, '0\nnode-root\n');
-    const byDefault = await run({ cmd: 'id -un', constraints: onNode('node-root') });
-    assert.equal(byDefault.out, 'gantry-task\n', 'root only when the task names it');
+    const byDefault = await run({ cmd: 'id -u; echo $USER', constraints: onNode('node-root') });
+    const [uid, name] = byDefault.out.trim().split('\n');
+    assert.ok(privateUid(Number(uid)) && name === 'gantry-task', `root only when the task names it: ${byDefault.out}`);
   });
 
   it('refuses to start an agent (remote or embedded) with an unknown user in its task users, in one line', async () => {
@@ -173,12 +210,13 @@ describe('task users: tasks run unprivileged', function () {
 
   it('shares a workspace between the tasks of the default user; emptied, the agent removes it', async () => {
     const workspace = path.join(dataDir, 'agent', 'workspaces', 'ws-users');
-    const writer = await run({ cmd: 'echo built > artifact; id -un', workspace: 'ws-users', constraints: onNode('node-a') });
-    assert.equal(writer.out, 'gantry-task\n');
-    assert.equal(statSync(workspace).uid, findUser('gantry-task')!.uid);
+    const writer = await run({ cmd: 'echo built > artifact; id -u', workspace: 'ws-users', constraints: onNode('node-a') });
+    const uid = Number(writer.out.trim());
+    assert.ok(privateUid(uid), writer.out);
+    assert.equal(statSync(workspace).uid, uid);
     assert.equal(statSync(workspace).mode & 0o777, 0o700);
-    const reader = await run({ cmd: 'cat artifact', workspace: 'ws-users', constraints: onNode('node-a') });
-    assert.equal(reader.out, 'built\n');
+    const reader = await run({ cmd: 'cat artifact; id -u', workspace: 'ws-users', constraints: onNode('node-a') });
+    assert.equal(reader.out, `built\n${uid}\n`, 'the steps of a workspace share its uid');
     // What a CI run's cleanup does (src/ci/runs/run-engine.ts): the task empties it, the agent removes it.
     const cleanup = await run({ cmd: 'cd / && find "$GANTRY_WORKSPACE" -mindepth 1 -delete', workspace: 'ws-users', constraints: onNode('node-a') });
     assert.equal(cleanup.task.state, 'finished', cleanup.out);
@@ -209,9 +247,9 @@ describe('task users: tasks run unprivileged', function () {
 
   it('a memory limit still kills an unprivileged task that allocates past it', async () => {
     // `tail` keeps a line in memory until its end: 300 MiB without a newline needs 300 MiB.
-    const { task, out } = await run({ cmd: 'id -un; head -c 300000000 /dev/zero | tail -n 1 > /dev/null && echo survived', mem: 32, constraints: onNode('node-a') });
+    const { task, out } = await run({ cmd: 'id -u; head -c 300000000 /dev/zero | tail -n 1 > /dev/null && echo survived', mem: 32, constraints: onNode('node-a') });
     if (/^not enforced/.test(task.limits ?? '')) return; // no cgroups on this host
-    assert.match(out, /^gantry-task\n/);
+    assert.ok(privateUid(Number(out.split('\n')[0])), out);
     assert.doesNotMatch(out, /survived/);
     assert.equal(task.state, 'failed');
     assert.match(task.reason ?? '', /OOM killer: memory limit exceeded/);

@@ -22,6 +22,7 @@ interface AgentFlags {
   cgroupFavordynmods?: boolean;
   drainOnStop?: boolean;
   taskUsers?: string;
+  taskUids?: string;
   usageInterval: string;
   logLevel: string;
 }
@@ -43,6 +44,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--cgroup-favordynmods', 'turn the kernel\'s cgroup favordynmods on: tasks join their cgroups without waiting 10-30 ms (kernel-wide, Linux 6.0+, root)')
     .option('--drain-on-stop', 'on SIGTERM/SIGINT, kill this agent\'s tasks (reported lost, replaced elsewhere) before exiting; by default they keep running and the next start takes them back (env GANTRY_DRAIN_ON_STOP=1)')
     .option('--task-users <users>', 'users tasks may run as, the default first, e.g. "gantry-task,ci-docker"; a task names one with `user` (default: gantry-task, created if missing; env GANTRY_TASK_USERS)')
+    .option('--task-uids <range>', 'private uids for tasks that run as the default user, one each: FIRST-LAST, or "off" to share the user\'s uid (default 1900000000-1900065535; env GANTRY_TASK_UIDS)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: AgentFlags) => {
       const drainOnStop = flags.drainOnStop === true || parseSwitch('GANTRY_DRAIN_ON_STOP', process.env.GANTRY_DRAIN_ON_STOP ?? '');
@@ -69,6 +71,7 @@ export function registerAgentCommand(program: Command): void {
             resources: flags.resources ?? '',
             attributes: flags.attributes ?? '',
             taskUsers: flags.taskUsers !== undefined ? { names: flags.taskUsers, from: '--task-users' } : { names: process.env.GANTRY_TASK_USERS ?? '', from: 'GANTRY_TASK_USERS' },
+            taskUids: flags.taskUids !== undefined ? { range: flags.taskUids, from: '--task-uids' } : { range: process.env.GANTRY_TASK_UIDS ?? '', from: 'GANTRY_TASK_UIDS' },
             drivers: {
               keepExitedMs: parseDuration(flags.containerGcDelay, '--container-gc-delay'),
               ...(flags.pruneImagesAfter !== undefined ? { pruneImagesAfterMs: parseDuration(flags.pruneImagesAfter, '--prune-images-after') } : {}),

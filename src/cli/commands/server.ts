@@ -23,6 +23,7 @@ interface ServerFlags {
   agentPruneImagesAfter?: string;
   agentCgroupFavordynmods?: boolean;
   agentTaskUsers?: string;
+  agentTaskUids?: string;
   agentUsageInterval?: string;
   strategy?: 'binpack' | 'spread' | 'random';
   heartbeatTimeout?: string;
@@ -52,6 +53,7 @@ export function registerServerCommand(program: Command): void {
     .option('--agent-prune-images-after <duration>', 'prune dangling Docker images older than this (checked hourly; default: never)')
     .option('--agent-cgroup-favordynmods', 'turn the kernel\'s cgroup favordynmods on: tasks join their cgroups without waiting 10-30 ms (kernel-wide, Linux 6.0+, root)')
     .option('--agent-task-users <users>', 'users the embedded agent\'s tasks may run as, the default first, e.g. "gantry-task,ci-docker" (default: gantry-task, created if missing; env GANTRY_TASK_USERS)')
+    .option('--agent-task-uids <range>', 'private uids for the embedded agent\'s tasks that run as its default user, one each: FIRST-LAST, or "off" to share the user\'s uid (default 1900000000-1900065535; env GANTRY_TASK_UIDS)')
     .option('--agent-usage-interval <duration>', 'how often the embedded agent samples its tasks\' CPU and memory for the master (default 10s)')
     .option('--strategy <name>', 'default placement strategy: binpack, spread or random')
     .option('--heartbeat-timeout <duration>', 'mark agents unreachable after this long without a heartbeat (default 30s)')
@@ -84,6 +86,7 @@ export function registerServerCommand(program: Command): void {
             pruneImagesAfterMs: flags.agentPruneImagesAfter !== undefined ? parseDuration(flags.agentPruneImagesAfter, '--agent-prune-images-after') : undefined,
             cgroupFavorDynmods: flags.agentCgroupFavordynmods === true ? true : undefined,
             taskUsers: flags.agentTaskUsers !== undefined ? parseNameList(flags.agentTaskUsers) : undefined,
+            taskUids: flags.agentTaskUids,
             usageIntervalMs: flags.agentUsageInterval !== undefined ? parseDuration(flags.agentUsageInterval, '--agent-usage-interval') : undefined,
           },
           placement: flags.strategy ? { strategy: flags.strategy } : undefined,

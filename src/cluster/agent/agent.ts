@@ -17,6 +17,7 @@ import { loadRestartState, pruneRestartStates, removeRestartState, saveRestartSt
 import { RunStarter } from './run-starter.ts';
 import { loadProbeSetup, pruneProbeSetups, removeProbeSetup, saveProbeSetup } from './task-probes.ts';
 import { NO_OUTPUT, TaskSupervisor, type Restarting, type SupervisedTask, type SupervisorDeps } from './task-supervisor.ts';
+import { reclaimPrivateUids, sealSandbox } from './private-uids.ts';
 import { TaskUsers } from './task-users.ts';
 import { prepareTaskRoots, readAgentId, sandboxRoot, workspaceRoot, writeAgentId } from './work-dir.ts';
 
@@ -115,6 +116,11 @@ export class Agent {
     const recovered: TaskHandle[] = [];
     for (const driver of drivers) recovered.push(...(await driver.recover(sandboxRoot(workDir))));
     const recoveredIds = new Set(recovered.map((h) => h.taskId));
+    const privateUids = this.taskUsers.privateUids;
+    if (privateUids) {
+      const sealed = await reclaimPrivateUids(privateUids, { sandboxRoot: sandboxRoot(workDir), workspaceRoot: workspaceRoot(workDir) }, recoveredIds);
+      if (sealed > 0) logger.info({ sealed }, 'sealed the sandboxes of tasks that ended while the agent was down');
+    }
     await pruneRedactValues(workDir, recoveredIds);
     // A task waiting between two runs when the agent stopped has no process to recover: it is lost.
     await pruneRestartStates(workDir, recoveredIds);
@@ -290,6 +296,7 @@ export class Agent {
       if (order.spec.image) this.reporter.imageUsed(order.spec.image);
     } catch (err) {
       this.starting.delete(order.taskId);
+      await this.releaseTaskUser(order.taskId, order.spec.workspace);
       await removeRedactValues(workDir, order.taskId).catch(() => undefined);
       await removeRestartState(workDir, order.taskId).catch(() => undefined);
       await removeProbeSetup(workDir, order.taskId).catch(() => undefined);
@@ -329,7 +336,20 @@ export class Agent {
   /** A task ended (reported and cleaned up by its supervisor): the agent no longer has it. */
   private async forget(task: TaskSupervisor): Promise<void> {
     this.tasks.delete(task.taskId);
+    await this.releaseTaskUser(task.taskId, task.workspace);
     if (task.workspace) await this.removeEmptiedWorkspace(task.workspace);
+  }
+
+  /**
+   * An ended task's sandbox is sealed (no later task of its user or uid enters it) and its private uid
+   * freed, unless its workspace holds the uid for the run's next steps (freed with the workspace).
+   */
+  private async releaseTaskUser(taskId: string, workspace: string | undefined): Promise<void> {
+    if (!this.taskUsers.switches) return;
+    await sealSandbox(path.join(sandboxRoot(this.options.workDir), taskId)).catch((err: unknown) => {
+      this.options.logger.warn({ task: taskId, err: (err as Error).message }, 'could not seal the sandbox of an ended task');
+    });
+    if (workspace === undefined) this.taskUsers.release({ taskId });
   }
 
   /**
@@ -339,6 +359,7 @@ export class Agent {
    */
   private async removeEmptiedWorkspace(name: string): Promise<void> {
     for (const task of this.tasks.values()) if (task.workspace === name) return;
-    await rmdir(path.join(workspaceRoot(this.options.workDir), name)).catch(() => undefined);
+    const removed = await rmdir(path.join(workspaceRoot(this.options.workDir), name)).then(() => true, () => false);
+    if (removed) this.taskUsers.release({ taskId: '', workspace: name });
   }
 }

@@ -29,7 +29,7 @@ export class RunStarter {
     const driver = this.pickDriver(order);
     const { sandboxDir, workingDir } = this.directories(order);
     const env = taskEnvironment(order, this.options.hostname, sandboxDir, workingDir);
-    const user = this.options.taskUsers.forTask(order.spec); // throws for a user this agent does not allow
+    const user = this.userOf(order, driver); // throws for a user this agent does not allow
     const agentId = this.options.agentId();
     const registry = this.options.registry();
     return driver.start({
@@ -51,8 +51,7 @@ export class RunStarter {
     const { health, readiness } = order.spec;
     if (!health && !readiness) return undefined;
     const { sandboxDir, workingDir } = this.directories(order);
-    const taskUsers = this.options.taskUsers;
-    const user = taskUsers.switches ? taskUsers.forTask(order.spec) : undefined;
+    const user = this.options.taskUsers.switches ? this.userOf(order, this.pickDriver(order)) : undefined;
     const env = execEnvironment({ env: taskEnvironment(order, this.options.hostname, sandboxDir, workingDir), sandboxDir, ...(user ? { user } : {}) });
     return {
       ...(health ? { health } : {}),
@@ -60,8 +59,18 @@ export class RunStarter {
       ports: order.allocation.ports,
       cwd: workingDir ?? sandboxDir,
       env,
-      ...(user ? { user: user.name } : {}),
+      ...(user ? { user } : {}),
     };
+  }
+
+  /**
+   * The user an exec task runs as, with its private uid (task-users.ts runAs: held by the task or its
+   * workspace until the agent releases it). A container runs as its image's user: it holds no uid.
+   */
+  private userOf(order: LaunchOrder, driver: Driver) {
+    const { taskUsers } = this.options;
+    if (driver.name !== 'exec') return taskUsers.forTask(order.spec);
+    return taskUsers.runAs(order.spec, { taskId: order.taskId, workspace: order.spec.workspace });
   }
 
   private directories(order: LaunchOrder): { sandboxDir: string; workingDir: string | undefined } {

@@ -8,6 +8,8 @@ import { PROBE_CHECKS, type ProbeTarget } from './probes/probe-checks.ts';
 import { ProbeRunner } from './probes/probe-runner.ts';
 import { retryDelayMs, sleep } from './master-retry.ts';
 import { sharedLauncher } from '../../shared/launcher/launcher.ts';
+import type { TaskUser } from '../drivers/driver.ts';
+import { switchUserArgv } from '../drivers/exec-user.ts';
 import { loadTaskFile, pruneTaskFiles, removeTaskFile, saveTaskFile } from './task-files.ts';
 
 const KIND = 'probes';
@@ -17,10 +19,13 @@ export interface TaskProbeSetup {
   health?: ProbeSpec;
   readiness?: ProbeSpec;
   ports: number[];
-  /** Command probes: the task's working directory, environment, and user when the agent switches users. */
+  /**
+   * Command probes: the task's working directory, environment, and user (with its private uid) when the
+   * agent switches users. A name alone: a setup kept by an earlier version (run with runuser).
+   */
   cwd: string;
   env: Record<string, string>;
-  user?: string;
+  user?: TaskUser | string;
 }
 
 /** Where the agent reaches its tasks' ports: they are published on its own host. */
@@ -61,11 +66,12 @@ export function startTaskProbes(taskId: string, setup: TaskProbeSetup, startedAt
   };
 }
 
-/** A command probe runs beside an exec task: in its directory, with its environment, as its user (runuser). */
+/** A command probe runs beside an exec task: in its directory, with its environment, as its user and uid (setpriv). */
 function commandRunner(setup: TaskProbeSetup): ProbeTarget['runCommand'] {
+  const { user } = setup;
+  const switchUser = user === undefined ? [] : typeof user === 'string' ? ['runuser', '-u', user, '--'] : switchUserArgv(user);
   return async (command, timeoutMs) => {
-    const shell = ['/bin/sh', '-c', command];
-    const argv = setup.user !== undefined ? ['runuser', '-u', setup.user, '--', ...shell] : shell;
+    const argv = [...switchUser, '/bin/sh', '-c', command];
     const result = await sharedLauncher().run(argv, { cwd: setup.cwd, env: setup.env, timeoutMs, maxBuffer: 4096 });
     return { exitCode: result.exitCode, output: `${result.stdout.toString()}${result.stderr.toString()}` };
   };
