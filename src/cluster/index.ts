@@ -3,8 +3,10 @@
 // CLI also reach the pool only through here (test/architecture/imports.test.ts): the master and its
 // log store as the server drives them, the task spec's parser, and the parsers of the Mesos syntax.
 import type { Master, TaskEvent } from './master/master.ts';
+import type { StoredChunk } from './master/task-logs.ts';
+import type { TaskUsageFigures } from './master/usage-figures.ts';
 import { parseTaskSpec, type TaskSubmission } from './task-spec.ts';
-import type { TaskRecord } from './types.ts';
+import { TERMINAL_STATES, type TaskRecord } from './types.ts';
 
 export type { TaskSubmission } from './task-spec.ts';
 /** A task as clients may see it, without its secrets (TaskSpec.redact): for any API that shows tasks. */
@@ -17,6 +19,7 @@ export type { TaskChange } from './master/task-changes.ts';
 /** For the API server and the CLI (the composition root builds them; other domains use ClusterClient). */
 export type { AgentWithUsage, Master, TaskEvent } from './master/master.ts';
 export type { StoredChunk, TaskLogStore } from './master/task-logs.ts';
+export type { TaskUsageFigures } from './master/usage-figures.ts';
 export type { Registration, RegistryAccess } from './protocol.ts';
 export type { OutputChunk } from './drivers/driver.ts';
 export { parseTaskSpec } from './task-spec.ts';
@@ -55,6 +58,15 @@ export interface ClusterClient {
    * the last 10,000 changes of this run): list again. Returns an unsubscribe.
    */
   watch(ownerPrefix: string, listener: (task: TaskRecord, cursor: string) => void, options?: { since?: string }): () => void;
+  /**
+   * A task's output (stdout and stderr chunks in the order they were written), from the start or from
+   * `fromOffset` (the `endOffset` of a chunk read before). With `follow`, it waits for more until the
+   * task has ended and all its output was read. A capped log starts with a notice of what was cut;
+   * a log removed by retention throws LogRemoved (a Gone, 410).
+   */
+  logs(taskId: string, options?: { follow?: boolean; fromOffset?: number; signal?: AbortSignal }): AsyncIterable<StoredChunk>;
+  /** What a running task uses, as its agent last sampled it; null before the first sample and once it ended. */
+  usage(taskId: string): TaskUsageFigures | null;
 }
 
 export function clusterClient(master: Master): ClusterClient {
@@ -80,5 +92,15 @@ export function clusterClient(master: Master): ClusterClient {
       master.events.on('task', onTask);
       return () => master.events.off('task', onTask);
     },
+    logs(taskId, options = {}) {
+      const isComplete = async (): Promise<boolean> => TERMINAL_STATES.has((await master.getTask(taskId)).state);
+      return master.logs.read(taskId, {
+        follow: options.follow ?? false,
+        isComplete,
+        ...(options.fromOffset !== undefined ? { fromOffset: options.fromOffset } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    },
+    usage: (taskId) => master.usage.of(taskId),
   };
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { clusterClient, type ClusterClient } from '../../src/cluster/index.ts';
+import { clusterClient, TERMINAL_STATES as TERMINAL, type ClusterClient } from '../../src/cluster/index.ts';
 import type { TaskRecord, TaskState } from '../../src/cluster/types.ts';
 import { loadServerConfig } from '../../src/config/server-config.ts';
 import { startServer, type RunningServer } from '../../src/main.ts';
@@ -18,7 +18,7 @@ describe('cluster client (TaskSource contract)', function () {
   before(async () => {
     const config = loadServerConfig({
       env: {},
-      flags: { dataDir: path.join(tempDir('client'), 'data'), listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:2;mem:512' } },
+      flags: { dataDir: path.join(tempDir('client'), 'data'), listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:2;mem:512', usageIntervalMs: 200 } },
     });
     server = await startServer(config, pino({ level: 'silent' }));
     cluster = clusterClient(server.master);
@@ -121,6 +121,44 @@ describe('cluster client (TaskSource contract)', function () {
     // A cursor from another run of the master is refused (410): the client lists again.
     assert.throws(() => cluster.watch('app:', () => undefined, { since: 'w-0-old.3' }), (err: Error & { status?: number }) => err.status === 410 && /earlier run of the master/.test(err.message));
     assert.throws(() => cluster.watch('app:', () => undefined, { since: 'garbage' }), /not a watch cursor/);
+  });
+
+  it('reads a task\'s output: all of it once ended, followed live while it runs, resumed after a chunk read before', async () => {
+    const text = async (chunks: AsyncIterable<{ stream: string; data: Buffer; endOffset: number }>): Promise<{ out: string; last: number }> => {
+      let out = '';
+      let last = 0;
+      for await (const chunk of chunks) {
+        out += `${chunk.stream}:${chunk.data.toString()}`;
+        last = chunk.endOffset;
+      }
+      return { out, last };
+    };
+    // Followed from before its first line: the reader waits for each line and ends with the task.
+    const task = await cluster.submit('app:logs:0', { cmd: 'echo one; sleep 0.3; echo two >&2; sleep 0.3; echo three' });
+    const followed = await text(cluster.logs(task.id, { follow: true }));
+    assert.equal(followed.out, 'stdout:one\nstderr:two\nstdout:three\n');
+    assert.ok(TERMINAL.has((await cluster.get(task.id)).state), 'the follow ended with the task');
+    const whole = await text(cluster.logs(task.id));
+    assert.equal(whole.out, followed.out, 'read again once ended: the same output');
+    let firstEnd = 0;
+    for await (const chunk of cluster.logs(task.id)) {
+      firstEnd = chunk.endOffset;
+      break;
+    }
+    assert.equal((await text(cluster.logs(task.id, { fromOffset: firstEnd }))).out, 'stderr:two\nstdout:three\n', 'resumed after the first chunk');
+  });
+
+  it('gives what a running task uses, as its agent sampled it, and nothing once it ended', async () => {
+    const task = await cluster.submit('app:usage:0', { cmd: `node -e 'globalThis.keep = Buffer.alloc(30 * 1024 * 1024, 1); setInterval(() => {}, 1000)'`, mem: 256, killGraceMs: 200 });
+    assert.equal(cluster.usage(task.id), null, 'not sampled yet');
+    // Sampled every 200 ms: the figures grow to its 30 MiB buffer once node has started and filled it.
+    const figures = await waitFor('its memory in a sample', async () => {
+      const now = cluster.usage(task.id);
+      return now && now.cpus !== null && now.memBytes > 30 * 1024 * 1024 ? now : undefined;
+    }, 15_000);
+    assert.ok(figures.cpuSeconds > 0 && Date.parse(figures.at) <= Date.now());
+    await cluster.kill(task.id);
+    await waitFor('no figures once it ended', async () => TERMINAL.has((await cluster.get(task.id)).state) && cluster.usage(task.id) === null);
   });
 
   it('rejects an invalid submission before anything is stored', async () => {

@@ -52,6 +52,8 @@ export class Master {
   readonly changes = new TaskChanges();
   /** What each running task uses, as its agent last reported it. */
   readonly usage = new UsageFigures();
+  /** The tasks' output as agents sent it (capped, retained: see task-logs.ts). */
+  readonly logs: TaskLogStore;
   readonly pollWaitMs: number;
   private readonly mailbox = new AgentMailbox();
   private readonly placement: PlacementLoop;
@@ -63,6 +65,7 @@ export class Master {
   constructor(options: MasterOptions) {
     const { store, logs, clock } = options;
     const log = options.logger;
+    this.logs = logs;
     const state = new ClusterState({ rng: options.rng, defaultStrategy: options.defaultStrategy });
     this.pollWaitMs = options.pollWaitMs ?? Math.min(20_000, Math.floor(options.heartbeatTimeoutMs / 3));
     this.events.setMaxListeners(0);
