@@ -22,7 +22,7 @@ export type { StoredChunk, TaskLogStore } from './master/task-logs.ts';
 export type { TaskUsageFigures } from './master/usage-figures.ts';
 export type { Registration, RegistryAccess } from './protocol.ts';
 export type { OutputChunk } from './drivers/driver.ts';
-export { parseTaskSpec } from './task-spec.ts';
+export { parseTaskSpec, USER_NAME, USER_NAME_RULE } from './task-spec.ts';
 export { CONTAINER_NETWORKS } from './types.ts';
 export { formatAttributes, parseConstraint } from './resources/parse.ts';
 export { prewarmImage } from './master/prewarm.ts';

@@ -35,6 +35,7 @@ export function normalizePipeline(file: PipelineFile, context: { file: string; n
         ? null
         : { group: concurrency.group ?? '${repository}/${pipeline}', limit: concurrency.limit ?? 1, cancelPrevious: concurrency.cancel_previous ?? false },
     timeoutMs: file.timeout === undefined ? null : durationMs(file.timeout),
+    user: file.user ?? null,
   };
 }
 

@@ -53,6 +53,10 @@ function repositoryFindings(value: Record<string, unknown>, required: boolean): 
   if (!required && value.repository !== undefined) {
     return [{ path: ['repository'], atKey: true, message: 'only server pipelines name a repository; this file belongs to the repository that holds it' }];
   }
+  // A user is an operator's grant (the Docker socket's group, say): not for whoever can push a file.
+  if (!required && value.user !== undefined) {
+    return [{ path: ['user'], atKey: true, message: 'only server pipelines name a user to run as; a .gantry.yml runs as the agents\' default user' }];
+  }
   return [];
 }
 

@@ -1,6 +1,7 @@
 // The shape of a pipeline file, field by field, with the words each problem is reported in. Rules that
 // look across fields (unique step names, depends_on, cycles) live in cross-checks.ts.
 import { z } from 'zod';
+import { USER_NAME, USER_NAME_RULE } from '../../cluster/index.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { durationProblem } from './durations.ts';
 import { globProblem } from './globs.ts';
@@ -126,6 +127,8 @@ export const pipelineSchema = fields(
       cancel_previous: z.boolean().optional(),
     }).optional(),
     timeout: duration.optional(),
+    // The host user every task of a run runs as (server pipelines only: parse-pipeline.ts).
+    user: z.string().regex(USER_NAME, USER_NAME_RULE).optional(),
   },
   {
     when: 'pipeline filters are written under on.push (branches, tags, paths)',

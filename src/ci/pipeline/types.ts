@@ -84,6 +84,12 @@ export interface Pipeline {
   concurrency: Concurrency | null;
   /** For the whole run; null = the run engine's default. */
   timeoutMs: number | null;
+  /**
+   * The host user every task of a run (clone, steps, cleanup) runs as, one the agents allow (their
+   * --task-users); null: the agent's default user. Server pipelines only: a `.gantry.yml` comes from
+   * whoever can push, and a user is a grant (the Docker socket's group, say).
+   */
+  user: string | null;
 }
 
 /** A push as the pipeline filters see it. `changedPaths: null` = unknown (new branch, force push). */

@@ -311,7 +311,7 @@ export class RunEngine {
    */
   private async removeWorkspace(run: CiRun): Promise<void> {
     if (!run.workspaceHost) return;
-    const { owner, submission } = cleanupTask({ ...run, workspaceHost: run.workspaceHost });
+    const { owner, submission } = cleanupTask({ ...run, workspaceHost: run.workspaceHost }, run.definition as Pipeline);
     await this.options.cluster
       .submit(owner, submission)
       .catch((err: Error) => this.options.logger.warn({ run: run.id, err: err.message }, 'could not remove the workspace'));

@@ -37,6 +37,7 @@ export function cloneTask(run: CiRun, pipeline: Pipeline, mirrorPath?: string): 
     cpus: STEP_DEFAULTS.cpus,
     mem: 256,
     workspace: run.id,
+    ...runAs(pipeline),
   };
 }
 
@@ -64,6 +65,7 @@ export function stepTask(run: CiRun, pipeline: Pipeline, step: Step, secretEnv: 
     mem: step.resources.mem ?? STEP_DEFAULTS.mem,
     ...(step.resources.disk !== undefined ? { disk: step.resources.disk } : {}),
     ...(step.image ? { image: step.image } : {}),
+    ...runAs(pipeline),
   };
 }
 
@@ -71,7 +73,7 @@ export function stepTask(run: CiRun, pipeline: Pipeline, step: Step, secretEnv: 
  * The task that empties a finished run's workspace on its agent (an ephemeral build agent leaves
  * nothing behind); the agent removes the empty directory, which the task's user may not.
  */
-export function cleanupTask(run: CiRun & { workspaceHost: string }): { owner: string; submission: TaskSubmission } {
+export function cleanupTask(run: CiRun & { workspaceHost: string }, pipeline: Pipeline): { owner: string; submission: TaskSubmission } {
   return {
     owner: taskOwner('ci', run.id, 'cleanup'),
     submission: {
@@ -81,8 +83,17 @@ export function cleanupTask(run: CiRun & { workspaceHost: string }): { owner: st
       cpus: 0.01,
       mem: 16,
       constraints: [`hostname:IS:${run.workspaceHost}`],
+      ...runAs(pipeline),
     },
   };
+}
+
+/**
+ * The pipeline's user for every task of the run: the workspace is its user's (0700), so the clone,
+ * the steps and the cleanup run as the same one. A run recorded before pipelines had `user` has none.
+ */
+function runAs(pipeline: Pipeline): { user?: string } {
+  return pipeline.user ? { user: pipeline.user } : {};
 }
 
 /** What every step sees about its run, in the names Woodpecker and Drone use. */

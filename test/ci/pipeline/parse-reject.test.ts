@@ -56,6 +56,7 @@ const rows: Row[] = [
   ['an unknown group placeholder', lines('concurrency:', '  group: ci-${brnch}', ...ONE_STEP), [`${FILE}:2: concurrency.group: unknown placeholder "\${brnch}" (did you mean "branch"?); use \${branch}, \${pipeline} or \${repository}`]],
   ['a zero concurrency limit', lines('concurrency:', '  limit: 0', ...ONE_STEP), [`${FILE}:2: concurrency.limit: must be at least 1 (got 0)`]],
   ['repository in a .gantry.yml', lines('repository: acme/web', ...ONE_STEP), [`${FILE}:1: repository: only server pipelines name a repository; this file belongs to the repository that holds it`]],
+  ['user in a .gantry.yml', lines('user: root', ...ONE_STEP), [`${FILE}:1: user: only server pipelines name a user to run as; a .gantry.yml runs as the agents' default user`]],
 ];
 
 describe('ci pipeline: rejected files', () => {
@@ -69,6 +70,9 @@ describe('ci pipeline: rejected files', () => {
     ]);
     assert.deepEqual(problemsOf(lines('repository: web', ...ONE_STEP), 'pipelines/web.yml', { requireRepository: true }), [
       'pipelines/web.yml:1: repository: write the repository as owner/name, e.g. gantry/gantry',
+    ]);
+    assert.deepEqual(problemsOf(lines('repository: acme/web', 'user: not ok', ...ONE_STEP), 'pipelines/web.yml', { requireRepository: true }), [
+      'pipelines/web.yml:2: user: a user name is letters, digits, . _ - (at most 32), starting with a letter or _',
     ]);
   });
 

@@ -29,7 +29,7 @@ describe('CI: steps compiled to tasks', () => {
   it('owners: ci:RUN:POSITION, 0 the clone step; the cleanup its own', () => {
     assert.equal(stepOwner('r-1', 0), 'ci:r-1:0');
     assert.equal(stepOwner('r-1', 2), 'ci:r-1:2');
-    assert.equal(cleanupTask({ ...run, workspaceHost: 'agent-3' }).owner, 'ci:r-1:cleanup');
+    assert.equal(cleanupTask({ ...run, workspaceHost: 'agent-3' }, pipeline).owner, 'ci:r-1:cleanup');
   });
 
   it('the clone step: into the run\'s workspace, a whole CPU, borrowing the server\'s mirror when it has one', () => {
@@ -65,5 +65,13 @@ describe('CI: steps compiled to tasks', () => {
     assert.equal(task.redact, undefined);
     assert.equal(task.cpus, STEP_DEFAULTS.cpus);
     assert.equal(task.mem, STEP_DEFAULTS.mem);
+  });
+
+  it('a server pipeline\'s user runs every task of the run, clone and cleanup included (its workspace is that user\'s); none by default', () => {
+    const granted = parse(`name: images\nrepository: team/shop\nuser: ci-docker\nsteps:\n  - name: build\n    commands: [docker build .]\n`, { requireRepository: true });
+    const tasks = [cloneTask(run, granted), stepTask(run, granted, granted.steps[0]!, {}), cleanupTask({ ...run, workspaceHost: 'agent-3' }, granted).submission];
+    assert.deepEqual(tasks.map((t) => t.user), ['ci-docker', 'ci-docker', 'ci-docker']);
+    const plain = [cloneTask(run, pipeline), stepTask(run, pipeline, pipeline.steps[0]!, {}), cleanupTask({ ...run, workspaceHost: 'agent-3' }, pipeline).submission];
+    assert.deepEqual(plain.map((t) => t.user), [undefined, undefined, undefined]);
   });
 });
