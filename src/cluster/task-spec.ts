@@ -149,8 +149,6 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
     const input = s[which];
     if (input === undefined) continue;
     if (s.pullOnly === true) probeProblems.push(`${which}: a "pullOnly" task runs nothing to probe`);
-    // The agent runs a command probe on its own host, beside an exec task; inside a container it would need docker exec.
-    if (input.kind === 'command' && s.image !== undefined) probeProblems.push(`${which}: a command probe runs beside a task without an image; probe a container with http or tcp`);
     const probe = probeSpec(which, input, ports.length);
     if (Array.isArray(probe)) probeProblems.push(...probe);
     else spec[which] = probe;

@@ -15,7 +15,7 @@ import { retryDelayMs, sleep } from './master-retry.ts';
 import { loadRedactValues, pruneRedactValues, removeRedactValues, saveRedactValues } from './redact-values.ts';
 import { loadRestartState, pruneRestartStates, removeRestartState, saveRestartState, type RestartState } from './restart-state.ts';
 import { RunStarter } from './run-starter.ts';
-import { loadProbeSetup, pruneProbeSetups, removeProbeSetup, saveProbeSetup } from './task-probes.ts';
+import { loadProbeSetup, pruneProbeSetups, removeProbeSetup, saveProbeSetup, type ContainerExec } from './task-probes.ts';
 import { NO_OUTPUT, TaskSupervisor, type Restarting, type SupervisedTask, type SupervisorDeps } from './task-supervisor.ts';
 import { reclaimPrivateUids, sealSandbox } from './private-uids.ts';
 import { TaskUsers } from './task-users.ts';
@@ -93,6 +93,7 @@ export class Agent {
       sendOutput: (batch) => link.sendOutput(this.agentId!, batch),
       reportStatus: (report) => this.reporter.status(report),
       reportProbe: (report) => link.reportProbe(this.agentId!, report),
+      ...containerExec(drivers),
       startRun: (order) => this.runs.start(order),
       isStopping: () => this.stopping,
       ended: (task) => this.forget(task),
@@ -362,4 +363,10 @@ export class Agent {
     const removed = await rmdir(path.join(workspaceRoot(this.options.workDir), name)).then(() => true, () => false);
     if (removed) this.taskUsers.release({ taskId: '', workspace: name });
   }
+}
+
+/** Command probes of container tasks run in their containers through the driver that has them. */
+function containerExec(drivers: readonly Driver[]): { execInContainer?: ContainerExec } {
+  const docker = drivers.find((d) => d.name === 'docker' && d.execIn);
+  return docker ? { execInContainer: (taskId, argv, timeoutMs) => docker.execIn!(taskId, argv, timeoutMs) } : {};
 }

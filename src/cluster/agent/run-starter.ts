@@ -51,12 +51,15 @@ export class RunStarter {
     const { health, readiness } = order.spec;
     if (!health && !readiness) return undefined;
     const { sandboxDir, workingDir } = this.directories(order);
+    const ports = order.allocation.ports;
+    // A container's command probes run inside it, with its own user and environment (docker exec).
+    if (order.spec.image) return { ...(health ? { health } : {}), ...(readiness ? { readiness } : {}), ports, cwd: sandboxDir, env: {}, inContainer: true };
     const user = this.options.taskUsers.switches ? this.userOf(order, this.pickDriver(order)) : undefined;
     const env = execEnvironment({ env: taskEnvironment(order, this.options.hostname, sandboxDir, workingDir), sandboxDir, ...(user ? { user } : {}) });
     return {
       ...(health ? { health } : {}),
       ...(readiness ? { readiness } : {}),
-      ports: order.allocation.ports,
+      ports,
       cwd: workingDir ?? sandboxDir,
       env,
       ...(user ? { user } : {}),

@@ -26,14 +26,20 @@ export interface TaskProbeSetup {
   cwd: string;
   env: Record<string, string>;
   user?: TaskUser | string;
+  /** A container task: command probes run inside its container (the driver's execIn), not beside it. */
+  inContainer?: boolean;
 }
+
+/** Runs a command inside a task's container (Driver.execIn of the docker driver). */
+export type ContainerExec = (taskId: string, argv: string[], timeoutMs: number) => Promise<{ exitCode: number | null; output: string }>;
 
 /** Where the agent reaches its tasks' ports: they are published on its own host. */
 const TASK_HOST = '127.0.0.1';
 
 /** Starts the task's probes; returns what stops them (no verdict is reported after it). */
-export function startTaskProbes(taskId: string, setup: TaskProbeSetup, startedAt: number, report: (report: ProbeReport) => Promise<void>): () => void {
-  const target: ProbeTarget = { host: TASK_HOST, ports: setup.ports, runCommand: commandRunner(setup) };
+export function startTaskProbes(taskId: string, setup: TaskProbeSetup, startedAt: number, report: (report: ProbeReport) => Promise<void>, execInContainer?: ContainerExec): () => void {
+  const runCommand = setup.inContainer ? containerRunner(taskId, execInContainer) : commandRunner(setup);
+  const target: ProbeTarget = { host: TASK_HOST, ports: setup.ports, ...(runCommand ? { runCommand } : {}) };
   let stopped = false;
   const runners: ProbeRunner[] = [];
   for (const which of ['health', 'readiness'] as const) {
@@ -75,6 +81,12 @@ function commandRunner(setup: TaskProbeSetup): ProbeTarget['runCommand'] {
     const result = await sharedLauncher().run(argv, { cwd: setup.cwd, env: setup.env, timeoutMs, maxBuffer: 4096 });
     return { exitCode: result.exitCode, output: `${result.stdout.toString()}${result.stderr.toString()}` };
   };
+}
+
+/** A command probe of a container task runs inside the container, with its shell, user and environment. */
+function containerRunner(taskId: string, execInContainer: ContainerExec | undefined): ProbeTarget['runCommand'] | undefined {
+  if (!execInContainer) return undefined; // no docker driver on this agent (any more): the probe says so
+  return (command, timeoutMs) => execInContainer(taskId, ['/bin/sh', '-c', command], timeoutMs);
 }
 
 export function hasProbes(setup: Partial<TaskProbeSetup>): boolean {

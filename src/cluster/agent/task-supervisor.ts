@@ -18,7 +18,7 @@ import { exitReport } from './exit-report.ts';
 import { pumpOutput } from './output-pump.ts';
 import { removeRedactValues } from './redact-values.ts';
 import { removeRestartState, saveRestartState, type RestartState } from './restart-state.ts';
-import { removeProbeSetup, startTaskProbes, type TaskProbeSetup } from './task-probes.ts';
+import { removeProbeSetup, startTaskProbes, type ContainerExec, type TaskProbeSetup } from './task-probes.ts';
 
 /** What every supervisor of an agent shares: the agent's link to its master, its directory, its state. */
 export interface SupervisorDeps {
@@ -30,6 +30,8 @@ export interface SupervisorDeps {
   /** Reports a task's status until the master has it (AgentReporter.status). */
   reportStatus(report: StatusReport): Promise<void>;
   reportProbe(report: ProbeReport): Promise<void>;
+  /** Runs a command probe inside a container task (the docker driver's execIn), when the agent has one. */
+  execInContainer?: ContainerExec;
   /** Starts the next run of a restarted task (RunStarter.start). */
   startRun(order: LaunchOrder): Promise<TaskHandle>;
   /** The agent is stopping or draining: no task runs again, and output delivery gives up sooner. */
@@ -113,7 +115,7 @@ export class TaskSupervisor {
   /** Starts the task's probes (once the master has it running: it takes verdicts only of running tasks). */
   startProbes(setup: TaskProbeSetup): void {
     if (this.deps.isStopping() || this.leftRunning || this.ending) return;
-    this.stopProbes = startTaskProbes(this.taskId, setup, this.clock.now().getTime(), (report) => this.deps.reportProbe(report));
+    this.stopProbes = startTaskProbes(this.taskId, setup, this.clock.now().getTime(), (report) => this.deps.reportProbe(report), this.deps.execInContainer);
   }
 
   /** Kills the task (a kill order, or a drain with DRAIN_REASON); the first reason given is the one reported. */

@@ -27,6 +27,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import type { Driver, TaskHandle, TaskLaunch } from './driver.ts';
+import { execInContainer, type ExecResult } from './docker-exec.ts';
 import { containerCreateOptions, containerName, describeLimits, LABEL_SANDBOX, LABEL_TASK } from './docker-create.ts';
 import { DEFAULT_PULL_STALL_MS, engineMessage, ensureImage } from './docker-pull.ts';
 import { PulledImageHandle } from './pulled-image-handle.ts';
@@ -159,6 +160,10 @@ export class DockerDriver implements Driver {
       }
     }
     return [...names].sort();
+  }
+
+  execIn(taskId: string, argv: string[], timeoutMs: number): Promise<ExecResult> {
+    return execInContainer(this.docker, taskId, argv, timeoutMs);
   }
 
   /** Bytes in the writable layers of this agent's containers. */

@@ -101,6 +101,11 @@ export interface Driver {
    * see image-reference.ts canonicalImageName): the agent reports them for placement and pre-warming.
    */
   images?(): Promise<string[]>;
+  /**
+   * Runs a command inside a running task's own environment (the docker driver: `docker exec` in its
+   * container), for command probes: its exit code (null past timeoutMs) and the end of its output.
+   */
+  execIn?(taskId: string, argv: string[], timeoutMs: number): Promise<{ exitCode: number | null; output: string }>;
   /** Disk the driver uses outside the sandboxes for this agent's tasks (the docker driver: containers' writable layers), in bytes. */
   diskUsage?(sandboxRoot: string): Promise<number>;
 }
