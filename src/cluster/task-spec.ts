@@ -67,6 +67,7 @@ const submitSchema = z
     pullOnly: z.boolean().optional(),
     startAt: z.iso.datetime({ offset: true }).optional(),
     network: z.enum(CONTAINER_NETWORKS).optional(),
+    containerPorts: z.array(z.number().int().min(0).max(65535)).max(100).optional(),
     workspace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a workspace name is letters, digits, . _ - (at most 100), not starting with . or -').optional(),
     restart: restartSchema.optional(),
     health: probeInputSchema.optional(),
@@ -107,6 +108,14 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
     throw new Invalid(`invalid task: "startAt" is at most ${MAX_START_AHEAD_MS / 60_000} minutes ahead (a waiting task holds its resources)`);
   }
   if (s.network === 'none' && (s.ports ?? []).length > 0) throw new Invalid('invalid task: a container with network "none" cannot have ports');
+  if (s.containerPorts !== undefined) {
+    if (s.image === undefined || (s.network ?? 'bridge') !== 'bridge') throw new Invalid('invalid task: "containerPorts" maps host ports into a container on the bridge network: it needs an "image" and network "bridge"');
+    if (s.containerPorts.length !== (s.ports ?? []).length) {
+      throw new Invalid(`invalid task: "containerPorts" has one entry per entry of "ports" (${(s.ports ?? []).length}), got ${s.containerPorts.length}`);
+    }
+    const inside = s.containerPorts.filter((p) => p !== 0);
+    if (new Set(inside).size !== inside.length) throw new Invalid('invalid task: the same container port is mapped twice');
+  }
   const ports = s.ports ?? [];
   const fixed = ports.filter((p) => p !== 0);
   if (new Set(fixed).size !== fixed.length) throw new Invalid('invalid task: the same port is asked for twice');
@@ -140,6 +149,7 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.pullOnly === true) spec.pullOnly = true;
   if (s.startAt !== undefined) spec.startAt = new Date(s.startAt).toISOString();
   if (s.network !== undefined) spec.network = s.network;
+  if (s.containerPorts !== undefined && s.containerPorts.some((p) => p !== 0)) spec.containerPorts = s.containerPorts;
   if (s.workspace !== undefined) spec.workspace = s.workspace;
   if (s.user !== undefined) spec.user = s.user;
   if (s.redact !== undefined && s.redact.length > 0) spec.redact = [...new Set(s.redact)];

@@ -101,10 +101,16 @@ export interface TaskSpec {
   pullOnly?: boolean;
   /**
    * With an image: the container's network. `bridge` (the default) publishes each allocated host port
-   * from the same port number inside; `host` shares the agent's network (the task binds its ports
-   * itself); `none` has only loopback (no ports).
+   * from the same port number inside (or from its containerPorts entry); `host` shares the agent's
+   * network (the task binds its ports itself); `none` has only loopback (no ports).
    */
   network?: ContainerNetwork;
+  /**
+   * With an image on the bridge network: for each entry of `ports`, the port inside the container its
+   * host port is published from (Marathon's portMappings containerPort), so that an image listens on
+   * its usual port (8080) whatever host port it got. 0: the host port's own number (the default).
+   */
+  containerPorts?: number[];
   /**
    * Values to mask as `********` (e.g. the secrets a CI step gets in its env): the agent masks them in
    * the task's output before it leaves the agent (rules: src/shared/redactor.ts), and the API never

@@ -11,4 +11,17 @@ describe('task spec: containers', () => {
     assert.deepEqual(chosen.constraints.map((c) => [c.field, c.operator, c.value]), [['docker', 'LIKE', '20\\..*']]);
     assert.deepEqual(parseTaskSpec({ cmd: 'true' }, 'cli').constraints, [], 'an exec task asks nothing');
   });
+
+  it('maps host ports from container ports on the bridge network only, one per port, none twice', () => {
+    const spec = parseTaskSpec({ image: 'web', ports: [0, 0], containerPorts: [8080, 0] }, 'cli');
+    assert.deepEqual(spec.containerPorts, [8080, 0]);
+    assert.equal(parseTaskSpec({ image: 'web', ports: [0], containerPorts: [0] }, 'cli').containerPorts, undefined, 'all 0: today\'s same-number mapping');
+    const refused: Array<[Record<string, unknown>, RegExp]> = [
+      [{ cmd: 'x', ports: [0], containerPorts: [80] }, /"containerPorts" maps host ports into a container on the bridge network: it needs an "image" and network "bridge"/],
+      [{ image: 'web', network: 'host', ports: [0], containerPorts: [80] }, /needs an "image" and network "bridge"/],
+      [{ image: 'web', ports: [0, 0], containerPorts: [80] }, /"containerPorts" has one entry per entry of "ports" \(2\), got 1/],
+      [{ image: 'web', ports: [0, 0], containerPorts: [80, 80] }, /the same container port is mapped twice/],
+    ];
+    for (const [input, message] of refused) assert.throws(() => parseTaskSpec(input, 'cli'), message);
+  });
 });

@@ -10,7 +10,8 @@
 // - Network: TaskSpec.network, bridge by default. With bridge, each allocated host port P is published
 //   from the same port number P inside the container (P/tcp → host P, on every host address): the
 //   task's PORT0..n (the host ports) are then also the ports to listen on inside, with no per-task
-//   translation. With host the task binds its host ports itself; none has no ports.
+//   translation; unless the spec maps it from another port inside (containerPorts, Marathon's
+//   portMappings: C/tcp → host P). With host the task binds its host ports itself; none has no ports.
 // - Directories: the sandbox is bind-mounted at its own path (so GANTRY_SANDBOX and MESOS_SANDBOX are
 //   true inside); a shared working directory (a CI workspace) likewise, and the container starts in
 //   it. Without one the container starts in the image's WORKDIR.
@@ -53,10 +54,12 @@ export function containerCreateOptions(launch: TaskLaunch, settings: CreateSetti
   const network = spec.network ?? 'bridge';
   const exposed: Record<string, object> = {};
   const bindings: Record<string, Dockerode.PortBinding[]> = {};
-  for (const port of network === 'bridge' ? launch.allocation.ports : []) {
-    exposed[`${port}/tcp`] = {};
-    bindings[`${port}/tcp`] = [{ HostIp: '', HostPort: String(port) }];
-  }
+  const hostPorts = network === 'bridge' ? launch.allocation.ports : [];
+  hostPorts.forEach((port, index) => {
+    const inside = spec.containerPorts?.[index] || port;
+    exposed[`${inside}/tcp`] = {};
+    bindings[`${inside}/tcp`] = [{ HostIp: '', HostPort: String(port) }];
+  });
   const labels: Record<string, string> = { [LABEL_TASK]: launch.taskId, [LABEL_SANDBOX]: sandboxDir };
   if (launch.agentId) labels[LABEL_AGENT] = launch.agentId;
   const memory = spec.mem > 0 ? Math.round(spec.mem * MiB) : 0;

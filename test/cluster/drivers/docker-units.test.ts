@@ -151,6 +151,13 @@ describe('docker driver: pure parts', () => {
     assert.equal(named.HostConfig!.Privileged, false);
   });
 
+  it('maps each host port from the container port the task names (Marathon\'s portMappings), the same number when 0', () => {
+    const allocation = { cpus: 0, mem: 0, disk: 0, gpus: 0, ports: [31001, 31002], scalars: {}, ranges: {}, sets: {} };
+    const options = containerCreateOptions(launchOf({ cmd: 'x', containerPorts: [8080, 0] }, { allocation }), settings);
+    assert.deepEqual(options.ExposedPorts, { '8080/tcp': {}, '31002/tcp': {} });
+    assert.deepEqual(options.HostConfig!.PortBindings, { '8080/tcp': [{ HostIp: '', HostPort: '31001' }], '31002/tcp': [{ HostIp: '', HostPort: '31002' }] });
+  });
+
   it('publishes ports only on the bridge network; host and none as asked', () => {
     const allocation = { cpus: 0, mem: 0, disk: 0, gpus: 0, ports: [31001], scalars: {}, ranges: {}, sets: {} };
     const host = containerCreateOptions(launchOf({ cmd: 'x', network: 'host' }, { allocation }), settings);

@@ -112,6 +112,19 @@ describe('docker driver', function () {
     assert.equal(exit.killed, true);
   });
 
+  it('publishes a host port from the container port the task maps it from (Marathon\'s portMappings)', async () => {
+    const port = await freePort();
+    const handle = await start(
+      launch({ cmd: 'mkdir -p /tmp/www && echo "inside on 8080, outside on $PORT0" > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www', containerPorts: [8080] }, { PORT0: String(port) }, [port]),
+    );
+    const body = await waitFor('the mapped port to answer', async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) }).catch(() => null);
+      return response?.ok ? response.text() : null;
+    });
+    assert.equal(body, `inside on 8080, outside on ${port}\n`);
+    await handle.kill(5000);
+  });
+
   it('runs on the host network or with no network when the task says so', async () => {
     const interfaces = 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort';
     const none = await start(launch({ cmd: interfaces, network: 'none' }));
