@@ -165,4 +165,43 @@ describe('a stop keeps tasks running; a drain stops them', function () {
     assert.equal(ended.reason, 'the agent was drained');
     assertTicksWhole(await logOf(local), 'local-exec');
   });
+
+  it('a task waiting between two runs when its agent stops runs again when the agent is back, its restarts counted on', async () => {
+    // A server of its own: the one above is still running.
+    const ownListen = `127.0.0.1:${await freePort()}`;
+    const ownUrl = `http://${ownListen}`;
+    const startOwn = async (): Promise<Started> => {
+      const own = await startGantry(
+        ['server', '--data-dir', path.join(dir, 'waiting'), '--listen', ownListen, '--registry-listen', '127.0.0.1:0', '--agent-hostname', 'embedded', '--log-level', 'info'],
+        { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN, ...KEEP_TASKS },
+        /Local agent \S+ registered/,
+      );
+      started.push(own);
+      return own;
+    };
+    let server = await startOwn();
+    const client = api(ownUrl);
+    const logOf = async (task: TaskRecord): Promise<string> =>
+      fetch(`${ownUrl}/api/v1/tasks/${task.id}/logs`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).then((r) => r.text());
+    const answer = await client.post<TaskRecord>('/api/v1/tasks', {
+      name: 'waiting', cmd: 'echo run; exit 3', cpus: 0.1, mem: 32, constraints: ['hostname:IS:embedded'],
+      restart: { policy: 'always', backoffMs: 600_000 }, // ten minutes: only the agent's restart can start the next run
+    });
+    assert.equal(answer.status, 201, JSON.stringify(answer.body));
+    const task = answer.body;
+    const restarts = async (n: number): Promise<TaskRecord> =>
+      waitFor(`${n} restart(s)`, async () => {
+        const now = (await client.get<TaskRecord>(`/api/v1/tasks/${task.id}`)).body;
+        return now.restarts === n ? now : undefined;
+      }, 60_000);
+    await restarts(1);
+    assert.equal(await terminate(server), 0);
+    server = await startOwn();
+    const after = await restarts(2);
+    assert.equal(after.state, 'running', `not lost: ${after.state} (${after.reason})`);
+    const log = await logOf(task);
+    assert.equal(log.split('\n').filter((l) => l === 'run').length, 2, `two runs in its log, one before the stop and one after:\n${log}`);
+    assert.match(server.output(), /a task waiting to restart when the agent stopped runs again/);
+    await client.post(`/api/v1/tasks/${task.id}/kill`);
+  });
 });

@@ -7,13 +7,13 @@ import { rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Driver, TaskHandle } from '../drivers/driver.ts';
-import { DRAIN_REASON, type KillOrder, type LaunchOrder, type MasterLink, type Order, type RegistrationResult, type RegistryAccess } from '../protocol.ts';
+import { DRAIN_REASON, type KillOrder, type LaunchOrder, type MasterLink, type Order, type OutputSoFar, type RegistrationResult, type RegistryAccess } from '../protocol.ts';
 import type { Attributes, Resources } from '../types.ts';
 import { RestartCounter } from '../restart-policy.ts';
 import { AgentReporter } from './agent-reporter.ts';
 import { retryDelayMs, sleep } from './master-retry.ts';
 import { loadRedactValues, pruneRedactValues, removeRedactValues, saveRedactValues } from './redact-values.ts';
-import { loadRestartState, pruneRestartStates, removeRestartState, saveRestartState, type RestartState } from './restart-state.ts';
+import { loadRestartState, loadRestartStates, pruneRestartStates, removeRestartState, saveRestartState, type RestartState } from './restart-state.ts';
 import { RunStarter } from './run-starter.ts';
 import { loadProbeSetup, pruneProbeSetups, removeProbeSetup, saveProbeSetup, type ContainerExec } from './task-probes.ts';
 import { NO_OUTPUT, TaskSupervisor, type Restarting, type SupervisedTask, type SupervisorDeps } from './task-supervisor.ts';
@@ -117,17 +117,20 @@ export class Agent {
     const recovered: TaskHandle[] = [];
     for (const driver of drivers) recovered.push(...(await driver.recover(sandboxRoot(workDir))));
     const recoveredIds = new Set(recovered.map((h) => h.taskId));
+    // A task waiting between two runs when the agent stopped has no process to recover, but its restart
+    // state: it is the agent's still, and runs again once registered (resumeBetweenRuns).
+    const waiting = (await loadRestartStates(workDir)).filter((state) => !recoveredIds.has(state.order.taskId));
+    const keptIds = new Set([...recoveredIds, ...waiting.map((state) => state.order.taskId)]);
     const privateUids = this.taskUsers.privateUids;
     if (privateUids) {
-      const sealed = await reclaimPrivateUids(privateUids, { sandboxRoot: sandboxRoot(workDir), workspaceRoot: workspaceRoot(workDir) }, recoveredIds);
+      const sealed = await reclaimPrivateUids(privateUids, { sandboxRoot: sandboxRoot(workDir), workspaceRoot: workspaceRoot(workDir) }, keptIds);
       if (sealed > 0) logger.info({ sealed }, 'sealed the sandboxes of tasks that ended while the agent was down');
     }
-    await pruneRedactValues(workDir, recoveredIds);
-    // A task waiting between two runs when the agent stopped has no process to recover: it is lost.
-    await pruneRestartStates(workDir, recoveredIds);
-    await pruneProbeSetups(workDir, recoveredIds);
+    await pruneRedactValues(workDir, keptIds);
+    await pruneRestartStates(workDir, keptIds);
+    await pruneProbeSetups(workDir, keptIds);
     // Registered first: the master says how much of each recovered task's output it already holds.
-    const outputSoFar = await this.register(recovered.map((h) => h.taskId));
+    const outputSoFar = await this.register([...keptIds]);
     for (const handle of recovered) {
       const held = outputSoFar?.[handle.taskId];
       const state = await loadRestartState(workDir, handle.taskId);
@@ -146,6 +149,7 @@ export class Agent {
       const probes = await loadProbeSetup(workDir, handle.taskId);
       if (probes) task.startProbes(probes);
     }
+    for (const state of waiting) await this.resumeBetweenRuns(state, outputSoFar?.[state.order.taskId]);
     this.loopDone = this.pollLoop();
     this.gcTimer = setInterval(() => void this.collectGarbage(), this.options.gcIntervalMs ?? DEFAULT_GC_INTERVAL_MS);
     this.gcTimer.unref();
@@ -309,6 +313,44 @@ export class Agent {
     if (killedWhileStarting !== undefined) {
       await this.kill({ type: 'kill', taskId: order.taskId, graceMs: order.spec.killGraceMs, reason: killedWhileStarting });
     }
+  }
+
+  /**
+   * A task that was waiting between two runs when the agent stopped: its next run starts now (the rest
+   * of its backoff is not kept), with its restart counts, its output numbered after what the master
+   * holds. `held` undefined: the master no longer counts the task this agent's (declared lost while the
+   * agent was away, and replaced by its owner): it is dropped.
+   */
+  private async resumeBetweenRuns(state: RestartState, held: OutputSoFar | undefined): Promise<void> {
+    const { workDir, logger } = this.options;
+    const taskId = state.order.taskId;
+    const dropFiles = async (): Promise<void> => {
+      await Promise.all([removeRedactValues(workDir, taskId), removeRestartState(workDir, taskId), removeProbeSetup(workDir, taskId)]).catch(() => undefined);
+      await this.releaseTaskUser(taskId, state.order.spec.workspace);
+    };
+    if (!held) return dropFiles();
+    Object.assign(state, { runStartedAt: Date.now(), outputBase: held });
+    await saveRestartState(workDir, state);
+    let handle: TaskHandle;
+    try {
+      handle = await this.runs.start(state.order);
+    } catch (err) {
+      await dropFiles();
+      await this.reporter.status({ taskId, state: 'failed', exitCode: null, reason: `failed to restart: ${(err as Error).message}` });
+      return;
+    }
+    logger.info({ task: taskId, restarts: state.total }, 'a task waiting to restart when the agent stopped runs again');
+    const task = this.track({
+      handle,
+      killGraceMs: state.order.spec.killGraceMs,
+      redact: await loadRedactValues(workDir, taskId),
+      restarting: { state, counter: new RestartCounter(state.order.spec.restart!, state.total, state.inRow) },
+      resume: { chunks: held.chunks, stdout: 0, stderr: 0 }, // a new run: nothing of it is held yet
+      held,
+      ...(state.order.spec.workspace ? { workspace: state.order.spec.workspace } : {}),
+    });
+    const probes = await loadProbeSetup(workDir, taskId);
+    if (probes) task.startProbes(probes);
   }
 
   private async kill(order: KillOrder): Promise<void> {

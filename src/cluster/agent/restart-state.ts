@@ -3,7 +3,7 @@
 // with its restart counts, and its output resumes at the right byte: the launch order, the counts, when
 // the current run started, and how much output the master held when it did.
 import type { LaunchOrder, OutputSoFar } from '../protocol.ts';
-import { loadTaskFile, pruneTaskFiles, removeTaskFile, saveTaskFile } from './task-files.ts';
+import { listTaskFiles, loadTaskFile, pruneTaskFiles, removeTaskFile, saveTaskFile } from './task-files.ts';
 
 const KIND = 'restart';
 
@@ -25,6 +25,16 @@ export function saveRestartState(workDir: string, state: RestartState): Promise<
 export async function loadRestartState(workDir: string, taskId: string): Promise<RestartState | undefined> {
   const state = (await loadTaskFile(workDir, KIND, taskId)) as RestartState | undefined;
   return state?.order?.spec?.restart ? state : undefined;
+}
+
+/** Every task's restart state (after the agent's restart: the recovered runs' and the waiting ones'). */
+export async function loadRestartStates(workDir: string): Promise<RestartState[]> {
+  const states: RestartState[] = [];
+  for (const taskId of await listTaskFiles(workDir, KIND)) {
+    const state = await loadRestartState(workDir, taskId).catch(() => undefined);
+    if (state) states.push(state);
+  }
+  return states;
 }
 
 export function removeRestartState(workDir: string, taskId: string): Promise<void> {

@@ -28,6 +28,16 @@ export async function removeTaskFile(workDir: string, kind: string, taskId: stri
   await rm(fileOf(workDir, kind, taskId), { force: true });
 }
 
+/** The ids of the tasks that have a file of this kind. */
+export async function listTaskFiles(workDir: string, kind: string): Promise<string[]> {
+  try {
+    return (await readdir(path.join(workDir, kind))).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
 /** After recovery: removes the files of tasks that did not survive the agent's restart. */
 export async function pruneTaskFiles(workDir: string, kind: string, keepTaskIds: ReadonlySet<string>): Promise<void> {
   let names: string[];

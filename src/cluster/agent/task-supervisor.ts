@@ -218,6 +218,9 @@ export class TaskSupervisor {
     // A kill that came as the run ended, before the wait above could be woken.
     if (this.killReason !== undefined || this.deps.isStopping()) wake();
     this.throwIfLeftRunning();
+    // Counted before it is told: an agent that stops during the wait resumes with this restart's number.
+    Object.assign(state, { total: counter.total, inRow: counter.inRow });
+    await saveRestartState(this.deps.workDir, state).catch((err: Error) => this.deps.logger.warn({ task: taskId, err: err.message }, 'restart state not saved'));
     await this.deps.reportStatus({ ...end, state: 'restarting', restarts: counter.total, restartAt: restartAt.toISOString() });
     const line = `[gantry] ${end.reason ?? end.state}; restart ${counter.total} in ${formatDelay(delayMs)}\n`;
     const chunk = { stream: 'stderr' as const, data: Buffer.from(line) };
