@@ -201,18 +201,29 @@ export class AgentLiveness {
     }
   }
 
-  /** Agents silent for longer than the heartbeat timeout become unreachable and their tasks lost. */
+  /**
+   * Agents silent for longer than the heartbeat timeout become unreachable and their tasks lost; a
+   * drained agent that stopped all its tasks has left the pool as it was told: it is gone, not
+   * unreachable (it registers again if it comes back).
+   */
   async checkHeartbeats(): Promise<void> {
     const { store, state, lifecycle, clock, log, heartbeatTimeoutMs } = this.options;
     const deadline = clock.now().getTime() - heartbeatTimeoutMs;
     for (const [agentId, seen] of this.lastSeen) {
       if (seen >= deadline) continue;
       this.lastSeen.delete(agentId);
-      await store.agents.setState(agentId, 'unreachable');
+      const active = await store.tasks.list({ agentId, states: ['staging', 'running'] });
       state.removeAgent(agentId);
+      if (this.draining.has(agentId) && active.length === 0) {
+        this.draining.delete(agentId);
+        await store.agents.setState(agentId, 'gone');
+        log.info({ agent: agentId }, 'drained agent left the pool');
+        continue;
+      }
+      await store.agents.setState(agentId, 'unreachable');
       const seconds = Math.round(heartbeatTimeoutMs / 1000);
       log.warn({ agent: agentId }, `agent unreachable: no heartbeat for ${seconds}s`);
-      for (const task of await store.tasks.list({ agentId, states: ['staging', 'running'] })) {
+      for (const task of active) {
         await lifecycle.finish(task, { state: 'lost', exitCode: null, reason: `agent ${agentId} unreachable (no heartbeat for ${seconds}s)` });
       }
     }

@@ -159,6 +159,11 @@ describe('Master, timed by the test', function () {
     assert.deepEqual(await drained.poll(), [{ type: 'drain' }], 'told to leave until it does');
     assert.equal(await state(wantsDrained.id), 'queued');
 
+    // It leaves (its process exits): past the heartbeat timeout it is gone, not unreachable.
+    await time.advance(HEARTBEAT_TIMEOUT_MS + CHECK_EVERY_MS);
+    assert.equal((await pool.master.findAgent(drained.id))?.state, 'gone');
+    assert.equal((await pool.master.findAgent(other.id))?.state, 'unreachable', 'an agent not drained that falls silent is unreachable');
+
     // Its process starts again and registers: it takes work again.
     await drained.registerAgain();
     assert.equal((await pool.master.findAgent(drained.id))?.state, 'ready');
