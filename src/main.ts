@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { BatchService } from './batch/index.ts';
-import { CiService, GitHubStatusReporter } from './ci/index.ts';
+import { CiService, GitHubStatusReporter, MIRRORS_DIR } from './ci/index.ts';
 import type { Agent } from './cluster/agent/agent.ts';
 import { assembleAgent, type AgentAssembly } from './cluster/agent/assemble-agent.ts';
 import { parseUidRange } from './cluster/agent/private-uids.ts';
@@ -221,9 +221,14 @@ const EMBEDDED_AGENT_DIR = 'agent';
 /** The server's own directories in the data directory (see "Where data lives" in docs/ARCHITECTURE.md). */
 const SERVER_ONLY_DIRS = ['logs', 'registry', 'secrets', 'ci'];
 
-/** Tasks run on this host: the data directory is the server's alone (the agent's work dir excepted). */
+/**
+ * Tasks run on this host: the data directory is the server's alone, but for the agent's work dir and
+ * the passage (0711) to the CI git mirrors its clone steps borrow.
+ */
 function dataDirLayout(config: ServerConfig): DataDirLayout {
-  return { reachable: config.localAgent ? [EMBEDDED_AGENT_DIR] : [], serverOnly: SERVER_ONLY_DIRS };
+  return config.localAgent
+    ? { reachable: [EMBEDDED_AGENT_DIR], serverOnly: SERVER_ONLY_DIRS, passage: MIRRORS_DIR }
+    : { reachable: [], serverOnly: SERVER_ONLY_DIRS };
 }
 
 /**

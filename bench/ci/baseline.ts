@@ -62,7 +62,7 @@ export async function measureBaseline(repo: BenchRepo, dir: string, rounds: numb
   const result: Baseline = { mirrorMs: [], cloneScriptMs: [], gitCloneMs: [], spawnMs: [], twentySpawnsMs: [], cloneScriptLimitedMs: [], spawnLimitedMs: [], cgroupNote: '' };
   const limited = await cpuQuotaCgroup(0.1);
   result.cgroupNote = limited.note;
-  const mirror = new GitMirror(path.join(dir, 'mirrors'));
+  const mirror = new GitMirror(path.join(dir, 'mirrors'), path.join(dir, 'mirror.key'));
   const outDir = path.join(dir, 'out');
   await mkdir(outDir, { recursive: true });
   const branch = 'baseline';

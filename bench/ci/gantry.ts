@@ -1,10 +1,11 @@
 // Gantry's side: `./bin/gantry server` as its own process (embedded agent with room for every step,
 // SQLite in a fresh temporary data directory, loopback ports, log level warn, a webhook secret, the
-// benchmark's pipelines directory), and a small JSON client for its API. Its steps run as root
-// (`--agent-task-users root`), as the CI tests' do: the benchmark's repository is a root-owned bare
-// repository on the local disk, which git refuses to serve to another user ("dubious ownership"), and
-// an unprivileged clone could not borrow the server's mirror in its closed data directory
-// (bench/README.md, CI, 2026-12-07 fifth session).
+// benchmark's pipelines directory), and a small JSON client for its API. Its steps run as the embedded
+// agent's default task user (gantry-task when the benchmark runs as root), as a user's would. The
+// benchmark's repository is a root-owned bare repository on the local disk, which git refuses to serve
+// to another user ("dubious ownership"): the clone step never asks it, as it checks the pushed commit
+// out from the server's mirror, which the planner fetched it into (bench/README.md, CI, 2026-12-07
+// sixth session). The steps write their marks in a directory open to them (run.ts).
 import { spawnGantryServer, waitFor, type GantryServer } from '../shared/gantry-process.ts';
 
 export const ADMIN_TOKEN = 'gat_bench-ci-admin-token-0123456789abcdef';
@@ -21,7 +22,7 @@ export async function startGantryServer(opts: { dataDir: string; pipelinesDir: s
       ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []),
       ...(opts.cpuProfDir && opts.cpuProfInterval ? ['--cpu-prof-interval', String(opts.cpuProfInterval)] : []),
     ],
-    serverArgs: ['--data-dir', opts.dataDir, '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0', '--log-level', 'warn', '--agent-resources', AGENT_RESOURCES, '--agent-task-users', 'root'],
+    serverArgs: ['--data-dir', opts.dataDir, '--listen', '127.0.0.1:0', '--registry-listen', '127.0.0.1:0', '--log-level', 'warn', '--agent-resources', AGENT_RESOURCES],
     env: {
       ...process.env,
       GANTRY_ADMIN_TOKEN: ADMIN_TOKEN,

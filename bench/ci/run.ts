@@ -42,7 +42,7 @@
 //   the profile's clock: `node --import tsx bench/ci/profile.ts PROFILE --windows windows.json` shows
 //   what the server's main thread did in them.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -123,6 +123,10 @@ const pipelinesDir = path.join(workDir, 'pipelines');
 const profileDir = path.join(workDir, 'cpu-profiles');
 mkdirSync(marksDir);
 mkdirSync(pipelinesDir);
+// Steps run as an unprivileged task user: they pass through the work directory (mkdtemp makes it
+// 0700) and write their marks as anyone may in /tmp.
+chmodSync(workDir, 0o711);
+chmodSync(marksDir, 0o1777);
 if (values['cpu-prof']) mkdirSync(profileDir);
 
 // `.gantry.yml` in the repository: one step on pushes to `latency`, writing its shell's start time.

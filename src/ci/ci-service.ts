@@ -15,7 +15,7 @@ import { DeliveryStore, type Delivery } from './store/deliveries.ts';
 import { RunStore, type CiRun, type CiStep } from './store/runs.ts';
 import { SecretStore } from './store/secrets.ts';
 import { GitHubReceiver } from './webhooks/github-receiver.ts';
-import { checkCloneUrl, GitMirror } from './workspace/git-mirror.ts';
+import { checkCloneUrl, GitMirror, MIRROR_KEY_FILE, MIRRORS_DIR } from './workspace/git-mirror.ts';
 
 export interface CiServiceOptions {
   knex: Knex;
@@ -55,7 +55,7 @@ export class CiService {
     this.runs = new RunStore(options.knex);
     this.secrets = new SecretStore(options.knex);
     this.deliveries = new DeliveryStore(options.knex);
-    const mirror = (this.mirror = new GitMirror(path.join(options.dataDir, 'ci', 'mirrors')));
+    const mirror = (this.mirror = new GitMirror(path.join(options.dataDir, ...MIRRORS_DIR), path.join(options.dataDir, ...MIRROR_KEY_FILE)));
     this.engine = new RunEngine({
       runs: this.runs,
       mirrorOf: (cloneUrl) => mirror.directoryOf(cloneUrl),
@@ -80,6 +80,7 @@ export class CiService {
 
   async start(): Promise<void> {
     this.reloadPipelines();
+    await this.mirror.open();
     await this.engine.start();
     // Deliveries recorded but not turned into runs before a stop or crash.
     for (const delivery of await this.deliveries.pending()) void this.processDelivery(delivery);

@@ -3,9 +3,9 @@
 // token lives in the store only as a bcrypt hash, and in clear in one file of the data directory
 // (mode 0600, like the store itself), so that the server can hand it to its agents after a restart.
 // A lost or wrong file gets a fresh token: the old one stops working.
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeSecretFile } from '../shared/secret-files.ts';
 import type { RegistryUsers } from './auth/users.ts';
 
 export const PLATFORM_ROBOT = 'gantry-platform';
@@ -25,10 +25,6 @@ export async function ensurePlatformRobot(users: RegistryUsers, secretsDir: stri
   }
   await users.remove(PLATFORM_ROBOT);
   const robot = await users.add({ name: PLATFORM_ROBOT, kind: 'robot', groups: [PLATFORM_GROUP] });
-  await mkdir(secretsDir, { recursive: true, mode: 0o700 });
-  // Written aside and renamed, so that a crash never leaves a half token that the next start would reject.
-  const temp = `${file}.${randomBytes(6).toString('hex')}`;
-  await writeFile(temp, `${robot.token!}\n`, { mode: 0o600 });
-  await rename(temp, file);
+  await writeSecretFile(file, `${robot.token!}\n`);
   return { username: PLATFORM_ROBOT, password: robot.token! };
 }

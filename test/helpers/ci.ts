@@ -195,6 +195,13 @@ export interface DeliveryView {
   detail: string | null;
 }
 
+export interface CiServerOptions {
+  /** Steps run as the embedded agent's default task user (gantry-task), not as root. */
+  unprivileged?: boolean;
+  /** The umask the server process starts with (the test process's otherwise). */
+  umask?: number;
+}
+
 /** A `gantry server` with the CI configured (webhook secret, pipelines directory) on a fixed port. */
 export class CiServer {
   readonly dataDir: string;
@@ -205,6 +212,7 @@ export class CiServer {
   private constructor(
     readonly root: string,
     readonly url: string,
+    private readonly options: CiServerOptions = {},
   ) {
     this.dataDir = path.join(root, 'server');
     this.pipelinesDir = path.join(root, 'pipelines');
@@ -212,27 +220,40 @@ export class CiServer {
     this.cliEnv = { GANTRY_URL: url, GANTRY_TOKEN: ADMIN_TOKEN };
   }
 
-  /** `pipelines`: file name → YAML, written to the server's pipelines directory before it starts. */
-  static async start(name: string, pipelines: Record<string, string> = {}): Promise<CiServer> {
-    const server = new CiServer(tempDir(name), `http://127.0.0.1:${await freePort()}`);
+  /**
+   * `pipelines`: file name → YAML, written to the server's pipelines directory before it starts.
+   * `options`: see CiServerOptions.
+   */
+  static async start(name: string, pipelines: Record<string, string> = {}, options: CiServerOptions = {}): Promise<CiServer> {
+    const server = new CiServer(tempDir(name), `http://127.0.0.1:${await freePort()}`, options);
     for (const [file, text] of Object.entries(pipelines)) writeFileSync(path.join(server.pipelinesDir, file), text);
     await server.launch();
     return server;
   }
 
   /**
-   * Steps run as root (`--agent-task-users root`), on purpose: the repositories are root's, cloned over
-   * file://, and git refuses to read a repository another user owns ("dubious ownership"); and the
-   * clone step borrows the server's mirror only when it may read the data directory. Steps run as the
-   * unprivileged default user in test/integration/task-users.test.ts.
+   * Steps run as root (`--agent-task-users root`) unless `unprivileged` is asked for, on purpose: the
+   * repositories are root's, cloned over file://, and git refuses to read a repository another user
+   * owns ("dubious ownership") when a step fetches from it (a clone step whose commit the server's
+   * mirror holds does not: test/integration/ci-mirror-unprivileged.test.ts). Steps run as the
+   * unprivileged default user in test/integration/task-users.test.ts too.
    */
   async launch(): Promise<void> {
-    this.process = await startGantry(
-      ['server', '--data-dir', this.dataDir, '--listen', this.url.replace('http://', ''), '--registry-listen', '127.0.0.1:0',
-        '--agent-resources', 'cpus:32;mem:32768;disk:32768', '--agent-task-users', 'root', '--log-level', 'warn'],
-      { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN, GANTRY_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET, GANTRY_PIPELINES_DIR: this.pipelinesDir },
-      /listening on (http:\/\/\S+)/,
-    );
+    const taskUsers = this.options.unprivileged ? [] : ['--agent-task-users', 'root'];
+    // The server inherits the umask at its spawn, which startGantry does before it returns.
+    const umask = this.options.umask === undefined ? undefined : process.umask(this.options.umask);
+    let starting: ReturnType<typeof startGantry>;
+    try {
+      starting = startGantry(
+        ['server', '--data-dir', this.dataDir, '--listen', this.url.replace('http://', ''), '--registry-listen', '127.0.0.1:0',
+          '--agent-resources', 'cpus:32;mem:32768;disk:32768', ...taskUsers, '--log-level', 'warn'],
+        { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN, GANTRY_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET, GANTRY_PIPELINES_DIR: this.pipelinesDir },
+        /listening on (http:\/\/\S+)/,
+      );
+    } finally {
+      if (umask !== undefined) process.umask(umask);
+    }
+    this.process = await starting;
   }
 
   /** Stops as an operator does (SIGTERM: graceful). */

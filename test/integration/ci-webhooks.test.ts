@@ -190,7 +190,7 @@ describe('CI: GitHub webhook deliveries start runs', function () {
   });
 
   it('starts nothing for a deleted ref, and drops it from the server\'s git mirror', async () => {
-    const mirror = new GitMirror(path.join(server.dataDir, 'ci', 'mirrors')).directoryOf(repo.cloneUrl);
+    const mirror = await new GitMirror(path.join(server.dataDir, 'ci', 'mirrors'), path.join(server.dataDir, 'secrets', 'ci-mirror.key')).directoryOf(repo.cloneUrl);
     const mirrorHolds = (ref: string) => execFileSync('git', ['-C', mirror, 'for-each-ref', '--format=%(refname)', ref], { encoding: 'utf8' }).trim() === ref;
     for (const branch of ['kept', 'doomed']) {
       repo.branch(branch).commit({ '.gantry.yml': HELLO }, `${branch}: a pipeline`);

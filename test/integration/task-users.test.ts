@@ -100,13 +100,16 @@ describe('task users: tasks run unprivileged', function () {
   });
 
   it('keeps the data directory out of its reach: the store, logs, secrets, registry and CI mirrors', async () => {
-    const files = ['gantry.sqlite', 'logs', 'secrets/registry-robot.token', 'registry', 'ci', 'agent/agent-id', 'agent/sandboxes', 'agent/redact'];
+    const files = ['gantry.sqlite', 'logs', 'secrets/registry-robot.token', 'secrets/ci-mirror.key', 'registry', 'ci', 'ci/mirrors', 'agent/agent-id', 'agent/sandboxes', 'agent/redact'];
     const { out } = await run({ cmd: `cd ${dataDir}; ls . 2>&1; for f in ${files.join(' ')}; do cat "$f" >/dev/null 2>&1 && echo "read $f"; [ -d "$f" ] && ls "$f" >/dev/null 2>&1 && echo "listed $f"; done; echo end`, constraints: onNode('node-a') });
     assert.match(out, /^ls: cannot open directory '\.': Permission denied\nend\n$/, out);
-    // As root sees them: the data directory traversable, nothing in it open but the agent's work dir.
+    // As root sees them: the data directory traversable, nothing in it open but the agent's work dir and ci/.
     const mode = (p: string) => statSync(path.join(dataDir, p)).mode & 0o7777;
     assert.equal(mode('.'), 0o711);
-    for (const name of readdirSync(dataDir).filter((n) => n !== 'agent')) assert.equal(mode(name) & 0o077, 0, `${name} is the server's alone`);
+    for (const name of readdirSync(dataDir).filter((n) => n !== 'agent' && n !== 'ci')) assert.equal(mode(name) & 0o077, 0, `${name} is the server's alone`);
+    // A passage to the CI mirrors, which a clone step reaches by a name it is handed (ci-mirror-unprivileged.test.ts).
+    assert.equal(mode('ci'), 0o711);
+    assert.equal(mode('ci/mirrors'), 0o711);
     for (const name of ['logs', 'registry', 'secrets', 'ci']) assert.ok(existsSync(path.join(dataDir, name)), `${name} is made (closed) at start`);
     assert.equal(mode('agent'), 0o711);
     assert.equal(mode('agent/sandboxes'), 0o711);

@@ -42,7 +42,7 @@ describe('spreading per-task directories over the disk', function () {
     const origin = path.join(dir, 'origin.git');
     execFileSync('git', ['init', '--quiet', '--bare', origin]);
     const root = path.join(dir, 'mirrors');
-    const mirror = new GitMirror(root);
+    const mirror = new GitMirror(root, path.join(dir, 'mirror.key'));
     // An empty repository has no main branch: the fetch fails, after the mirror was made.
     await assert.rejects(mirror.fetch(`file://${origin}`, 'refs/heads/main'), /git fetch failed/);
     assert.equal(flagged(root), true);

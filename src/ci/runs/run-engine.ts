@@ -34,7 +34,7 @@ export interface RunEngineOptions {
    */
   registry?: () => { url: string; username: string; password: string } | undefined;
   /** Where the server's mirror of a repository is: a clone step on the server's host borrows its objects (cloneScript). */
-  mirrorOf?: (cloneUrl: string) => string;
+  mirrorOf?: (cloneUrl: string) => Promise<string>;
   /** What runs the run and step timeouts (Node's timers by default). */
   timers?: TimerFunctions;
 }
@@ -134,7 +134,7 @@ export class RunEngine {
     try {
       submission = step
         ? stepTask(run, pipeline, step, await this.options.secrets.resolve({ ...pipeline.secrets, ...step.secrets }), this.options.registry?.())
-        : cloneTask(run, pipeline, this.options.mirrorOf?.(run.cloneUrl));
+        : cloneTask(run, pipeline, await this.options.mirrorOf?.(run.cloneUrl));
     } catch (err) {
       if (!(err instanceof GantryError)) throw err;
       await this.endStep(run, name, ['pending', 'running'], { state: 'failure', reason: err.message, exitCode: null });

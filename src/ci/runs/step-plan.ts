@@ -58,10 +58,13 @@ export const MIRROR_VARIABLE = 'GANTRY_GIT_MIRROR';
  * becomes the workspace's alternate object store (Jenkins' "reference repository"), and the commit is
  * checked out straight from it: no fetch, so the step neither asks the origin again (with GitHub, a
  * network round trip) nor copies an object; a commit's hash is its content, so nothing is trusted that
- * a fetch would have checked. A commit the mirror lacks (a remote agent, where the path does not exist,
- * or a later push) is fetched as usual, borrowing what the mirror has. The mirror only ever gains
- * objects while a run needs them: it is fetched into, never pruned by Gantry, and git's own automatic
- * gc keeps unreachable objects for two weeks.
+ * a fetch would have checked. The step runs as an unprivileged task user, to whom the server's data
+ * directory is closed: it reaches the mirror through `<data>/ci/mirrors`, which it may pass through but
+ * not list, under a name it could not have guessed (an HMAC of the URL under the server's key), and the
+ * mirror's files are readable by all (src/ci/workspace/git-mirror.ts). A commit the mirror lacks (a
+ * remote agent, where the path does not exist, or a later push) is fetched as usual, borrowing what the
+ * mirror has. The mirror only ever gains objects while a run needs them: it is fetched into, never
+ * pruned by Gantry, and git's own automatic gc keeps unreachable objects for two weeks.
  *
  * Each git process costs 4–15 ms here (more when the disk is busy: creating files is what git init and
  * checkout do), so on the mirror's path the script runs three: `git init` without the template

@@ -1,13 +1,39 @@
 // The server's own bare mirrors of the repositories it builds, with the real `git` CLI: enough to read
 // `.gantry.yml` at the pushed commit and to list the paths a push changed (the payload's lists stop at
-// 20 commits), before any step runs. Steps clone on their agent; this never leaves the server.
-import { createHash } from 'node:crypto';
-import { mkdir, stat } from 'node:fs/promises';
+// 20 commits), before any step runs. Steps clone on their agent; this never leaves the server, except
+// that a clone step on the server's own host borrows its repository's mirror's objects (cloneScript in
+// src/ci/runs/step-plan.ts).
+//
+// That step runs as an unprivileged task user, and the data directory is closed to it: `<data>/ci` and
+// `<data>/ci/mirrors` are traversable but not listable (0711) when the server embeds an agent
+// (src/shared/data-dir-modes.ts), and a mirror is named by an HMAC of its clone URL under a random key
+// only the server reads (`<data>/secrets/ci-mirror.key`, 0600). A task reaches the mirror whose path
+// it was handed, and cannot guess another's (a sha256 of the URL, as mirrors were named before, anyone
+// could compute). The mirror itself must be readable by that user: it is made with
+// `core.sharedRepository=0644`, so that git gives every file it writes there 0444 or 0644 and every
+// directory 0755 (with setgid) whatever the server's umask, which it inherits from whoever started it
+// (a umask of 077, as hardened systems and some service units set, made mirrors 0700 and their objects
+// 0400, and the step fetched from the origin instead).
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Invalid } from '../../shared/errors.ts';
 import { sharedLauncher } from '../../shared/launcher/launcher.ts';
+import { readOrCreateSecretFile } from '../../shared/secret-files.ts';
 import { spreadNewSubdirectories } from '../../shared/spread-directories.ts';
 
+/** Where the mirrors are, in the data directory (a clone step on the server's host passes through). */
+export const MIRRORS_DIR = ['ci', 'mirrors'] as const;
+/** The key the mirrors' names are made with, in the data directory's secrets. */
+export const MIRROR_KEY_FILE = ['secrets', 'ci-mirror.key'] as const;
+
+/** Hex digits of the HMAC in a mirror's name: 128 bits, and never the 24 of the older sha256 names. */
+const NAME_LENGTH = 32;
+/** Hex digits of sha256(URL) in the name a mirror had before its name was keyed. */
+const LEGACY_NAME_LENGTH = 24;
+/** Every file git writes in a mirror readable by all, whatever the umask (see above). */
+const SHARED_REPOSITORY = '0644';
+const KEY = /^[0-9a-f]{64}$/;
 /** Transports git may use for a clone URL; `ext::` (runs commands) and others are refused. */
 const ALLOWED_URL = /^(https?:\/\/|ssh:\/\/|git:\/\/|file:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/;
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -24,8 +50,18 @@ export function checkCloneUrl(url: string): string {
 export class GitMirror {
   /** Settles once the mirrors' root exists, flagged so that each mirror gets its own block group. */
   private rootReady: Promise<void> | undefined;
+  private key: Promise<Buffer> | undefined;
 
-  constructor(private readonly root: string) {}
+  /** `root`: the mirrors' directory; `keyFile`: where the key of their names is kept (made when missing). */
+  constructor(
+    private readonly root: string,
+    private readonly keyFile: string,
+  ) {}
+
+  /** Reads (at the first start: makes) the key of the mirrors' names, so that a broken key file stops the start. */
+  async open(): Promise<void> {
+    await this.nameKey();
+  }
 
   /** Fetches `ref` (and so the commit it names) from the URL into the mirror. */
   async fetch(url: string, ref: string): Promise<void> {
@@ -74,9 +110,10 @@ export class GitMirror {
    * fetch slower: 500 stale branches took one from 17–20 ms to 39–47 ms (bench/README.md, CI).
    */
   async forget(url: string, refs: readonly string[]): Promise<number> {
-    const dir = this.directoryOf(url);
     const wanted = new Set(refs.filter((ref) => PLAIN_REF.test(ref) && !ref.includes('..')));
-    if (wanted.size === 0 || !(await isRepository(dir))) return 0;
+    if (wanted.size === 0) return 0;
+    const dir = await this.existingMirror(url);
+    if (!dir) return 0;
     let forgotten = 0;
     const all = [...wanted];
     for (let i = 0; i < all.length; i += FORGET_CHUNK) {
@@ -90,19 +127,61 @@ export class GitMirror {
     return forgotten;
   }
 
-  /** Where the mirror of `url` is (or will be): a bare repository under the mirrors' root. */
-  directoryOf(url: string): string {
-    return path.join(this.root, `${createHash('sha256').update(url).digest('hex').slice(0, 24)}.git`);
+  /**
+   * Where the mirror of `url` is (or will be): a bare repository under the mirrors' root, named by the
+   * HMAC-SHA256 of the URL under the server's key (see above).
+   */
+  async directoryOf(url: string): Promise<string> {
+    const name = createHmac('sha256', await this.nameKey()).update(url).digest('hex').slice(0, NAME_LENGTH);
+    return path.join(this.root, `${name}.git`);
   }
 
+  /** The mirror of `url`, made when there is none. */
   private async mirrorOf(url: string): Promise<string> {
-    const dir = this.directoryOf(url);
-    if (!(await isRepository(dir))) {
-      await this.prepareRoot();
-      await mkdir(dir, { recursive: true });
-      await this.git(dir, ['init', '--quiet', '--bare']);
-    }
+    const found = await this.existingMirror(url);
+    if (found) return found;
+    const dir = await this.directoryOf(url);
+    await this.prepareRoot();
+    await mkdir(dir, { recursive: true });
+    await this.git(dir, ['init', '--quiet', '--bare', `--shared=${SHARED_REPOSITORY}`]);
     return dir;
+  }
+
+  /**
+   * The mirror of `url` when there is one. A mirror made before names were keyed (`<sha256(URL)[0:24]>.git`)
+   * is moved to its name now, its files opened to other users as a new mirror's are, rather than a
+   * whole repository fetched again after an upgrade.
+   */
+  private async existingMirror(url: string): Promise<string | null> {
+    const dir = await this.directoryOf(url);
+    if (await isRepository(dir)) return dir;
+    const legacy = path.join(this.root, `${createHash('sha256').update(url).digest('hex').slice(0, LEGACY_NAME_LENGTH)}.git`);
+    if (!(await isRepository(legacy))) return null;
+    try {
+      await rename(legacy, dir);
+    } catch (err) {
+      // Moved meanwhile by another call for the same URL.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await isRepository(dir))) return dir;
+      throw err;
+    }
+    await this.git(dir, ['config', 'core.sharedRepository', SHARED_REPOSITORY]);
+    await openToOthers(dir);
+    return dir;
+  }
+
+  private nameKey(): Promise<Buffer> {
+    this.key ??= readOrCreateSecretFile(this.keyFile, () => randomBytes(32).toString('hex'))
+      .then((text) => {
+        if (!KEY.test(text)) {
+          throw new Error(`${this.keyFile} does not hold the CI mirrors' key (64 hex digits): remove it to have a new one made (the mirrors are then fetched again under new names)`);
+        }
+        return Buffer.from(text, 'hex');
+      })
+      .catch((err: unknown) => {
+        this.key = undefined; // read again next time
+        throw err;
+      });
+    return this.key;
   }
 
   /**
@@ -112,7 +191,8 @@ export class GitMirror {
    */
   private prepareRoot(): Promise<void> {
     this.rootReady ??= (async () => {
-      await mkdir(this.root, { recursive: true });
+      // Closed when made (here, without an embedded agent); the server opens it to tasks on its host.
+      await mkdir(this.root, { recursive: true, mode: 0o700 });
       await spreadNewSubdirectories(this.root);
     })().catch((err: unknown) => {
       this.rootReady = undefined; // tried again with the next mirror
@@ -142,6 +222,18 @@ export class GitMirror {
     }
     return result.stdout.toString('utf8');
   }
+}
+
+/**
+ * Gives other users read access to everything under `dir` (and search access to its directories), as
+ * `core.sharedRepository=0644` does for what git writes later: a mirror made under a private umask.
+ */
+async function openToOthers(dir: string): Promise<void> {
+  const info = await lstat(dir);
+  if (info.isSymbolicLink()) return;
+  const wanted = info.isDirectory() ? 0o055 : 0o044;
+  if ((info.mode & wanted) !== wanted) await chmod(dir, (info.mode & 0o7777) | wanted);
+  if (info.isDirectory()) for (const name of await readdir(dir)) await openToOthers(path.join(dir, name));
 }
 
 /** Whether `dir` holds a (bare) repository already: its HEAD file is there. */

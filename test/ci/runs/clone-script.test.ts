@@ -19,7 +19,8 @@ describe('CI clone step script', () => {
   const dir = tempDir('clone-script');
   const bare = path.join(dir, 'origin.git');
   const url = `file://${bare}`;
-  const mirror = new GitMirror(path.join(dir, 'mirrors'));
+  const mirror = new GitMirror(path.join(dir, 'mirrors'), path.join(dir, 'mirror.key'));
+  let mirrorDir = '';
   let commit = '';
 
   before(async () => {
@@ -33,6 +34,7 @@ describe('CI clone step script', () => {
     commit = git(work, 'rev-parse', 'HEAD');
     git(work, 'push', '--quiet', bare, 'main');
     await mirror.fetch(url, 'refs/heads/main'); // what the server did to plan the run
+    mirrorDir = await mirror.directoryOf(url);
   });
 
   function runClone(name: string, env: Record<string, string>, at = { cloneUrl: url, commit: () => commit }): { workspace: string; output: string } {
@@ -47,11 +49,11 @@ describe('CI clone step script', () => {
   }
 
   it('checks out the pushed commit, borrowing the objects of the server mirror on its host', () => {
-    const { workspace, output } = runClone('with-mirror', { [MIRROR_VARIABLE]: mirror.directoryOf(url) });
+    const { workspace, output } = runClone('with-mirror', { [MIRROR_VARIABLE]: mirrorDir });
     assert.equal(git(workspace, 'rev-parse', 'HEAD'), commit);
     assert.equal(readFileSync(path.join(workspace, 'file-7.txt'), 'utf8'), 'content 7\n'.repeat(100));
     assert.match(output, /\+ objects shared with the server mirror of the repository/);
-    assert.equal(readFileSync(path.join(workspace, '.git/objects/info/alternates'), 'utf8').trim(), path.join(mirror.directoryOf(url), 'objects'));
+    assert.equal(readFileSync(path.join(workspace, '.git/objects/info/alternates'), 'utf8').trim(), path.join(mirrorDir, 'objects'));
     assert.equal(ownObjects(workspace), 0, 'nothing copied: every object comes from the mirror');
     assert.equal(git(workspace, 'remote', 'get-url', 'origin'), url, 'origin is still the repository, not the mirror');
     assert.match(output, new RegExp(`\\+ refs/heads/main at ${commit} is in the server mirror: nothing to fetch\n${commit} the commit to build\n`));
@@ -61,7 +63,7 @@ describe('CI clone step script', () => {
 
   it('needs nothing from the origin when the mirror holds the commit', () => {
     const gone = `file://${path.join(dir, 'moved-away.git')}`;
-    const { workspace } = runClone('origin-gone', { [MIRROR_VARIABLE]: mirror.directoryOf(url) }, { cloneUrl: gone, commit: () => commit });
+    const { workspace } = runClone('origin-gone', { [MIRROR_VARIABLE]: mirrorDir }, { cloneUrl: gone, commit: () => commit });
     assert.equal(git(workspace, 'rev-parse', 'HEAD'), commit);
     assert.equal(readFileSync(path.join(workspace, 'file-3.txt'), 'utf8'), 'content 3\n'.repeat(100));
   });
@@ -73,7 +75,7 @@ describe('CI clone step script', () => {
     git(work, 'commit', '--quiet', '-m', 'a later commit');
     const later = git(work, 'rev-parse', 'HEAD');
     git(work, 'push', '--quiet', bare, 'main');
-    const { workspace, output } = runClone('later-commit', { [MIRROR_VARIABLE]: mirror.directoryOf(url) }, { cloneUrl: url, commit: () => later });
+    const { workspace, output } = runClone('later-commit', { [MIRROR_VARIABLE]: mirrorDir }, { cloneUrl: url, commit: () => later });
     assert.equal(git(workspace, 'rev-parse', 'HEAD'), later);
     assert.match(output, /\+ git fetch origin refs\/heads\/main\n/);
     assert.ok(ownObjects(workspace) < 22, 'only the new objects were copied; the rest came from the mirror');
