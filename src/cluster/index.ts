@@ -25,6 +25,8 @@ export type { OutputChunk } from './drivers/driver.ts';
 export { parseTaskSpec, USER_NAME, USER_NAME_RULE } from './task-spec.ts';
 export { CONTAINER_NETWORKS } from './types.ts';
 export { formatAttributes, parseConstraint } from './resources/parse.ts';
+/** Constraints as Marathon and Chronos write them (`[field, OPERATOR, value]`, EQUALS) in the pool's form. */
+export { mapConstraint, type TaskConstraint } from './resources/marathon-constraints.ts';
 export { prewarmImage } from './master/prewarm.ts';
 
 /** Tasks listed, with the cursor to watch from so that no change after the list is missed. */

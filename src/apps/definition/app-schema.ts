@@ -6,8 +6,8 @@
 // defaults are in ports.ts, checks.ts and field-rules.ts. Nested objects name an unknown field (with
 // the field probably meant) through ci/pipeline's `fields`, shared with pipeline files.
 import { z } from 'zod';
-import { mapConstraint, type TaskConstraint } from '../../batch/jobs/constraints.ts';
-import { byShape, checkedBy, fields, isPlainObject } from '../../ci/pipeline/schema-kit.ts';
+import { mapConstraint, type TaskConstraint } from '../../cluster/index.ts';
+import { byShape, checkedBy, fields, isPlainObject } from '../../shared/validation/schema-kit.ts';
 import { REFUSED, refusedField, refusedWhen, volumeRefusal } from './refusals.ts';
 import { HEALTH_CHECK_PROTOCOLS, KILL_SELECTIONS, PORT_PROTOCOLS } from './types.ts';
 
@@ -113,7 +113,7 @@ const readinessCheck = fields({
 
 const unitShare = z.number().min(0).max(1);
 
-/** Marathon constraints `[field, OPERATOR, value?]` in the pool's form (batch/jobs/constraints.ts maps them). */
+/** Marathon constraints `[field, OPERATOR, value?]` in the pool's form (cluster/resources/marathon-constraints.ts maps them). */
 const constraints = z.array(z.array(z.string())).transform((list, ctx): TaskConstraint[] =>
   list.flatMap((parts, i) => {
     const mapped = mapConstraint(parts);

@@ -2,7 +2,7 @@
 // on (a dependency on a group means every app in it, as in Marathon's RootGroup.applicationDependencies)
 // and stops before them. Apps that do not depend on each other form one wave, to start together.
 // Cycles are found and named (`/a → /b → /a`) with ci/pipeline's graph code, shared with pipeline steps.
-import { findCycles, topologicalOrder } from '../../ci/pipeline/dag.ts';
+import { findCycles, topologicalOrder } from '../../shared/graph.ts';
 import { isWithin } from './app-id.ts';
 import { AppDefinitionInvalid } from './problems.ts';
 

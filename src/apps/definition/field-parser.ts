@@ -3,8 +3,8 @@
 // field is named with the field probably meant; `x-` fields are left alone (YAML anchors, as in pipeline
 // files and docker-compose).
 import type { z } from 'zod';
-import { didYouMean } from '../../ci/pipeline/did-you-mean.ts';
-import { findingsFromZod } from '../../ci/pipeline/zod-findings.ts';
+import { didYouMean } from '../../shared/validation/did-you-mean.ts';
+import { findingsFromZod } from '../../shared/validation/zod-findings.ts';
 import type { Finding } from './problems.ts';
 
 export type ParsedFields<F extends Record<string, z.ZodType>> = { [K in keyof F]?: z.output<F[K]> };

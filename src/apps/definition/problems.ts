@@ -2,12 +2,12 @@
 // `{message: "Object is not valid", details: [{path: "/id", errors: ["..."]}]}`, Marathon's
 // api/v2/Validation.scala failureWrites), so that /v2 clients read our errors as they read Marathon's.
 // One error type carries them: an Invalid, so /api/v1 answers the house `{error, message}` and /v2
-// renders `marathonBody`. Checks report findings against field paths (ci/pipeline/problems.ts, shared
+// renders `marathonBody`. Checks report findings against field paths (shared/validation/findings.ts, shared
 // with pipelines); paths become Marathon's `/healthChecks(0)/portIndex` here, and lines for YAML.
-import type { FieldPath, Finding } from '../../ci/pipeline/problems.ts';
+import type { FieldPath, Finding } from '../../shared/validation/findings.ts';
 import { Invalid } from '../../shared/errors.ts';
 
-export type { FieldPath, Finding } from '../../ci/pipeline/problems.ts';
+export type { FieldPath, Finding } from '../../shared/validation/findings.ts';
 
 /** Every error at one field. `line`: where the field is in a YAML file, when the definition came from one. */
 export interface AppProblem {

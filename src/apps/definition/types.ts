@@ -2,9 +2,9 @@
 // form (what its AppNormalization makes of an app: absolute ids, networks spelled out, deprecated
 // fields moved to their successors) with every default filled in. Code that runs apps reads these
 // types, never the posted JSON; `source` is that JSON, kept to store and to return as given.
-import type { TaskConstraint } from '../../batch/jobs/constraints.ts';
+import type { TaskConstraint } from '../../cluster/index.ts';
 
-export type { TaskConstraint } from '../../batch/jobs/constraints.ts';
+export type { TaskConstraint } from '../../cluster/index.ts';
 
 export const HEALTH_CHECK_PROTOCOLS = ['HTTP', 'HTTPS', 'TCP', 'COMMAND', 'MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP'] as const;
 export type HealthCheckProtocol = (typeof HEALTH_CHECK_PROTOCOLS)[number];

@@ -3,7 +3,7 @@
 // line, `web.yml:12: /healthChecks(0)/portIndex: ...`. Lines come from ci/pipeline's YAML source, which
 // pipeline files use for the same purpose.
 import { LineCounter, parseDocument } from 'yaml';
-import { lineOf, type YamlSource } from '../../ci/pipeline/yaml-source.ts';
+import { lineOf, type YamlSource } from '../../shared/validation/yaml-source.ts';
 import { checkAppDefinition, type ParseOptions } from './definition.ts';
 import { checkGroupDefinition, type GroupDefinition, type GroupParseOptions } from './group.ts';
 import { AppDefinitionInvalid, problemsOf, subjectOf, type AppProblem, type Finding } from './problems.ts';

@@ -3,7 +3,7 @@
 // every field at fault; it returns the definition as given (`source`, what the store keeps and the API
 // returns; never rewritten) next to a parsed view with Chronos's defaults filled in.
 import { Invalid } from '../../shared/errors.ts';
-import type { TaskConstraint } from './constraints.ts';
+import type { TaskConstraint } from '../../cluster/index.ts';
 import { JOB_DEFAULTS } from './defaults.ts';
 import {
   CHRONOS_OUTPUT_FIELDS,
@@ -24,7 +24,7 @@ import { timingOf, type JobTiming } from './timing.ts';
 
 export { JOB_DEFAULTS } from './defaults.ts';
 export type { JobTiming, Schedule } from './timing.ts';
-export type { TaskConstraint } from './constraints.ts';
+export type { TaskConstraint } from '../../cluster/index.ts';
 
 export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
 export type TriggerRule = (typeof TRIGGER_RULES)[number];

@@ -1,7 +1,7 @@
 // Rules of a job definition that involve more than one field's type: mapped constraints, durations that
 // must agree, names the pool will refuse later. They read the raw definition (nulls dropped) so that they
 // run even when the schema has already found other problems: one answer lists them all.
-import { mapConstraint, type TaskConstraint } from './constraints.ts';
+import { mapConstraint, type TaskConstraint } from '../../cluster/index.ts';
 import { JOB_DEFAULTS } from './defaults.ts';
 import type { RetryBackoff } from './definition.ts';
 import { durationField } from './durations.ts';

@@ -2,9 +2,9 @@
 // cycles, and an environment variable set in one place only. They read the file's plain value
 // defensively, so they report alongside the field errors of schema.ts instead of waiting for them.
 import { findCycles, resolveDependsOn } from './dag.ts';
-import { didYouMean } from './did-you-mean.ts';
+import { didYouMean } from '../../shared/validation/did-you-mean.ts';
 import type { Finding } from './problems.ts';
-import { isPlainObject } from './schema-kit.ts';
+import { isPlainObject } from '../../shared/validation/schema-kit.ts';
 
 interface WrittenStep {
   index: number;

@@ -4,10 +4,10 @@ import { crossCheck } from './cross-checks.ts';
 import { normalizePipeline } from './normalize.ts';
 import { formatFieldPath, invalidPipeline, type Finding, type PipelineProblem } from './problems.ts';
 import { NAME, pipelineSchema } from './schema.ts';
-import { describeValue, isPlainObject } from './schema-kit.ts';
+import { describeValue, isPlainObject } from '../../shared/validation/schema-kit.ts';
 import type { Pipeline } from './types.ts';
-import { lineOf, readYaml, type YamlSource } from './yaml-source.ts';
-import { findingsFromZod } from './zod-findings.ts';
+import { lineOf, readYaml, type YamlSource } from '../../shared/validation/yaml-source.ts';
+import { findingsFromZod } from '../../shared/validation/zod-findings.ts';
 
 export interface ParseOptions {
   /**

@@ -2,9 +2,10 @@
 // Checks report findings against a field path; the YAML source turns each path into a line at the end,
 // so no check needs to know about YAML nodes.
 import { Invalid } from '../../shared/errors.ts';
+import type { FieldPath, Finding } from '../../shared/validation/findings.ts';
 
-/** Keys and list indexes from the top of the file, e.g. `['steps', 1, 'depends_on']`. */
-export type FieldPath = Array<string | number>;
+export type { FieldPath, Finding } from '../../shared/validation/findings.ts';
+export { formatFieldPath } from '../../shared/validation/findings.ts';
 
 /** What callers receive in `Invalid.details.problems`. `line` is 1-based; `path` is '' for the file itself. */
 export interface PipelineProblem {
@@ -12,30 +13,6 @@ export interface PipelineProblem {
   line: number;
   path: string;
   message: string;
-}
-
-/** A problem before it has a line. */
-export interface Finding {
-  /** The field named in the message. */
-  path: FieldPath;
-  message: string;
-  /** The node whose line is reported, when it differs from `path` (an element inside the field). */
-  at?: FieldPath;
-  /** Report the line of the key rather than of its value (an unknown field). */
-  atKey?: boolean;
-}
-
-const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-
-/** `['steps', 1, 'depends_on']` → `steps[1].depends_on`; odd keys are quoted: `env["A B"]`. */
-export function formatFieldPath(path: FieldPath): string {
-  let text = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') text += `[${segment}]`;
-    else if (PLAIN_KEY.test(segment)) text += text === '' ? segment : `.${segment}`;
-    else text += `[${JSON.stringify(segment)}]`;
-  }
-  return text;
 }
 
 export function formatProblem(problem: PipelineProblem): string {

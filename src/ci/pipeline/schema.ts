@@ -2,10 +2,10 @@
 // look across fields (unique step names, depends_on, cycles) live in cross-checks.ts.
 import { z } from 'zod';
 import { USER_NAME, USER_NAME_RULE } from '../../cluster/index.ts';
-import { didYouMean } from './did-you-mean.ts';
+import { didYouMean } from '../../shared/validation/did-you-mean.ts';
 import { durationProblem } from './durations.ts';
 import { globProblem } from './globs.ts';
-import { byShape, checkedBy, describeValue, fields, oneOrMany } from './schema-kit.ts';
+import { byShape, checkedBy, describeValue, fields, oneOrMany } from '../../shared/validation/schema-kit.ts';
 import { STEP_EVENTS, STEP_STATUSES } from './types.ts';
 
 /** Step and pipeline names end up in task owners (`ci:RUN:STEP`) and CLI arguments: no `:` nor spaces. */

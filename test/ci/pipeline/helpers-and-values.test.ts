@@ -1,7 +1,7 @@
 // The small pieces: did-you-mean, glob checks, secret names and concurrency groups.
 import assert from 'node:assert/strict';
 import { concurrencyGroupFor, secretNames } from '../../../src/ci/pipeline/index.ts';
-import { closest, editDistance } from '../../../src/ci/pipeline/did-you-mean.ts';
+import { closest, editDistance } from '../../../src/shared/validation/did-you-mean.ts';
 import { globProblem } from '../../../src/ci/pipeline/globs.ts';
 import { lines, ONE_STEP, parse } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 // The YAML text of a pipeline file, kept as a document with source ranges so that every problem found
 // later in the plain JavaScript value can be reported at its line.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
-import type { FieldPath } from './problems.ts';
+import type { FieldPath } from './findings.ts';
 
 export interface YamlSource {
   document: Document;

@@ -3,7 +3,7 @@
 // (cluster/types.ts CONSTRAINT_OPERATORS). Chronos's JobDeserializer silently drops an operator it does
 // not know; we reject it, naming the ones we know, because a dropped constraint runs a job where its
 // owner said it must not.
-import type { ConstraintOperator } from '../../cluster/index.ts';
+import type { ConstraintOperator } from '../types.ts';
 
 /** A constraint as the pool's task submission takes it: `[field, OPERATOR]` or `[field, OPERATOR, value]`. */
 export type TaskConstraint = [string, ConstraintOperator] | [string, ConstraintOperator, string];

@@ -2,7 +2,7 @@
 // input: expected string, received number") are replaced by what was expected and what is there.
 import type { z } from 'zod';
 import { didYouMean } from './did-you-mean.ts';
-import type { FieldPath, Finding } from './problems.ts';
+import type { FieldPath, Finding } from './findings.ts';
 import { describeValue, isPlainObject } from './schema-kit.ts';
 
 const EXPECTED: Record<string, string> = {
