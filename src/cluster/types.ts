@@ -112,6 +112,11 @@ export interface TaskSpec {
    */
   containerPorts?: number[];
   /**
+   * A name for each entry of `ports` (Marathon's port names, e.g. `http`): the task finds its host port
+   * in PORT_<NAME> (PORT_HTTP) besides PORTn.
+   */
+  portNames?: string[];
+  /**
    * Values to mask as `********` (e.g. the secrets a CI step gets in its env): the agent masks them in
    * the task's output before it leaves the agent (rules: src/shared/redactor.ts), and the API never
    * shows them (src/cluster/redacted-task.ts). Only the agent running the task receives them.

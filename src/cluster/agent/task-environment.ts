@@ -2,8 +2,9 @@ import type { LaunchOrder } from '../protocol.ts';
 
 /**
  * The environment a task sees: its own env plus what Marathon and Mesos give tasks, so that programs
- * written for them find their ports: PORT0..n, PORT (= PORT0), PORTS, HOST, MESOS_SANDBOX; and the
- * items of custom resources it was given as GANTRY_RESOURCE_<NAME>.
+ * written for them find their ports: PORT0..n, PORT (= PORT0), PORTS, PORT_<NAME> for a named port and
+ * PORT_<container port> for a mapped one (Marathon's EnvironmentHelper: the host port either way), HOST,
+ * MESOS_SANDBOX; and the items of custom resources it was given as GANTRY_RESOURCE_<NAME>.
  */
 export function taskEnvironment(order: LaunchOrder, hostname: string, sandboxDir: string, workspaceDir?: string): Record<string, string> {
   const env: Record<string, string> = {
@@ -20,6 +21,13 @@ export function taskEnvironment(order: LaunchOrder, hostname: string, sandboxDir
     env.PORT = String(order.allocation.ports[0]);
     env.PORTS = order.allocation.ports.join(',');
   }
+  order.allocation.ports.forEach((port, i) => {
+    const inside = order.spec.containerPorts?.[i];
+    if (inside) env[`PORT_${inside}`] = String(port);
+    const name = order.spec.portNames?.[i];
+    // Marathon upper-cases the name; a '-' would make no shell variable, so it becomes '_'.
+    if (name) env[`PORT_${name.toUpperCase().replace(/-/g, '_')}`] = String(port);
+  });
   // Custom range and set resources: which items the task got, e.g. GANTRY_RESOURCE_BUGS=a,b.
   for (const [name, items] of [...Object.entries(order.allocation.sets), ...Object.entries(order.allocation.ranges)]) {
     env[`GANTRY_RESOURCE_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = items.join(',');

@@ -83,6 +83,9 @@ describe('probe settings', () => {
     ['a timeout longer than the interval', ['health', { kind: 'tcp', intervalMs: 1000, timeoutMs: 2000 }, 1], /health\.timeoutMs: 2000 is longer than intervalMs \(1000\)/],
     ['a command probe without its command', ['health', { kind: 'command' }, 0], /health\.command: a command probe needs the command/],
     ['a path on a tcp probe', ['health', { kind: 'tcp', path: '/x' }, 1], /health\.path: a tcp probe has no path/],
+    ['https with the statuses that pass', ['readiness', { kind: 'https', path: '/ready', statuses: [200, 204, 200] }, 1], { kind: 'https', portIndex: 0, path: '/ready', statuses: [200, 204], gracePeriodMs: 0, intervalMs: 5_000, timeoutMs: 5_000, consecutiveFailures: 1 }],
+    ['statuses on a tcp probe', ['health', { kind: 'tcp', statuses: [200] }, 1], /health\.statuses: a tcp probe has no status/],
+    ['statuses on a command probe', ['health', { kind: 'command', command: 'true', statuses: [200] }, 0], /health\.statuses: a command probe has no statuses/],
   ];
   for (const [what, args, expected] of cases) {
     it(what, () => {

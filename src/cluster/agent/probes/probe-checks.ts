@@ -1,5 +1,7 @@
-// One small check per probe kind, each saying why it failed: an HTTP GET that must answer 2xx or 3xx,
-// a TCP connection that must open, a command that must exit 0. A new probe kind is one entry here.
+// One small check per probe kind, each saying why it failed: an HTTP(S) GET that must answer 2xx or 3xx
+// (or a status the probe names), a TCP connection that must open, a command that must exit 0. A new probe kind is one entry here.
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import type { ProbeKind, ProbeSpec } from '../../probes/probe-spec.ts';
 
@@ -15,18 +17,35 @@ export interface ProbeTarget {
 
 export type ProbeCheck = (spec: ProbeSpec, target: ProbeTarget, signal: AbortSignal) => Promise<true | string>;
 
-const httpCheck: ProbeCheck = async (spec, target, signal) => {
-  const port = target.ports[spec.portIndex ?? 0];
-  const url = `http://${hostForUrl(target.host)}:${port}${spec.path ?? '/'}`;
-  try {
-    const response = await fetch(url, { signal, redirect: 'manual', headers: { 'user-agent': 'gantry-probe' } });
-    await response.body?.cancel();
-    return response.status >= 200 && response.status < 400 ? true : `GET ${url} answered ${response.status}`;
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    return `GET ${url}: ${cause ?? (err as Error).message}`;
-  }
-};
+/**
+ * GET on the task's port, over plain HTTP or TLS; a status in `statuses` (by default 200-399) passes.
+ * node:http(s) rather than fetch: an HTTPS probe must not check the task's certificate (often its own,
+ * self-signed; Marathon's HTTPS checks do not either), and one connection per try, not kept alive.
+ */
+function webCheck(scheme: 'http' | 'https'): ProbeCheck {
+  return async (spec, target, signal) => {
+    const port = target.ports[spec.portIndex ?? 0];
+    const url = `${scheme}://${hostForUrl(target.host)}:${port}${spec.path ?? '/'}`;
+    try {
+      const status = await getStatus(url, signal);
+      const passes = spec.statuses ? spec.statuses.includes(status) : status >= 200 && status < 400;
+      return passes ? true : `GET ${url} answered ${status}`;
+    } catch (err) {
+      return `GET ${url}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    }
+  };
+}
+
+function getStatus(url: string, signal: AbortSignal): Promise<number> {
+  const get = url.startsWith('https:') ? https.get : http.get;
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, signal, rejectUnauthorized: false, headers: { 'user-agent': 'gantry-probe' } }, (response) => {
+      resolve(response.statusCode ?? 0);
+      response.destroy(); // the body is not read
+    });
+    request.once('error', reject);
+  });
+}
 
 const tcpCheck: ProbeCheck = (spec, target, signal) => {
   const port = target.ports[spec.portIndex ?? 0]!;
@@ -53,7 +72,8 @@ const commandCheck: ProbeCheck = async (spec, target) => {
 };
 
 export const PROBE_CHECKS: Readonly<Record<ProbeKind, ProbeCheck>> = {
-  http: httpCheck,
+  http: webCheck('http'),
+  https: webCheck('https'),
   tcp: tcpCheck,
   command: commandCheck,
 };
