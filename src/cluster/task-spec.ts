@@ -68,7 +68,8 @@ const submitSchema = z
     startAt: z.iso.datetime({ offset: true }).optional(),
     network: z.enum(CONTAINER_NETWORKS).optional(),
     containerPorts: z.array(z.number().int().min(0).max(65535)).max(100).optional(),
-    portNames: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a port name is lowercase letters, digits and -, at most 63, as Marathon\'s')).max(100).optional(),
+    // '' for a port without a name.
+    portNames: z.array(z.string().regex(/^([a-z0-9][a-z0-9-]{0,62})?$/, 'a port name is lowercase letters, digits and -, at most 63, as Marathon\'s')).max(100).optional(),
     workspace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a workspace name is letters, digits, . _ - (at most 100), not starting with . or -').optional(),
     restart: restartSchema.optional(),
     health: probeInputSchema.optional(),
@@ -153,8 +154,9 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.containerPorts !== undefined && s.containerPorts.some((p) => p !== 0)) spec.containerPorts = s.containerPorts;
   if (s.portNames !== undefined) {
     if (s.portNames.length !== ports.length) throw new Invalid(`invalid task: "portNames" has one name per entry of "ports" (${ports.length}), got ${s.portNames.length}`);
-    if (new Set(s.portNames).size !== s.portNames.length) throw new Invalid('invalid task: the same port name is given twice');
-    if (s.portNames.length > 0) spec.portNames = s.portNames;
+    const named = s.portNames.filter((name) => name !== '');
+    if (new Set(named).size !== named.length) throw new Invalid('invalid task: the same port name is given twice');
+    if (named.length > 0) spec.portNames = s.portNames;
   }
   if (s.workspace !== undefined) spec.workspace = s.workspace;
   if (s.user !== undefined) spec.user = s.user;

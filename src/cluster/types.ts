@@ -112,8 +112,8 @@ export interface TaskSpec {
    */
   containerPorts?: number[];
   /**
-   * A name for each entry of `ports` (Marathon's port names, e.g. `http`): the task finds its host port
-   * in PORT_<NAME> (PORT_HTTP) besides PORTn.
+   * A name for each entry of `ports` (Marathon's port names, e.g. `http`; '' for none): the task finds
+   * its host port in PORT_<NAME> (PORT_HTTP) besides PORTn.
    */
   portNames?: string[];
   /**

@@ -67,7 +67,7 @@ describe('apps: an instance as the pool\'s task', () => {
     const { submission, notApplied } = taskForInstance(app({ portDefinitions: ports }), instance);
     assert.deepEqual(submission.ports, [0, 0]);
     assert.ok(notApplied.some((line) => /service ports: not assigned/.test(line)));
-    assert.ok(notApplied.some((line) => /PORT_HTTP, PORT_HTTPS not set/.test(line)));
+    assert.deepEqual(submission.portNames, ['http', 'https'], 'the pool sets PORT_HTTP and PORT_HTTPS from them');
     assert.equal(specOf(app({ portDefinitions: [] })).ports.length, 0);
   });
 
@@ -94,7 +94,7 @@ describe('apps: an instance as the pool\'s task', () => {
 
   it('turns a readiness check into the readiness probe on the port it names', () => {
     const spec = specOf(app({ portDefinitions: [{ name: 'admin' }, { name: 'http-api' }], readinessChecks: [{ path: 'ready', intervalSeconds: 5, timeoutSeconds: 2 }] }));
-    assert.deepEqual(spec.readiness, { kind: 'http', portIndex: 1, path: '/ready', gracePeriodMs: 0, intervalMs: 5000, timeoutMs: 2000, consecutiveFailures: 1 });
+    assert.deepEqual(spec.readiness, { kind: 'http', portIndex: 1, path: '/ready', statuses: [200], gracePeriodMs: 0, intervalMs: 5000, timeoutMs: 2000, consecutiveFailures: 1 });
   });
 
   it('runs a Docker app on its image with bridge networking when its container port is its host port', () => {
@@ -119,22 +119,24 @@ describe('apps: an instance as the pool\'s task', () => {
 });
 
 describe('apps: what the pool cannot run yet is refused, by field', () => {
-  it('refuses basic-3: its container port 8080 would need a host port mapped to it, and the Docker driver publishes P as P', () => {
-    const problems = gaps(parseAppDefinition(basic3));
-    assert.deepEqual(Object.keys(problems), ['/container/portMappings(0)/containerPort']);
-    assert.match(problems['/container/portMappings(0)/containerPort']![0]!, /publishes a host port under the same number inside the container: it cannot map an allocated host port to container port 8080 \(give containerPort 0 and listen on \$PORT0/);
-    assert.throws(() => taskForInstance(parseAppDefinition(basic3), instance), AppDefinitionInvalid);
+  it('runs basic-3: its container port 8080 is published on the host port the pool allocates', () => {
+    assert.deepEqual(gaps(parseAppDefinition(basic3)), {});
+    const spec = specOf(parseAppDefinition(basic3));
+    assert.deepEqual([spec.ports, spec.containerPorts], [[0], [8080]]);
   });
 
   it('refuses a UDP port mapping: the Docker driver publishes TCP only', () => {
     assert.match(gaps(parseAppDefinition(bridgedWebapp))['/container/portMappings(1)/protocol']![0]!, /udp: .*TCP ports only/);
   });
 
-  it('refuses HTTPS checks, a command check in a container, two health checks, and a check on a port the app does not have', () => {
-    assert.match(gaps(app({ healthChecks: [documentedHealthChecks.HTTPS] }))['/healthChecks(0)/protocol']![0]!, /no HTTPS probe/);
-    assert.match(gaps(app({ portDefinitions: [{ name: 'http-api' }], readinessChecks: [{ protocol: 'HTTPS' }] }))['/readinessChecks(0)/protocol']![0]!, /no HTTPS probe/);
-    const inContainer = app({ container: { docker: { image: 'x' } }, healthChecks: [documentedHealthChecks.COMMAND] });
-    assert.match(gaps(inContainer)['/healthChecks(0)/protocol']![0]!, /not inside its container/);
+  it('runs HTTPS checks as HTTPS probes and a Docker app\'s command check inside its container', () => {
+    assert.equal(specOf(app({ healthChecks: [documentedHealthChecks.HTTPS] })).health?.kind, 'https');
+    assert.equal(specOf(app({ portDefinitions: [{ name: 'http-api' }], readinessChecks: [{ protocol: 'HTTPS' }] })).readiness?.kind, 'https');
+    const inContainer = specOf(app({ container: { docker: { image: 'x' } }, healthChecks: [documentedHealthChecks.COMMAND] }));
+    assert.deepEqual([inContainer.image, inContainer.health?.kind], ['x', 'command']);
+  });
+
+  it('refuses two health checks and a check on a port the app does not have', () => {
     assert.match(gaps(app({ healthChecks: [{ protocol: 'TCP' }, { protocol: 'HTTP' }] }))['/healthChecks']![0]!, /one health probe per task/);
     assert.match(gaps(app({ healthChecks: [{ protocol: 'TCP', port: 9090 }] }))['/healthChecks(0)/port']![0]!, /9090 is not a fixed host port of the app/);
   });
@@ -144,9 +146,9 @@ describe('apps: what the pool cannot run yet is refused, by field', () => {
     assert.equal(spec.health?.portIndex, 1);
   });
 
-  it('refuses readiness status codes the pool\'s probe cannot count as ready', () => {
-    const problems = gaps(app({ portDefinitions: [{ name: 'http-api' }], readinessChecks: [{ httpStatusCodesForReady: [200, 503] }] }));
-    assert.match(problems['/readinessChecks(0)/httpStatusCodesForReady']![0]!, /cannot count 503 as ready/);
+  it('counts as ready exactly the statuses a readiness check names', () => {
+    const spec = specOf(app({ portDefinitions: [{ name: 'http-api' }], readinessChecks: [{ httpStatusCodesForReady: [200, 503] }] }));
+    assert.deepEqual(spec.readiness?.statuses, [200, 503]);
   });
 
   it('refuses bridge networking without an image: a task without one runs on its agent\'s network', () => {

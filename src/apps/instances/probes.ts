@@ -7,7 +7,8 @@
 // Marathon does (health-checks.md). maxConsecutiveFailures 0 ("never kill" for Marathon-level checks) is
 // a probe that turns unhealthy at the first failure: whether that kills is the app's decision, read from
 // the definition. A try cannot outlast the next (the pool's rule), so a timeout over the interval is cut
-// to it. ignoreHttp1xx needs nothing: Node's fetch never gives a 1xx answer as final.
+// to it. ignoreHttp1xx needs nothing: Node's HTTP client never gives a 1xx answer as final. A COMMAND check
+// of a Docker app runs inside its container (docker exec), as Marathon runs it.
 import type { TaskSubmission } from '../../cluster/index.ts';
 import type { AppDefinition, AppPort, Finding, HealthCheck } from '../definition/index.ts';
 
@@ -16,15 +17,14 @@ export type ProbeInput = NonNullable<TaskSubmission['health']>;
 /** The pool's bound on a probe's grace period and interval (cluster/probes/probe-spec.ts). */
 const PROBE_MAX_SECONDS = 3600;
 
-const KINDS: Record<HealthCheck['protocol'], ProbeInput['kind'] | null> = {
+const KINDS: Record<HealthCheck['protocol'], ProbeInput['kind']> = {
   HTTP: 'http',
   MESOS_HTTP: 'http',
   TCP: 'tcp',
   MESOS_TCP: 'tcp',
   COMMAND: 'command',
-  // The pool's http probe speaks plain HTTP.
-  HTTPS: null,
-  MESOS_HTTPS: null,
+  HTTPS: 'https',
+  MESOS_HTTPS: 'https',
 };
 
 const MESOS_LEVEL: ReadonlySet<HealthCheck['protocol']> = new Set(['MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP', 'COMMAND']);
@@ -39,14 +39,6 @@ export function healthProbeOf(app: AppDefinition, ports: readonly AppPort[], gap
   }
   const at = ['healthChecks', 0];
   const kind = KINDS[check.protocol];
-  if (kind === null) {
-    gaps.push({ path: [...at, 'protocol'], message: `${check.protocol}: the pool has no HTTPS probe (its probes speak plain HTTP or TCP, or run a command)` });
-    return undefined;
-  }
-  if (kind === 'command' && app.container?.docker) {
-    gaps.push({ path: [...at, 'protocol'], message: 'the pool runs a command probe on the agent beside the task, not inside its container: probe a Docker app over HTTP or TCP' });
-    return undefined;
-  }
   const graceSeconds = MESOS_LEVEL.has(check.protocol) ? Math.max(check.gracePeriodSeconds, check.delaySeconds) : check.gracePeriodSeconds;
   if (!withinProbeBounds(at, graceSeconds, check.intervalSeconds, gaps)) return undefined;
   if (check.timeoutSeconds > check.intervalSeconds) {
@@ -65,7 +57,7 @@ export function healthProbeOf(app: AppDefinition, ports: readonly AppPort[], gap
     gaps.push({ path: [...at, 'port'], message: `the pool probes one of the task's own ports by index; ${check.port} is not a fixed host port of the app: give "portIndex"` });
     return undefined;
   }
-  return { ...probe, portIndex, ...(kind === 'http' ? { path: check.path ?? '/' } : {}) };
+  return { ...probe, portIndex, ...(kind === 'http' || kind === 'https' ? { path: check.path ?? '/' } : {}) };
 }
 
 /** The readiness probe, or undefined (none, or a gap reported in `gaps`). */
@@ -73,22 +65,13 @@ export function readinessProbeOf(app: AppDefinition, ports: readonly AppPort[], 
   const check = app.readinessChecks[0];
   if (check === undefined) return undefined;
   const at = ['readinessChecks', 0];
-  if (check.protocol === 'HTTPS') {
-    gaps.push({ path: [...at, 'protocol'], message: 'HTTPS: the pool has no HTTPS probe (its probes speak plain HTTP or TCP, or run a command)' });
-    return undefined;
-  }
-  // The pool's http probe takes any 2xx or 3xx answer; within that, it cannot be narrower.
-  const outside = check.httpStatusCodesForReady.filter((code) => code < 200 || code > 399);
-  if (outside.length > 0) {
-    gaps.push({ path: [...at, 'httpStatusCodesForReady'], message: `the pool's probe takes any 2xx or 3xx answer as ready; it cannot count ${outside.join(', ')} as ready` });
-    return undefined;
-  }
   if (!withinProbeBounds(at, 0, check.intervalSeconds, gaps)) return undefined;
   if (check.preserveLastResponse) notes.push('readinessChecks[0].preserveLastResponse: the pool keeps no probe answers');
   return {
-    kind: 'http',
+    kind: check.protocol === 'HTTPS' ? 'https' : 'http',
     portIndex: ports.findIndex((p) => p.name === check.portName),
     path: check.path.startsWith('/') ? check.path : `/${check.path}`,
+    statuses: check.httpStatusCodesForReady,
     gracePeriodMs: 0,
     intervalMs: check.intervalSeconds * 1000,
     timeoutMs: Math.min(check.timeoutSeconds, check.intervalSeconds) * 1000,

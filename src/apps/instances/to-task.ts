@@ -57,6 +57,7 @@ export function submissionFor(app: AppDefinition, instance: InstanceInfo): { sub
     constraints: app.constraints,
     ...(app.gpus > 0 ? { gpus: app.gpus } : {}),
     ...(ports.length > 0 ? { ports: ports.map((p) => p.hostPort) } : {}),
+    ...portMapping(app, ports),
     ...(app.cmd !== null ? { cmd: app.cmd } : {}),
     ...(app.args !== null ? { args: app.args } : {}),
     ...(image !== null
@@ -71,8 +72,8 @@ export function submissionFor(app: AppDefinition, instance: InstanceInfo): { sub
 }
 
 /**
- * The pool allocates host ports and, on bridge, publishes each under the same number inside the container
- * (cluster/drivers/docker-create.ts): a mapping to another container port, or of UDP, is a gap.
+ * The pool allocates host ports and, on bridge, publishes each from its container port
+ * (cluster/drivers/docker-create.ts, TaskSpec.containerPorts); UDP it does not publish: a gap.
  */
 function checkPorts(app: AppDefinition, ports: readonly AppPort[], gaps: Finding[], notes: string[]): void {
   if (app.networks[0].mode === 'container/bridge') {
@@ -81,22 +82,25 @@ function checkPorts(app: AppDefinition, ports: readonly AppPort[], gaps: Finding
     }
     ports.forEach((port, i) => {
       const at = ['container', 'portMappings', i];
-      if (port.containerPort !== 0 && port.containerPort !== port.hostPort) {
-        const host = port.hostPort === 0 ? 'an allocated host port' : `host port ${port.hostPort}`;
-        gaps.push({
-          path: [...at, 'containerPort'],
-          message:
-            `the pool's Docker driver publishes a host port under the same number inside the container: it cannot map ${host} to container port ` +
-            `${port.containerPort} (give containerPort 0 and listen on $PORT${i}, or hostPort ${port.containerPort} for that fixed port)`,
-        });
-      }
       if (port.protocol !== 'tcp') gaps.push({ path: [...at, 'protocol'], message: `${port.protocol}: the pool's Docker driver publishes TCP ports only` });
     });
   }
-  const named = ports.flatMap((p) => (p.name !== null && p.name !== 'default' ? [`PORT_${p.name.toUpperCase()}`] : []));
-  if (named.length > 0) notes.push(`${named.join(', ')} not set: the pool sets PORT0..n, PORT, PORTS and HOST, not variables by port name`);
   const servicePorts = [...(app.container?.portMappings ?? []).map((m) => m.servicePort), ...(app.requirePorts ? [] : app.portDefinitions.map((d) => d.port))];
   if (servicePorts.some((p) => p !== 0)) notes.push('service ports: not assigned nor load balanced (no service discovery yet)');
+}
+
+/**
+ * The container port each host port is published from (bridge), and the ports' names: the pool sets
+ * PORT_<container port> and PORT_<NAME> from them, as Marathon does.
+ */
+function portMapping(app: AppDefinition, ports: readonly AppPort[]): Pick<TaskSubmission, 'containerPorts' | 'portNames'> {
+  const bridge = app.networks[0].mode === 'container/bridge' && app.container?.docker;
+  const containerPorts = bridge ? ports.map((p) => p.containerPort ?? 0) : [];
+  const portNames = ports.map((p) => p.name ?? '');
+  return {
+    ...(containerPorts.some((p) => p !== 0) ? { containerPorts } : {}),
+    ...(portNames.some((n) => n !== '') ? { portNames } : {}),
+  };
 }
 
 /** Marathon's task variables, and Gantry's naming the app and instance. */
