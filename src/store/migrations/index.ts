@@ -15,6 +15,7 @@ import * as registryQuotas from './011-registry-quotas.ts';
 import * as taskLogRetention from './012-task-log-retention.ts';
 import * as agentTaskUsers from './013-agent-task-users.ts';
 import * as taskProbes from './014-task-probes.ts';
+import * as apps from './015-apps.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -36,6 +37,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['012-task-log-retention', taskLogRetention],
   ['013-agent-task-users', agentTaskUsers],
   ['014-task-probes', taskProbes],
+  ['015-apps', apps],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
