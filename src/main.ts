@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
+import { AppsService } from './apps/index.ts';
 import { BatchService } from './batch/index.ts';
 import { CiService, GitHubStatusReporter, MIRRORS_DIR } from './ci/index.ts';
 import type { Agent } from './cluster/agent/agent.ts';
@@ -42,6 +43,7 @@ export interface RunningServer {
   master: Master;
   batch: BatchService;
   ci: CiService;
+  apps: AppsService;
   localAgent: Agent | undefined;
   /** Secrets generated at this start (first start only), to show the operator once. */
   newSecrets: NewSecrets;
@@ -132,6 +134,14 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
   }
   await ci.start();
   started.add(() => ci.stop());
+  const apps = new AppsService({
+    knex: store.knex,
+    cluster: clusterClient(master),
+    logger: logger.child({ component: 'apps' }),
+    progressDeadlineSeconds: Math.ceil(config.apps.progressDeadlineMs / 1000),
+  });
+  await apps.start();
+  started.add(() => apps.stop());
 
   const registry = createRegistry({
     root: path.join(config.dataDir, 'registry'),
@@ -149,7 +159,7 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
   });
   started.add(() => gcSchedule.stop());
   const apiLogger = logger.child({ component: 'api' });
-  const app = createApp({ store, master, logs, registry, batch, ci, registryAccess: () => registryAccess, logger: apiLogger, version: VERSION });
+  const app = createApp({ store, master, logs, registry, batch, ci, apps, registryAccess: () => registryAccess, logger: apiLogger, version: VERSION });
   const platformRequests = trackRequestsInFlight(withGitHubWebhooks(ci.receiver, apiLogger, app.callback()));
   const server = http.createServer(platformRequests.listener);
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
@@ -207,6 +217,7 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
     master,
     batch,
     ci,
+    apps,
     localAgent,
     newSecrets,
     async close(options = {}) {

@@ -2,3 +2,7 @@
 // through cluster/index.ts only, like batch/ and ci/.
 export * from './definition/index.ts';
 export * from './instances/index.ts';
+export { AppsService, DEFAULT_PROGRESS_DEADLINE_SECONDS, type AppView, type AppsServiceOptions, type ChangeOptions, type ChangeResult, type DeploymentView, type QueueItem } from './apps-service.ts';
+export type { MarathonEvent } from './runtime/marathon-events.ts';
+export { marathonTaskStatus } from './runtime/marathon-events.ts';
+export type { TaskFailure } from './runtime/instance-tracker.ts';

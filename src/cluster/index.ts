@@ -38,6 +38,12 @@ export interface TaskList {
 export interface ClusterClient {
   /** Queues a task; `owner` (`job:NAME:RUN`, `ci:RUN:STEP`, `app:ID:INSTANCE`) decides its retries. */
   submit(owner: string, submission: TaskSubmission): Promise<TaskRecord>;
+  /**
+   * Throws what submit would refuse the task for (Invalid: a bad spec or a user no agent allows;
+   * Unsatisfiable 422: resources no agent could ever hold), storing nothing: a client checks a
+   * definition before it records it.
+   */
+  check(owner: string, submission: TaskSubmission): void;
   kill(taskId: string, reason?: string): Promise<TaskRecord>;
   get(taskId: string): Promise<TaskRecord>;
   /**
@@ -74,6 +80,7 @@ export interface ClusterClient {
 export function clusterClient(master: Master): ClusterClient {
   return {
     submit: async (owner, submission) => master.submit(parseTaskSpec({ ...submission, owner }, owner)),
+    check: (owner, submission) => master.checkSubmission(parseTaskSpec({ ...submission, owner }, owner)),
     kill: (taskId, reason) => master.kill(taskId, reason),
     get: (taskId) => master.getTask(taskId),
     findByOwner: (owner) => master.listTasks({ owner, order: 'oldest' }),

@@ -109,6 +109,14 @@ const serverConfigSchema = z
       .default({ webhookSecrets: [], pipelinesDir: './pipelines', github: { apiUrl: 'https://api.github.com' } }),
     /** An agent not heard from for this long is marked unreachable. */
     heartbeatTimeoutMs: durationMs.default(30_000),
+    /** Long-running apps (src/apps/). */
+    apps: z
+      .object({
+        /** A deployment that makes no progress for this long is rolled back to the last healthy version. */
+        progressDeadlineMs: durationMs.default(600_000),
+      })
+      .strict()
+      .default({ progressDeadlineMs: 600_000 }),
     /** Task output the master keeps (src/cluster/master/task-logs.ts, log-retention.ts). */
     taskLogs: z
       .object({
@@ -151,6 +159,7 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, (value: string) => Partial<Se
   ['GANTRY_DRAIN_ON_STOP', (v) => ({ drainOnStop: parseSwitch('GANTRY_DRAIN_ON_STOP', v) })],
   ['GANTRY_TASK_USERS', (v) => ({ agent: { taskUsers: parseNameList(v) } })],
   ['GANTRY_TASK_UIDS', (v) => ({ agent: { taskUids: v } })],
+  ['GANTRY_APP_PROGRESS_DEADLINE', (v) => ({ apps: { progressDeadlineMs: parseDuration(v, 'GANTRY_APP_PROGRESS_DEADLINE') } })],
 ];
 
 export interface ConfigSources {

@@ -12,6 +12,7 @@ import { errorMiddleware } from './errors.ts';
 import { mountRoutes, type MountedRoute } from './mount-routes.ts';
 import type { BatchService } from '../batch/index.ts';
 import type { CiService } from '../ci/index.ts';
+import type { AppsService } from '../apps/index.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { chronosRoutes } from './routes/chronos.ts';
 import { ciRoutes } from './routes/ci.ts';
@@ -29,6 +30,7 @@ export interface AppParts {
   registry: Pick<Registry, 'blobs' | 'metadata' | 'auth' | 'gc' | 'gcRuns' | 'retention' | 'quotas' | 'browser'>;
   batch: BatchService;
   ci: CiService;
+  apps: AppsService;
   master: Master;
   logs: TaskLogStore;
   logger: Logger;

@@ -12,6 +12,7 @@ import type Koa from 'koa';
 import { pino } from 'pino';
 import { BatchService } from '../../src/batch/index.ts';
 import { CiService } from '../../src/ci/index.ts';
+import { AppsService } from '../../src/apps/index.ts';
 import { clusterClient } from '../../src/cluster/index.ts';
 import { Master } from '../../src/cluster/master/master.ts';
 import { TaskLogStore } from '../../src/cluster/master/task-logs.ts';
@@ -47,6 +48,7 @@ describe('route authentication: admin token by default, public by declaration', 
   let master: Master;
   let batch: BatchService;
   let ci: CiService;
+  let apps: AppsService;
   let parts: AppParts;
   let app: ApiApp;
   let server: http.Server;
@@ -66,6 +68,8 @@ describe('route authentication: admin token by default, public by declaration', 
     await batch.start();
     ci = new CiService({ knex: store.knex, cluster: clusterClient(master), clock: systemClock, logger, dataDir: dir, pipelinesDir: path.join(dir, 'pipelines'), webhookSecrets: [] });
     await ci.start();
+    apps = new AppsService({ knex: store.knex, cluster: clusterClient(master), logger });
+    await apps.start();
     const registry = createRegistry({
       root: path.join(dir, 'registry'),
       knex: store.knex,
@@ -73,7 +77,7 @@ describe('route authentication: admin token by default, public by declaration', 
       reserves: { minFreeBytes: 0, minFreeInodes: 0 },
       logger,
     });
-    parts = { store, master, logs, registry, batch, ci, logger, version: 'test' };
+    parts = { store, master, logs, registry, batch, ci, apps, logger, version: 'test' };
     app = createApp(parts);
     server = http.createServer(app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -83,6 +87,7 @@ describe('route authentication: admin token by default, public by declaration', 
   after(async () => {
     server?.closeAllConnections();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await apps?.stop();
     await ci?.stop();
     await batch?.stop();
     master?.stop();

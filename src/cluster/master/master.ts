@@ -109,6 +109,11 @@ export class Master {
   // ---- tasks -------------------------------------------------------------------------------------
 
   /** Records a task as queued and lets the placement loop find it an agent. */
+  /** Throws what submit would refuse the task for, storing nothing (TaskLifecycle.check). */
+  checkSubmission(spec: TaskSpec): void {
+    this.lifecycle.check(spec);
+  }
+
   submit(spec: TaskSpec): Promise<TaskRecord> {
     return this.lifecycle.submit(spec);
   }

@@ -39,10 +39,8 @@ export class TaskLifecycle {
 
   /** Records a task as queued and lets the placement loop find it an agent. */
   async submit(spec: TaskSpec): Promise<TaskRecord> {
-    const { state, placement } = this.options;
-    checkTaskUser(spec, this.options.taskUsers);
-    const impossible = state.agents().length > 0 ? state.fitsAnyAgentTotal(spec) : null;
-    if (impossible) throw new Unsatisfiable(`task can never be placed: ${impossible}`);
+    const { placement } = this.options;
+    this.check(spec);
     const task = newQueuedTask(spec, this.options.clock.now());
     await this.insertSoon(task);
     placement.add(task);
@@ -50,6 +48,17 @@ export class TaskLifecycle {
     this.options.announcer.emit(task);
     placement.schedule();
     return task;
+  }
+
+  /**
+   * Throws what submit would refuse the task for: a user no agent allows (Invalid), or resources no
+   * agent could ever hold (Unsatisfiable, with the pool's reason). With no agent yet, anything may fit.
+   */
+  check(spec: TaskSpec): void {
+    const { state } = this.options;
+    checkTaskUser(spec, this.options.taskUsers);
+    const impossible = state.agents().length > 0 ? state.fitsAnyAgentTotal(spec) : null;
+    if (impossible) throw new Unsatisfiable(`task can never be placed: ${impossible}`);
   }
 
   /**
