@@ -15,7 +15,7 @@ import type { ClusterClient, TaskRecord } from '../cluster/index.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { Conflict, NotFound } from '../shared/errors.ts';
 import { systemTimers, type Timers } from '../shared/timers.ts';
-import { AppDefinitionInvalid, parseAppDefinition, type AppDefinition, type AppSource } from './definition/index.ts';
+import { AppDefinitionInvalid, parseAppDefinition, parseGroupDefinition, type AppDefinition, type AppSource, type GroupDefinition } from './definition/index.ts';
 import { appChange, planDeployment, type DeploymentPlan } from './deployments/index.ts';
 import { instanceOwner } from './instances/owner.ts';
 import { poolGaps } from './instances/pool-gaps.ts';
@@ -23,7 +23,7 @@ import { submissionFor } from './instances/to-task.ts';
 import { AppsRuntime, type AppState, type RunningDeployment } from './runtime/apps-runtime.ts';
 import type { TaskFailure } from './runtime/instance-tracker.ts';
 import { AppEvents } from './runtime/marathon-events.ts';
-import { AppStore, type DeploymentRecord } from './store/app-store.ts';
+import { AppStore, type AppVersion, type DeploymentRecord } from './store/app-store.ts';
 
 export interface AppsServiceOptions {
   knex: Knex;
@@ -219,15 +219,44 @@ export class AppsService {
 
   async deleteApp(id: string, options: ChangeOptions = {}): Promise<ChangeResult> {
     const state = this.stateOf(id);
-    const running = this.lockedBy(id, options);
-    const plan = planDeployment([state.current.definition], []);
-    const deployment = this.newDeployment(plan, [id]);
-    await this.store.deleteApp(id, deployment, running ? [running.record.id] : []);
-    if (running) this.runtime.endDeployment(running.record.id);
-    this.runtime.removeApp(id);
-    this.runtime.addDeployment(deployment);
-    this.events.publish('app_terminated_event', { appId: id });
-    return { deploymentId: deployment.id, version: deployment.createdAt };
+    return this.writeChange([], [id], [state.current.definition], [], options);
+  }
+
+  // Groups (Marathon's /v2/groups): a tree of apps deployed together, in their dependencies' order.
+
+  /** The group's apps (every app under its id), as a tree. */
+  getGroup(id: string): { id: string; apps: AppView[]; groups: string[] } {
+    const prefix = id === '/' ? '/' : `${id}/`;
+    const apps = this.listApps({ idPrefix: prefix });
+    if (apps.length === 0 && id !== '/') throw new NotFound(`group ${id} does not exist`);
+    const direct = apps.filter((a) => !a.definition.id.slice(prefix.length).includes('/'));
+    const groups = [...new Set(apps.map((a) => a.definition.id.slice(prefix.length)).filter((rest) => rest.includes('/')).map((rest) => `${prefix}${rest.split('/')[0]}`))];
+    return { id, apps: direct, groups };
+  }
+
+  /**
+   * Creates or replaces a group: its apps become what the tree says (new and changed ones written, those
+   * under the group that the tree no longer has removed), deployed in one plan that starts dependencies
+   * first and stops in reverse.
+   */
+  async putGroup(json: unknown, options: ChangeOptions = {}): Promise<ChangeResult> {
+    const existing = this.runtime.allApps();
+    const group = parseGroupDefinition(json, { existingApps: existing.map((s) => ({ id: s.record.id, dependencies: s.current.definition.dependencies })) });
+    const prefix = group.id === '/' ? '/' : `${group.id}/`;
+    const before = existing.filter((s) => s.record.id.startsWith(prefix)).map((s) => s.current.definition);
+    const after = appsOfGroup(group);
+    const kept = new Set(after.map((a) => a.id));
+    const changed = after.filter((app) => appChange(this.runtime.app(app.id)?.current.definition, app) !== 'none');
+    const removals = before.filter((app) => !kept.has(app.id)).map((app) => app.id);
+    return this.writeChange(changed.map((definition) => ({ definition })), removals, before, group, options);
+  }
+
+  /** Removes every app of the group, dependents first. */
+  async deleteGroup(id: string, options: ChangeOptions = {}): Promise<ChangeResult> {
+    const prefix = id === '/' ? '/' : `${id}/`;
+    const before = this.runtime.allApps().filter((s) => s.record.id.startsWith(prefix)).map((s) => s.current.definition);
+    if (before.length === 0) throw new NotFound(`group ${id} does not exist`);
+    return this.writeChange([], before.map((a) => a.id), before, [], options);
   }
 
   /**
@@ -266,24 +295,59 @@ export class AppsService {
   /** Writes a new version of one app with the deployment that rolls it out, then hands both to the runtime. */
   private async write(
     definition: AppDefinition,
-    options: ChangeOptions & { expected: string | null; restart?: boolean; source?: AppSource; lastConfigChangeAt?: string; rollbackOf?: string; reason?: string },
+    options: ChangeOptions & { expected: string | null; restart?: boolean; source?: AppSource; lastConfigChangeAt?: string; rollbackOf?: string },
   ): Promise<ChangeResult> {
-    const appId = definition.id;
-    this.checkRunnable(definition);
-    const state = this.runtime.app(appId);
-    const running = this.lockedBy(appId, options);
-    const plan = planDeployment(state ? [state.current.definition] : [], [definition], { restart: options.restart ? [appId] : [] });
-    const version = this.nextVersion(state?.current.version);
-    const change = appChange(state?.current.definition, definition, { restart: options.restart === true });
-    const lastConfigChangeAt = options.lastConfigChangeAt ?? (change === 'scale' || change === 'none' ? state!.current.lastConfigChangeAt : version);
-    const deployment = this.newDeployment(plan, [appId], options.rollbackOf);
-    const source = options.source ?? definition.source;
-    await this.store.writeChange([{ appId, definition, source, version, lastConfigChangeAt, expected: options.expected }], deployment, version, running ? [running.record.id] : []);
-    if (running) this.runtime.endDeployment(running.record.id);
-    const record = state?.record ?? { id: appId, version, lastHealthyVersion: null, createdAt: version, updatedAt: version };
-    this.runtime.setApp({ record: { ...record, version, updatedAt: version }, current: { appId, version, definition, source, lastConfigChangeAt, createdAt: version } });
+    const { expected, restart, source, lastConfigChangeAt, ...rest } = options;
+    const state = this.runtime.app(definition.id);
+    if ((state?.current.version ?? null) !== expected) throw new Conflict(`app ${definition.id} changed meanwhile`);
+    return this.writeChange(
+      [{ definition, ...(restart ? { restart } : {}), ...(source ? { source } : {}), ...(lastConfigChangeAt ? { lastConfigChangeAt } : {}) }],
+      [],
+      state ? [state.current.definition] : [],
+      [definition],
+      rest,
+    );
+  }
+
+  /**
+   * One change of any number of apps (an app, a group, a rollback): their new versions, the apps it
+   * removes, and the deployment that carries it out (planned from `before` to `after`, which may be a
+   * group tree so that its dependencies order the steps), written at once; 409 when a deployment of any
+   * of them runs, unless forced (those are superseded).
+   */
+  private async writeChange(
+    changes: ReadonlyArray<{ definition: AppDefinition; restart?: boolean; source?: AppSource; lastConfigChangeAt?: string }>,
+    removals: readonly string[],
+    before: readonly AppDefinition[],
+    after: readonly AppDefinition[] | GroupDefinition,
+    options: ChangeOptions & { rollbackOf?: string },
+  ): Promise<ChangeResult> {
+    for (const change of changes) this.checkRunnable(change.definition);
+    const touched = [...changes.map((c) => c.definition.id), ...removals];
+    const running = [...new Set(touched.flatMap((id) => (this.lockedBy(id, options) ? [this.runtime.deploymentOf(id)!] : [])))];
+    const restart = changes.filter((c) => c.restart).map((c) => c.definition.id);
+    const plan = planDeployment(before, after, { restart });
+    const version = this.nextVersion(changes.map((c) => this.runtime.app(c.definition.id)?.current.version).filter((v): v is string => v !== undefined));
+    const writes = changes.map((c) => {
+      const appId = c.definition.id;
+      const state = this.runtime.app(appId);
+      const kind = appChange(state?.current.definition, c.definition, { restart: c.restart === true });
+      const lastConfigChangeAt = c.lastConfigChangeAt ?? (state && (kind === 'scale' || kind === 'none') ? state.current.lastConfigChangeAt : version);
+      return { appId, definition: c.definition, source: c.source ?? c.definition.source, version, lastConfigChangeAt, expected: state?.current.version ?? null };
+    });
+    const deployment = this.newDeployment(plan, touched, options.rollbackOf);
+    await this.store.writeChange(writes, deployment, version, running.map((d) => d.record.id), removals);
+    for (const d of running) this.runtime.endDeployment(d.record.id);
+    for (const write of writes) {
+      const record = this.runtime.app(write.appId)?.record ?? { id: write.appId, version, lastHealthyVersion: null, createdAt: version, updatedAt: version };
+      this.runtime.setApp({ record: { ...record, version, updatedAt: version }, current: { ...write, createdAt: version } });
+      this.events.publish('api_post_event', { appDefinition: { ...write.source, id: write.appId, version } });
+    }
+    for (const appId of removals) {
+      this.runtime.removeApp(appId);
+      this.events.publish('app_terminated_event', { appId });
+    }
     if (deployment.state === 'running') this.runtime.addDeployment(deployment);
-    this.events.publish('api_post_event', { appDefinition: { ...source, id: appId, version } });
     return { deploymentId: deployment.id, version };
   }
 
@@ -321,21 +385,27 @@ export class AppsService {
   private async rollBack(deployment: RunningDeployment, reason: string): Promise<ChangeResult | null> {
     const { record } = deployment;
     const canceled = reason === 'canceled';
-    const appId = record.affectedApps[0]!;
-    const state = this.runtime.app(appId);
-    const target = state?.record.lastHealthyVersion;
-    const found = target && target !== state?.current.version ? await this.store.getVersion(appId, target) : null;
-    if (!state || !found) {
-      const why = `${reason}; no earlier version of ${appId} was ever fully healthy: left as it is`;
-      await this.store.updateDeployment(record.id, { state: canceled ? 'canceled' : 'failed', reason: why, finishedAt: this.now() });
+    const ended = canceled ? 'canceled' : 'failed';
+    const targets: AppVersion[] = [];
+    for (const appId of record.affectedApps) {
+      const state = this.runtime.app(appId);
+      const target = state?.record.lastHealthyVersion;
+      const found = state && target && target !== state.current.version ? await this.store.getVersion(appId, target) : null;
+      if (found) targets.push(found);
+    }
+    if (targets.length === 0) {
+      const why = `${reason}; no app of it has an earlier version that was ever fully healthy: left as it is`;
+      await this.store.updateDeployment(record.id, { state: ended, reason: why, finishedAt: this.now() });
       this.runtime.endDeployment(record.id);
-      this.options.logger.warn({ deployment: record.id, app: appId }, why);
+      this.options.logger.warn({ deployment: record.id }, why);
       return null;
     }
-    await this.store.updateDeployment(record.id, { state: canceled ? 'canceled' : 'failed', reason: `${reason}: rolled back to version ${target}`, finishedAt: this.now() });
+    const to = targets.map((t) => `${t.appId} to version ${t.version}`).join(', ');
+    await this.store.updateDeployment(record.id, { state: ended, reason: `${reason}: rolled back (${to})`, finishedAt: this.now() });
     this.runtime.endDeployment(record.id);
-    this.options.logger.warn({ deployment: record.id, app: appId, to: target }, `deployment ${canceled ? 'canceled' : 'failed'} (${reason}): rolling back`);
-    return this.write(found.definition, { expected: state.current.version, force: true, source: found.source, lastConfigChangeAt: found.lastConfigChangeAt, rollbackOf: record.id });
+    this.options.logger.warn({ deployment: record.id, to }, `deployment ${ended} (${reason}): rolling back`);
+    const before = targets.map((t) => this.runtime.app(t.definition.id)!.current.definition);
+    return this.writeChange(targets, [], before, targets.map((t) => t.definition), { force: true, rollbackOf: record.id });
   }
 
   private view(state: AppState): AppView {
@@ -359,11 +429,10 @@ export class AppsService {
     };
   }
 
-  /** A version later than the app's current one (ISO time; one millisecond on when the clock has not moved). */
-  private nextVersion(current: string | undefined): string {
+  /** A version later than the apps' current ones (ISO time; one millisecond on when the clock has not moved). */
+  private nextVersion(current: readonly string[]): string {
     const now = this.clock.now().getTime();
-    const after = current ? Date.parse(current) + 1 : now;
-    return new Date(Math.max(now, after)).toISOString();
+    return new Date(Math.max(now, ...current.map((v) => Date.parse(v) + 1))).toISOString();
   }
 
   private now(): string {
@@ -377,4 +446,8 @@ function hasLabel(definition: AppDefinition, selector: string): boolean {
   if (!key) return true;
   const have = definition.labels[key];
   return value === undefined ? have !== undefined : have === value;
+}
+
+function appsOfGroup(group: GroupDefinition): AppDefinition[] {
+  return [...group.apps, ...group.groups.flatMap(appsOfGroup)];
 }

@@ -88,6 +88,8 @@ export class AppsRuntime {
   readonly launchErrors = new Map<string, string>();
   private deadlineTimer: TimerHandle | undefined;
   private stopped = false;
+  /** Until the tracker holds every instance, no app reconciles: it would launch what already runs. */
+  private listed = false;
 
   constructor(private readonly options: AppsRuntimeOptions) {
     this.tracker = new InstanceTracker(options.cluster, (appId, instance, ended) => this.instanceChanged(appId, instance, ended));
@@ -102,6 +104,7 @@ export class AppsRuntime {
     }
     for (const record of await store.listDeployments(['running'])) this.addDeployment(record as DeploymentRecord<DeploymentPlan>);
     await this.tracker.start();
+    this.listed = true;
     // Every app, and every app the pool still runs instances of (a removed app's are killed).
     for (const appId of new Set([...this.apps.keys(), ...this.tracker.appIds()])) this.schedule(appId);
     this.deadlineTimer = this.options.timers.setInterval(() => void this.checkDeadlines(), DEADLINE_CHECK_MS);
@@ -161,7 +164,7 @@ export class AppsRuntime {
 
   /** Runs the app's reconcile soon; calls made while one runs are folded into one more. */
   schedule(appId: string): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.listed) return; // start() schedules every app once listed
     const lane = this.lanes.get(appId);
     if (lane) {
       lane.again = true;
@@ -169,7 +172,9 @@ export class AppsRuntime {
     }
     const next = { running: Promise.resolve(), again: false };
     this.lanes.set(appId, next);
-    next.running = (async () => {
+    // Started on the next microtask: a change that sets several apps and their deployment in one go
+    // (AppsService.writeChange) is whole before any of them reconciles.
+    next.running = Promise.resolve().then(async () => {
       do {
         next.again = false;
         try {
@@ -179,7 +184,7 @@ export class AppsRuntime {
         }
       } while (next.again && !this.stopped);
       this.lanes.delete(appId);
-    })();
+    });
   }
 
   /** Settles once every reconcile scheduled so far has run (tests, and the service before it answers). */
@@ -220,13 +225,13 @@ export class AppsRuntime {
   private async reconcile(appId: string): Promise<void> {
     const state = this.apps.get(appId);
     const instances = this.tracker.instancesOf(appId);
+    const deployment = this.deploymentOf(appId);
+    if (deployment && this.actionOf(deployment, appId) === 'later') return; // its step has not come yet
     if (!state) {
       await this.kill(instances.filter((i) => !i.task.killRequested), 'the app was removed');
       await this.stepProgress(appId, instances.length === 0, null);
       return;
     }
-    const deployment = this.deploymentOf(appId);
-    if (deployment && this.actionOf(deployment, appId) === 'later') return; // its step has not come yet
     const definition = state.current.definition;
     const current: Array<TrackedInstance & { view: InstanceView }> = [];
     const old: Array<TrackedInstance & { view: InstanceView }> = [];

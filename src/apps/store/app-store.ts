@@ -87,12 +87,16 @@ export class AppStore {
   }
 
   /**
-   * Writes new versions of apps and the deployment that rolls them out, all or nothing. Each app must
+   * Writes new versions of apps (and removes `removals`) with the deployment that rolls them out, all or nothing. Each app must
    * still be at the version its write expected (Conflict otherwise, naming the app); `superseding`:
    * running deployments to mark superseded in the same transaction (a forced change).
    */
-  async writeChange(writes: ReadonlyArray<{ appId: string } & VersionWrite>, deployment: DeploymentRecord, now: string, superseding: readonly string[] = []): Promise<void> {
+  async writeChange(writes: ReadonlyArray<{ appId: string } & VersionWrite>, deployment: DeploymentRecord, now: string, superseding: readonly string[] = [], removals: readonly string[] = []): Promise<void> {
     await this.knex.transaction(async (trx) => {
+      for (const appId of removals) {
+        if ((await trx('apps').where({ id: appId }).delete()) === 0) throw new NotFound(`app ${appId} does not exist`);
+        await trx('app_versions').where({ app_id: appId }).delete();
+      }
       for (const write of writes) {
         const current = await trx('apps').where({ id: write.appId }).first('version');
         const at = current?.version ?? null;
@@ -112,19 +116,6 @@ export class AppStore {
       }
       if (superseding.length > 0) {
         await trx('app_deployments').whereIn('id', superseding).where({ state: 'running' }).update({ state: 'superseded', reason: `superseded by deployment ${deployment.id}`, finished_at: now });
-      }
-      await trx('app_deployments').insert(deploymentRow(deployment));
-    });
-  }
-
-  /** Removes an app and its versions (its deployment's rows stay, finished). */
-  async deleteApp(id: string, deployment: DeploymentRecord, superseding: readonly string[] = []): Promise<void> {
-    await this.knex.transaction(async (trx) => {
-      const removed = await trx('apps').where({ id }).delete();
-      if (removed === 0) throw new NotFound(`app ${id} does not exist`);
-      await trx('app_versions').where({ app_id: id }).delete();
-      if (superseding.length > 0) {
-        await trx('app_deployments').whereIn('id', superseding).where({ state: 'running' }).update({ state: 'superseded', reason: `superseded by deployment ${deployment.id}`, finished_at: deployment.createdAt });
       }
       await trx('app_deployments').insert(deploymentRow(deployment));
     });

@@ -32,11 +32,12 @@ describe('apps runtime: instances, rolling upgrades, rollbacks, backoff', functi
   this.timeout(120_000);
   let server: RunningServer;
   let apps: AppsService;
+  const dataDir = path.join(tempDir('apps-runtime'), 'data');
 
   before(async () => {
     const config = loadServerConfig({
       env: {},
-      flags: { dataDir: path.join(tempDir('apps-runtime'), 'data'), listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:4;mem:4096;ports:[31000-31999]', taskUsers: ['root'] }, apps: { progressDeadlineMs: 30_000 } },
+      flags: { dataDir, listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:4;mem:4096;ports:[31000-31999]', taskUsers: ['root'] }, apps: { progressDeadlineMs: 30_000 } },
     });
     server = await startServer(config, pino({ level: 'silent' }));
     apps = server.apps;
@@ -145,5 +146,62 @@ describe('apps runtime: instances, rolling upgrades, rollbacks, backoff', functi
     assert.throws(() => apps.getApp('/prod/slow'), /app \/prod\/slow does not exist/);
     const pool = clusterClient(server.master);
     await waitFor('its instances gone', async () => (await pool.list('app:/prod/slow:', { states: ['queued', 'staging', 'running'] })).tasks.length === 0, 30_000);
+  });
+
+  it('deploys a group in its dependencies\' order: the database healthy before the web app starts; removed in reverse', async () => {
+    const db = webApp('db', { instances: 1 });
+    const web = webApp('web', { instances: 2, dependencies: ['db'] });
+    const started: Record<string, number> = {};
+    const ended: Record<string, number> = {};
+    const onEvent = (event: { eventType: string; appId?: string; taskStatus?: string }): void => {
+      if (event.eventType !== 'status_update_event' || !event.appId?.startsWith('/shop/')) return;
+      if (event.taskStatus === 'TASK_STAGING') started[event.appId] ??= Date.now();
+      if (event.taskStatus === 'TASK_KILLED') ended[event.appId] ??= Date.now();
+    };
+    apps.events.on('event', onEvent);
+    try {
+      const { deploymentId } = await apps.putGroup({ id: '/shop', apps: [db, web] });
+      const plan = apps.deployments().find((d) => d.record.id === deploymentId)!;
+      assert.deepEqual(plan.record.plan.steps.map((step) => step.actions.map((a) => `${a.action} ${a.appId}`)), [['start /shop/db'], ['start /shop/web']]);
+      await waitFor('both apps healthy', async () => healthyCount('/shop/db') === 1 && healthyCount('/shop/web') === 2, 60_000);
+      await deploymentDone('/shop/web');
+      const dbHealthyAt = Date.parse(live('/shop/db')[0]!.startedAt!);
+      assert.ok(started['/shop/web']! > dbHealthyAt, 'the web app started after the database ran');
+      assert.deepEqual(apps.getGroup('/shop').apps.map((a) => a.definition.id), ['/shop/db', '/shop/web']);
+      await apps.deleteGroup('/shop');
+      const pool = clusterClient(server.master);
+      await waitFor('the group gone', async () => (await pool.list('app:/shop/', { states: ['queued', 'staging', 'running'] })).tasks.length === 0, 60_000);
+      assert.ok(ended['/shop/db']! >= ended['/shop/web']!, 'the database stopped after the web app');
+    } finally {
+      apps.events.off('event', onEvent);
+    }
+  });
+
+  it('a master restarted in the middle of a deployment resumes it: no instance twice', async () => {
+    const slowReady = webApp('/prod/resume', { instances: 4, upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0.25 } });
+    await apps.createApp(slowReady);
+    await waitFor('4 healthy', async () => healthyCount('/prod/resume') === 4, 60_000);
+    await deploymentDone('/prod/resume');
+    const { version } = await apps.putApp('/prod/resume', { ...slowReady, env: { VERSION: 'v2' } });
+    await waitFor('the rolling upgrade under way', async () => live('/prod/resume').some((t) => t.spec.env.MARATHON_APP_VERSION === version), 30_000);
+    await server.close(); // as a crash: the embedded agent's tasks keep running
+    const config = loadServerConfig({
+      env: {},
+      flags: { dataDir, listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:4;mem:4096;ports:[31000-31999]', taskUsers: ['root'] }, apps: { progressDeadlineMs: 30_000 } },
+    });
+    server = await startServer(config, pino({ level: 'silent' }));
+    apps = server.apps;
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, live('/prod/resume').filter((t) => !t.killRequested).length)), 20);
+    try {
+      await waitFor('every instance on the new version', async () => {
+        const tasks = live('/prod/resume');
+        return tasks.length === 4 && tasks.every((t) => t.spec.env.MARATHON_APP_VERSION === version && t.health === 'healthy');
+      }, 60_000);
+      await deploymentDone('/prod/resume');
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.ok(most <= 5, `never more than the over-capacity allows (5): ${most}`);
   });
 });

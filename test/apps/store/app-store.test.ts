@@ -78,11 +78,12 @@ for (const database of testDatabases()) {
     });
 
     it('deletes an app with its versions, keeping its deployment', async () => {
-      await apps.deleteApp('/production/api', { ...deployment('d-5', ['/production/api'], T3), plan: { steps: [[{ action: 'StopApplication', app: '/production/api' }]] } }, ['d-4']);
+      await apps.writeChange([], { ...deployment('d-5', ['/production/api'], T3), plan: { steps: [[{ action: 'StopApplication', app: '/production/api' }]] } }, T3, ['d-4'], ['/production/api']);
       assert.equal(await apps.getApp('/production/api'), null);
       assert.deepEqual(await apps.listVersions('/production/api'), []);
       assert.equal((await apps.getDeployment('d-4'))?.state, 'superseded');
-      await assert.rejects(apps.deleteApp('/production/api', deployment('d-6', ['/production/api'], T3)), /app \/production\/api does not exist/);
+      await assert.rejects(apps.writeChange([], deployment('d-6', ['/production/api'], T3), T3, [], ['/production/api']), /app \/production\/api does not exist/);
+      assert.equal(await apps.getDeployment('d-6'), null, 'nothing written');
     });
   });
 }
