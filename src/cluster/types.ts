@@ -27,13 +27,16 @@ export type AttributeValue =
 
 export type Attributes = Record<string, AttributeValue>;
 
-export const CONSTRAINT_OPERATORS = ['UNIQUE', 'CLUSTER', 'GROUP_BY', 'LIKE', 'UNLIKE', 'MAX_PER', 'IS'] as const;
+export const CONSTRAINT_OPERATORS = ['UNIQUE', 'CLUSTER', 'GROUP_BY', 'LIKE', 'UNLIKE', 'MAX_PER', 'IS', 'WITH', 'WITHOUT'] as const;
 export type ConstraintOperator = (typeof CONSTRAINT_OPERATORS)[number];
 
 /**
  * A Marathon constraint `[field, OPERATOR, value?]`. `field` is `hostname` or an attribute name.
  * Constraints that count tasks (UNIQUE, CLUSTER without value, GROUP_BY, MAX_PER) count the active
- * tasks of the same `group` (see TaskSpec.group).
+ * tasks of the same `group` (see TaskSpec.group). Beyond Marathon, affinity to another group (Docker
+ * Swarm's `affinity:container==`): WITH places the task where the value of the field is one that an
+ * active task of the group named by the value runs at (`hostname:WITH:app:/prod/db`: on a host running
+ * the database; `rack:WITH:…`: in such a rack); WITHOUT where none does.
  */
 export interface Constraint {
   field: string;

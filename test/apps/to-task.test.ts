@@ -110,6 +110,11 @@ describe('apps: an instance as the pool\'s task', () => {
     assert.equal(host.network, 'host');
   });
 
+  it('places with or away from another app\'s instances: WITH and WITHOUT name the app, the pool its task group', () => {
+    const spec = specOf(app({ constraints: [['hostname', 'WITH', '/prod/db'], ['rack', 'WITHOUT', '/prod/cache'], ['zone', 'IS', 'west']] }));
+    assert.deepEqual(spec.constraints.map((c) => [c.field, c.operator, c.value]), [['hostname', 'WITH', 'app:/prod/db'], ['rack', 'WITHOUT', 'app:/prod/cache'], ['zone', 'IS', 'west']]);
+  });
+
   it('runs an image\'s own command when the app gives none, and args as its entrypoint\'s arguments', () => {
     const own = taskForInstance(parseAppDefinition({ id: '/nginx', container: { docker: { image: 'nginx' } } }), instance).submission;
     assert.deepEqual([own.cmd, own.args, own.image], [undefined, undefined, 'nginx']);

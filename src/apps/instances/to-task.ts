@@ -4,7 +4,7 @@
 // labelsToEnvVars) under the app's own variables, which win as in Marathon. The pool itself adds PORT0..n,
 // PORT, PORTS, HOST and MESOS_SANDBOX (cluster/agent/task-environment.ts).
 import type { TaskSubmission } from '../../cluster/index.ts';
-import { AppDefinitionInvalid, appPorts, problemsOf, type AppDefinition, type AppPort, type Finding } from '../definition/index.ts';
+import { AppDefinitionInvalid, appPorts, problemsOf, type AppDefinition, type AppPort, type Finding, type TaskConstraint } from '../definition/index.ts';
 import { appTaskGroup, instanceOwner } from './owner.ts';
 import { healthProbeOf, readinessProbeOf } from './probes.ts';
 
@@ -54,7 +54,7 @@ export function submissionFor(app: AppDefinition, instance: InstanceInfo): { sub
     cpus: app.cpus,
     mem: app.mem,
     disk: app.disk,
-    constraints: app.constraints,
+    constraints: app.constraints.map(withAppGroups),
     ...(app.gpus > 0 ? { gpus: app.gpus } : {}),
     ...(ports.length > 0 ? { ports: ports.map((p) => p.hostPort) } : {}),
     ...portMapping(app, ports),
@@ -101,6 +101,16 @@ function portMapping(app: AppDefinition, ports: readonly AppPort[]): Pick<TaskSu
     ...(containerPorts.some((p) => p !== 0) ? { containerPorts } : {}),
     ...(portNames.some((n) => n !== '') ? { portNames } : {}),
   };
+}
+
+/**
+ * Affinity to another app (`["hostname", "WITH", "/prod/db"]`, beyond Marathon): the pool places by
+ * task group, and an app's instances are the group `app:<id>`.
+ */
+function withAppGroups(constraint: TaskConstraint): TaskConstraint {
+  const [field, operator, value] = constraint;
+  if ((operator === 'WITH' || operator === 'WITHOUT') && value?.startsWith('/')) return [field, operator, appTaskGroup(value)];
+  return constraint;
 }
 
 /** Marathon's task variables, and Gantry's naming the app and instance. */

@@ -8,6 +8,7 @@ import { clusterFilter } from './filters/cluster.ts';
 import { customResourcesFilter } from './filters/custom-resources.ts';
 import { groupByFilter } from './filters/group-by.ts';
 import { isFilter } from './filters/is.ts';
+import { withFilter, withoutFilter } from './filters/affinity.ts';
 import { likeFilter } from './filters/like.ts';
 import { maxPerFilter } from './filters/max-per.ts';
 import { portsFilter } from './filters/ports.ts';
@@ -43,6 +44,8 @@ export const FILTERS: readonly Filter[] = [
   unlikeFilter,
   maxPerFilter,
   isFilter,
+  withFilter,
+  withoutFilter,
 ];
 
 export const STRATEGIES: Readonly<Record<RankerName, Ranker>> = {

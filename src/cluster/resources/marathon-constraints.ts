@@ -20,6 +20,8 @@ const POOL_OPERATORS: Record<ConstraintOperator, 'none' | 'optional' | 'required
   UNLIKE: 'required',
   MAX_PER: 'required',
   IS: 'required',
+  WITH: 'required',
+  WITHOUT: 'required',
 };
 
 /**

@@ -80,5 +80,8 @@ function valueProblem(operator: ConstraintOperator, value: string | undefined): 
       }
     case 'IS':
       return value === undefined ? 'IS needs a value, e.g. zone:IS:west' : null;
+    case 'WITH':
+    case 'WITHOUT':
+      return value === undefined ? `${operator} needs a value: the task group to place with or away from, e.g. hostname:${operator}:app:/prod/db` : null;
   }
 }

@@ -205,7 +205,7 @@ describe('batch jobs: bad definitions name every field at fault', () => {
     ['neither schedule nor parents', { name: 'a', command: 'x' }, [/a job needs one of "schedule" .*, "cron" .* or "parents"/]],
     ['no parent in parents', { name: 'a', command: 'x', parents: [] }, [/parents: a dependent job needs at least one parent/]],
     ['a zone on a dependent job', { name: 'a', command: 'x', parents: ['b'], scheduleTimeZone: 'UTC' }, [/scheduleTimeZone: applies only to a "schedule" or a "cron"/]],
-    ['an unknown constraint operator', { ...base, constraints: [['rack', 'NEAR', 'x']] }, [/constraints\[0\]: unknown operator "NEAR" \(known: EQUALS, UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER, IS\)/]],
+    ['an unknown constraint operator', { ...base, constraints: [['rack', 'NEAR', 'x']] }, [/constraints\[0\]: unknown operator "NEAR" \(known: EQUALS, UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER, IS, WITH, WITHOUT\)/]],
     ['EQUALS without a value', { ...base, constraints: [['rack', 'EQUALS']] }, [/constraints\[0\]: EQUALS needs a value/]],
     ['a bad regular expression', { ...base, constraints: [['rack', 'LIKE', '[a-']] }, [/constraints\[0\]: "\[a-" is not a valid regular expression/]],
     ['a one-item constraint', { ...base, constraints: [['rack']] }, [/constraints\[0\]: expected \[attribute, OPERATOR, value\] \(got 1 item\)/]],

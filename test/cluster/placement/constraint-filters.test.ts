@@ -93,6 +93,25 @@ const TABLE: Record<string, Row[]> = {
     ['rack:IS:R1', [], 'a1', false],
     ['os:IS:centos7', [], 'a3', false],
   ],
+  // Affinity to the tasks of another group (here `db`), by field value.
+  WITH: [
+    ['hostname:WITH:db', [['db', 'a1']], 'a1', true],
+    ['hostname:WITH:db', [['db', 'a1']], 'a2', false],
+    ['hostname:WITH:db', [], 'a1', false],
+    ['rack:WITH:db', [['db', 'a1']], 'a2', true],
+    ['rack:WITH:db', [['db', 'a1']], 'a3', false],
+    ['os:WITH:db', [['db', 'a1']], 'a3', false],
+    ['hostname:WITH:app:/prod/db', [['app:/prod/db', 'a2']], 'a2', true],
+  ],
+  WITHOUT: [
+    ['hostname:WITHOUT:db', [['db', 'a1']], 'a1', false],
+    ['hostname:WITHOUT:db', [['db', 'a1']], 'a2', true],
+    ['hostname:WITHOUT:db', [], 'a1', true],
+    ['rack:WITHOUT:db', [['db', 'a1']], 'a2', false],
+    ['rack:WITHOUT:db', [['db', 'a1']], 'a3', true],
+    ['os:WITHOUT:db', [['db', 'a1']], 'a3', true],
+    ['hostname:WITHOUT:db', ['a1'], 'a1', true],
+  ],
 };
 
 describe('constraint filters', () => {
