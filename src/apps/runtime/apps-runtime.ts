@@ -81,9 +81,11 @@ export class AppsRuntime {
   private readonly versions = new Map<string, AppVersion>();
   /** Per app: the reconcile running, and whether another must follow it. */
   private readonly lanes = new Map<string, { running: Promise<void>; again: boolean }>();
-  private readonly delayTimers = new Map<string, TimerHandle>();
+  private readonly delayTimers = new Map<string, { handle: TimerHandle; at: number }>();
   /** Apps whose circuit breaker is open (more than half unhealthy), told once per opening. */
   private readonly breakerOpen = new Set<string>();
+  /** Since when each instance has been unhealthy (epoch ms), by task id. */
+  private readonly unhealthySince = new Map<string, number>();
   /** Why an app's launch could not be made (the pool refused it), for /v2/queue. */
   readonly launchErrors = new Map<string, string>();
   private deadlineTimer: TimerHandle | undefined;
@@ -114,7 +116,7 @@ export class AppsRuntime {
     this.stopped = true;
     this.tracker.stop();
     if (this.deadlineTimer) this.options.timers.clearInterval(this.deadlineTimer);
-    for (const timer of this.delayTimers.values()) this.options.timers.clearTimeout(timer);
+    for (const timer of this.delayTimers.values()) this.options.timers.clearTimeout(timer.handle);
     await Promise.all([...this.lanes.values()].map((lane) => lane.running));
   }
 
@@ -194,6 +196,9 @@ export class AppsRuntime {
 
   private instanceChanged(appId: string, instance: TrackedInstance, ended: boolean): void {
     const { task } = instance;
+    if (!ended && task.health === 'unhealthy') {
+      if (!this.unhealthySince.has(task.id)) this.unhealthySince.set(task.id, this.now());
+    } else this.unhealthySince.delete(task.id);
     this.options.events.taskStatus(appId, instance.version, task);
     if (!ended && task.health !== null) this.options.events.healthChanged(appId, instance.version, task);
     const state = this.apps.get(appId);
@@ -258,19 +263,32 @@ export class AppsRuntime {
     }
   }
 
-  /** The current instances to kill for failing their health checks, unless the circuit breaker is open. */
+  /**
+   * The current instances to kill for failing their health checks, unless the circuit breaker is open.
+   * An instance is killed once it has been unhealthy for one check interval: a checker that fails for
+   * every instance turns them unhealthy one by one within an interval, and the first ones would
+   * otherwise be killed before the breaker saw more than half of them go.
+   */
   private unhealthyToKill(state: AppState, current: ReadonlyArray<TrackedInstance & { view: InstanceView }>, killing: readonly TrackedInstance[]): TrackedInstance[] {
     const check = state.current.definition.healthChecks[0];
     if (!check || check.maxConsecutiveFailures === 0) return []; // Marathon: 0 never kills
     const going = new Set(killing.map((i) => i.task.id));
     const running = current.filter((i) => i.task.state === 'running' && !i.task.killRequested && !going.has(i.task.id));
-    const unhealthy = running.filter((i) => i.task.health === 'unhealthy');
+    const unhealthyNow = running.filter((i) => i.task.health === 'unhealthy');
     const appId = state.record.id;
-    if (unhealthy.length > 0 && running.length >= 2 && unhealthy.length * 2 > running.length) {
+    const settleMs = check.intervalSeconds * 1000;
+    const now = this.now();
+    const unhealthy = unhealthyNow.filter((i) => now - (this.unhealthySince.get(i.task.id) ?? now) >= settleMs);
+    const settling = unhealthyNow.filter((i) => !unhealthy.includes(i));
+    if (settling.length > 0) {
+      const due = Math.min(...settling.map((i) => (this.unhealthySince.get(i.task.id) ?? now) + settleMs));
+      this.wakeAfter(appId, Math.max(1, due - now));
+    }
+    if (unhealthyNow.length > 0 && running.length >= 2 && unhealthyNow.length * 2 > running.length) {
       if (!this.breakerOpen.has(appId)) {
         this.breakerOpen.add(appId);
-        this.options.logger.warn({ app: appId, unhealthy: unhealthy.length, running: running.length }, 'more than half of the app\'s instances failed their health checks at once: the checks are suspected, none is killed');
-        this.options.events.publish('unhealthy_instances_spared_event', { appId, unhealthy: unhealthy.length, running: running.length, message: 'more than half of the instances failed their health checks at once: none is killed' });
+        this.options.logger.warn({ app: appId, unhealthy: unhealthyNow.length, running: running.length }, 'more than half of the app\'s instances failed their health checks at once: the checks are suspected, none is killed');
+        this.options.events.publish('unhealthy_instances_spared_event', { appId, unhealthy: unhealthyNow.length, running: running.length, message: 'more than half of the instances failed their health checks at once: none is killed' });
       }
       return [];
     }
@@ -313,15 +331,17 @@ export class AppsRuntime {
     }
   }
 
+  /** Reconciles the app again in `ms`, or sooner if a wake-up is already set for sooner. */
   private wakeAfter(appId: string, ms: number): void {
-    if (this.delayTimers.has(appId)) return;
-    this.delayTimers.set(
-      appId,
-      this.options.timers.setTimeout(() => {
-        this.delayTimers.delete(appId);
-        this.schedule(appId);
-      }, ms),
-    );
+    const at = this.now() + ms;
+    const set = this.delayTimers.get(appId);
+    if (set && set.at <= at) return;
+    if (set) this.options.timers.clearTimeout(set.handle);
+    const handle = this.options.timers.setTimeout(() => {
+      this.delayTimers.delete(appId);
+      this.schedule(appId);
+    }, ms);
+    this.delayTimers.set(appId, { handle, at });
   }
 
   /** Where the app stands in its deployment: in the current step, a later one, or an earlier (done) one. */

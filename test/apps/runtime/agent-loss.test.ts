@@ -32,7 +32,7 @@ describe('apps: an agent lost under an app', function () {
         adminToken: ADMIN_TOKEN,
         joinToken: JOIN_TOKEN,
         heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
-        agent: { hostname: 'embedded', resources: 'cpus:4;mem:4096;ports:[31000-31499]', taskUsers: ['root'] },
+        agent: { hostname: 'embedded', resources: 'cpus:4;mem:4096;ports:[34000-34499]', taskUsers: ['root'] },
       },
     });
     server = await startServer(config, pino({ level: 'silent' }));
@@ -46,7 +46,7 @@ describe('apps: an agent lost under an app', function () {
 
   const startRemote = async (): Promise<Started> => {
     const agent = await startGantry(
-      ['agent', '--master', server.url, '--join-token', JOIN_TOKEN, '--hostname', 'remote', '--data-dir', path.join(dir, 'remote'), '--resources', 'cpus:4;mem:4096;ports:[31500-31999]', '--task-users', 'root'],
+      ['agent', '--master', server.url, '--join-token', JOIN_TOKEN, '--hostname', 'remote', '--data-dir', path.join(dir, 'remote'), '--resources', 'cpus:4;mem:4096;ports:[34500-34999]', '--task-users', 'root'],
       { GANTRY_DRAIN_ON_STOP: '0' },
       /Agent \S+ joined/,
     );

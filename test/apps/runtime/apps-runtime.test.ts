@@ -37,7 +37,7 @@ describe('apps runtime: instances, rolling upgrades, rollbacks, backoff', functi
   before(async () => {
     const config = loadServerConfig({
       env: {},
-      flags: { dataDir, listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:4;mem:4096;ports:[31000-31999]', taskUsers: ['root'] }, apps: { progressDeadlineMs: 30_000 } },
+      flags: { dataDir, listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:4;mem:4096;ports:[33000-33999]', taskUsers: ['root'] }, apps: { progressDeadlineMs: 30_000 } },
     });
     server = await startServer(config, pino({ level: 'silent' }));
     apps = server.apps;
@@ -187,7 +187,7 @@ describe('apps runtime: instances, rolling upgrades, rollbacks, backoff', functi
     await server.close(); // as a crash: the embedded agent's tasks keep running
     const config = loadServerConfig({
       env: {},
-      flags: { dataDir, listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:4;mem:4096;ports:[31000-31999]', taskUsers: ['root'] }, apps: { progressDeadlineMs: 30_000 } },
+      flags: { dataDir, listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:4;mem:4096;ports:[33000-33999]', taskUsers: ['root'] }, apps: { progressDeadlineMs: 30_000 } },
     });
     server = await startServer(config, pino({ level: 'silent' }));
     apps = server.apps;
@@ -203,5 +203,44 @@ describe('apps runtime: instances, rolling upgrades, rollbacks, backoff', functi
       clearInterval(sampler);
     }
     assert.ok(most <= 5, `never more than the over-capacity allows (5): ${most}`);
+  });
+
+  it('kills and replaces one instance that fails its health check; when more than half fail at once, suspects the checker and kills none', async () => {
+    // Unhealthy while a file `sick` is in the instance's directory, or while the shared file names the app sick.
+    const shared = path.join(tempDir('apps-breaker'), 'all-sick');
+    const checked = `node -e 'const fs = require("fs"); require("http").createServer((q, r) => { r.statusCode = fs.existsSync("sick") || fs.existsSync("${shared}") ? 500 : 200; r.end() }).listen(process.env.PORT0, "127.0.0.1")'`;
+    const spared: unknown[] = [];
+    const kills: Array<{ taskId: string }> = [];
+    const onEvent = (event: { eventType: string; appId?: string; taskId?: string }): void => {
+      if (event.appId !== '/prod/checked') return;
+      if (event.eventType === 'unhealthy_instances_spared_event') spared.push(event);
+      if (event.eventType === 'unhealthy_instance_kill_event') kills.push(event as { taskId: string });
+    };
+    apps.events.on('event', onEvent);
+    try {
+      await apps.createApp(webApp('/prod/checked', { cmd: checked, instances: 4, healthChecks: [{ protocol: 'HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 10, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 1 }] }));
+      await waitFor('4 healthy', async () => healthyCount('/prod/checked') === 4, 60_000);
+      await deploymentDone('/prod/checked');
+
+      const { writeFileSync, rmSync } = await import('node:fs');
+      const victim = live('/prod/checked')[0]!;
+      writeFileSync(path.join(dataDir, 'agent', 'sandboxes', victim.id, 'sick'), '');
+      await waitFor('the sick instance killed and replaced', async () => kills.some((k) => k.taskId === victim.id) && healthyCount('/prod/checked') === 4 && !live('/prod/checked').some((t) => t.id === victim.id), 60_000);
+      assert.equal(spared.length, 0);
+
+      const before = new Set(live('/prod/checked').map((t) => t.id));
+      writeFileSync(shared, '');
+      await waitFor('the circuit breaker open', async () => spared.length > 0 && live('/prod/checked').filter((t) => t.health === 'unhealthy').length === 4, 30_000);
+      // A few more checks fail while it stays open: still nothing is killed.
+      await waitFor('three more failing rounds', async () => live('/prod/checked').every((t) => t.health === 'unhealthy'), 5_000);
+      assert.equal(kills.length, 1, 'no instance killed while more than half failed');
+      assert.deepEqual(new Set(live('/prod/checked').map((t) => t.id)), before);
+      rmSync(shared);
+      await waitFor('all healthy again', async () => healthyCount('/prod/checked') === 4, 30_000);
+      assert.deepEqual(new Set(live('/prod/checked').map((t) => t.id)), before, 'the same instances');
+    } finally {
+      apps.events.off('event', onEvent);
+    }
+    await apps.deleteApp('/prod/checked');
   });
 });
