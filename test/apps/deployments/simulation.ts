@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { isAvailable, nextReplacementStep, type InstanceView, type ReplacementDecision, type VersionChecks } from '../../../src/apps/deployments/index.ts';
 import type { KillSelection, UpgradeStrategy } from '../../../src/apps/index.ts';
+import { seededRng } from '../../../src/cluster/placement/seeded-rng.ts';
 
 export interface SimInstance {
   id: string;
@@ -169,13 +170,4 @@ export class World {
 }
 
 /** A seeded generator (mulberry32): the same seed, the same run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded = seededRng;
