@@ -14,10 +14,12 @@ import type { BatchService } from '../batch/index.ts';
 import type { CiService } from '../ci/index.ts';
 import type { AppsService } from '../apps/index.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { appRoutes } from './routes/apps.ts';
 import { chronosRoutes } from './routes/chronos.ts';
 import { ciRoutes } from './routes/ci.ts';
 import { imageRoutes } from './routes/images.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { marathonErrors, marathonPingRoutes, marathonRoutes } from './routes/marathon/index.ts';
 import { registryAccessRoutes } from './routes/registry-access.ts';
 import { registryRoutes } from './routes/registry.ts';
 import { registryRetentionRoutes } from './routes/registry-retention.ts';
@@ -46,6 +48,8 @@ export function createApp(parts: AppParts): ApiApp {
   const app = new Koa();
   app.proxy = false;
   app.use(errorMiddleware(parts.logger));
+  // Marathon's error shapes on /v2 (its API), ahead of the body parser so that bad JSON is answered in them too.
+  app.use(marathonErrors());
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16mb', encoding: 'utf-8' }));
 
   // Every route needs an admin token unless it is mounted public here, saying why; so does any request
@@ -71,6 +75,13 @@ export function createApp(parts: AppParts): ApiApp {
     // The Chronos API too: it changes jobs, and job definitions run commands.
     { router: chronosRoutes(parts.batch) },
     { router: ciRoutes(parts.ci) },
+    { router: appRoutes(parts.apps) },
+    // The Marathon API too: it changes apps, whose definitions run commands.
+    { router: marathonRoutes({ apps: parts.apps, master: parts.master, version: parts.version }) },
+    {
+      router: marathonPingRoutes(),
+      public: 'Marathon\'s /ping: load balancers and liveness checks call it without a token (Marathon asks none); it answers pong and nothing else',
+    },
   ]);
   return Object.assign(app, { mountedRoutes });
 }

@@ -30,7 +30,7 @@ const JOIN_TOKEN = 'gjt_route-auth-join';
 const AGENT_TOKEN = 'gat_route-auth-agent';
 
 /** The public routes that answer anyone; the agents' and the registry browser's check their own credentials. */
-const OPEN_TO_ANYONE = ['GET /', 'GET /api/v1/health', 'GET /ui/', 'GET /ui/:file'];
+const OPEN_TO_ANYONE = ['GET /', 'GET /api/v1/health', 'GET /ping', 'GET /ui/', 'GET /ui/:file'];
 const CHECKS_ITS_OWN_CREDENTIALS = [/^\/api\/v1\/agent\//, /^\/api\/v1\/registry\/browse\//];
 
 /** Values for path parameters; the others get `sample-<name>`. */
@@ -139,7 +139,7 @@ describe('route authentication: admin token by default, public by declaration', 
     assert.ok(routesInRouters(other).includes('GET /v2/apps'));
   });
 
-  it('makes public only the health check, the web UI, the agents\' own routes and the registry browser, each saying why', () => {
+  it('makes public only the health checks (ours and Marathon\'s /ping), the web UI, the agents\' own routes and the registry browser, each saying why', () => {
     const publicRoutes = app.mountedRoutes.filter(isPublic);
     for (const route of publicRoutes) assert.ok(route.public && route.public.length > 10, `${key(route)} says why it is public`);
     const open = publicRoutes.map(key).filter((k) => !CHECKS_ITS_OWN_CREDENTIALS.some((pattern) => pattern.test(k.split(' ')[1]!)));
@@ -180,8 +180,8 @@ describe('route authentication: admin token by default, public by declaration', 
 
   it('answers a request no route answers with 401 to an anonymous caller and 404 to the admin', async () => {
     const unknown: Array<[string, string]> = [
-      ['GET', '/v2/apps'],
-      ['POST', '/v2/apps'],
+      ['GET', '/v2/nothing'],
+      ['POST', '/v2/groups'],
       ['POST', '/whatever'],
       ['GET', '/api/v1/nothing'],
       ['DELETE', '/api/v1/health'],

@@ -1,0 +1,113 @@
+// /api/v1/apps and /api/v1/deployments: the apps model in the house JSON and errors ({error, message};
+// an invalid definition is a 400 whose details list the problems by field), for the CLI. The same
+// service as Marathon's /v2 (routes/marathon/), thin: the answers are the service's views, tasks shown
+// without their secrets. App ids hold slashes: an app's sub-resources are matched first (see
+// routes/marathon/apps.ts), and its id is read as Marathon reads it (`prod/web` is `/prod/web`).
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { absoluteId, type AppView, type AppsService, type DeploymentView } from '../../apps/index.ts';
+import { redactedTask } from '../../cluster/index.ts';
+import { Invalid } from '../../shared/errors.ts';
+import { parseInput } from '../parse.ts';
+
+const forceQuery = z.object({ force: z.enum(['true', 'false', '1', '0']).optional() });
+const scaleBody = z.object({ instances: z.number().int().min(0) });
+const rollbackBody = z.object({ version: z.string().min(1).optional() });
+
+export function appRoutes(apps: AppsService): Router {
+  const router = new Router();
+
+  // Apps without their tasks (?tasks=true adds them); ?id= keeps those under a group.
+  router.get('/api/v1/apps', (ctx) => {
+    const prefix = typeof ctx.query.id === 'string' ? ctx.query.id : undefined;
+    const withTasks = ctx.query.tasks === 'true' || ctx.query.tasks === '1';
+    ctx.body = { apps: apps.listApps(prefix !== undefined ? { idPrefix: prefix } : {}).map((view) => appJson(view, withTasks)) };
+  });
+
+  router.post('/api/v1/apps', async (ctx) => {
+    const created = await apps.createApp(body(ctx), { force: force(ctx) });
+    ctx.status = 201;
+    ctx.body = { deploymentId: created.deploymentId, version: created.version, app: appJson(created.app, true) };
+  });
+
+  router.post('/api/v1/apps/*id/scale', async (ctx) => {
+    const { instances } = parseInput(scaleBody, (ctx.request as { body?: unknown }).body);
+    ctx.body = await apps.scaleApp(appId(ctx), instances, { force: force(ctx) });
+  });
+
+  router.post('/api/v1/apps/*id/restart', async (ctx) => {
+    ctx.body = await apps.restartApp(appId(ctx), { force: force(ctx) });
+  });
+
+  router.post('/api/v1/apps/*id/rollback', async (ctx) => {
+    const { version } = parseInput(rollbackBody, (ctx.request as { body?: unknown }).body ?? {});
+    ctx.body = await apps.rollbackApp(appId(ctx), version, { force: force(ctx) });
+  });
+
+  router.get('/api/v1/apps/*id/tasks', (ctx) => {
+    ctx.body = { tasks: apps.tasks(appId(ctx)).map(redactedTask) };
+  });
+
+  router.get('/api/v1/apps/*id/versions', async (ctx) => {
+    ctx.body = { versions: await apps.versions(appId(ctx)) };
+  });
+
+  router.get('/api/v1/apps/*id/versions/:version', async (ctx) => {
+    ctx.body = await apps.version(appId(ctx), ctx.params.version!);
+  });
+
+  router.get('/api/v1/apps/*id', (ctx) => {
+    ctx.body = appJson(apps.getApp(appId(ctx)), true);
+  });
+
+  // Create or replace (the whole definition; the id is the path's).
+  router.put('/api/v1/apps/*id', async (ctx) => {
+    const result = await apps.putApp(appId(ctx), body(ctx), { force: force(ctx) });
+    ctx.status = result.created ? 201 : 200;
+    ctx.body = result;
+  });
+
+  router.delete('/api/v1/apps/*id', async (ctx) => {
+    ctx.body = await apps.deleteApp(appId(ctx), { force: force(ctx) });
+  });
+
+  router.get('/api/v1/deployments', (ctx) => {
+    ctx.body = { deployments: apps.deployments().map(deploymentJson) };
+  });
+
+  // Rolled back (a new deployment: {deploymentId, version}), or with ?force=true stopped where it stands ({canceled}).
+  router.delete('/api/v1/deployments/:id', async (ctx) => {
+    const rollback = await apps.cancelDeployment(ctx.params.id!, { force: force(ctx) });
+    ctx.body = rollback ?? { canceled: ctx.params.id, rollback: null };
+  });
+
+  return router;
+}
+
+function appId(ctx: Context): string {
+  return absoluteId(String(ctx.params.id ?? ''));
+}
+
+function force(ctx: Context): boolean {
+  const { force: value } = parseInput(forceQuery, ctx.query, 'query');
+  return value === 'true' || value === '1';
+}
+
+function body(ctx: Context): Record<string, unknown> {
+  const value = (ctx.request as { body?: unknown }).body;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Invalid('send the app as a JSON object with Content-Type: application/json');
+  return value as Record<string, unknown>;
+}
+
+/** An app: its view, tasks shown without their secrets (or left out of lists). */
+function appJson(view: AppView, withTasks: boolean): Record<string, unknown> {
+  const { definition, tasks, ...rest } = view;
+  return { id: definition.id, ...rest, definition, ...(withTasks ? { tasks: tasks.map(redactedTask) } : {}) };
+}
+
+/** A running deployment: its record (plan, step, state), and the plan and current step as Marathon shows them. */
+function deploymentJson(view: DeploymentView): Record<string, unknown> {
+  const { plan: _plan, ...record } = view.record;
+  return { ...record, steps: (view.plan as { steps?: unknown }).steps ?? [], currentActions: (view.currentStep as { actions?: unknown }).actions ?? [] };
+}
