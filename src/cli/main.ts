@@ -6,6 +6,7 @@ import { VERSION } from '../shared/version.ts';
 import { CliError } from './client.ts';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerAgentCommands } from './commands/agents.ts';
+import { registerAppCommands } from './commands/apps.ts';
 import { registerCiCommands } from './commands/ci.ts';
 import { registerImageCommands } from './commands/images.ts';
 import { registerJobCommands } from './commands/jobs.ts';
@@ -29,6 +30,7 @@ registerTaskCommands(program);
 registerRegistryCommands(program);
 registerJobCommands(program);
 registerCiCommands(program);
+registerAppCommands(program);
 
 try {
   await program.parseAsync(process.argv);
