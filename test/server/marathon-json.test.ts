@@ -130,6 +130,8 @@ describe('Marathon JSON on /v2', () => {
     });
     const sick = marathonTask(task({ health: 'unhealthy', probeMessage: 'GET /health: 500' }), definition);
     assert.deepEqual(sick.healthCheckResults, [{ alive: false, consecutiveFailures: 3, instanceId: 't-1', taskId: 't-1', lastFailureCause: 'GET /health: 500' }]);
+    assert.equal(marathonTask(task({ killRequested: true }), definition).state, 'TASK_KILLING', 'asked to die: no more traffic');
+    assert.equal(marathonTask(task({ killRequested: true, state: 'killed' }), definition).state, 'TASK_KILLED');
     const staging = marathonTask(task({ state: 'staging', startedAt: null, health: null }), definition);
     assert.equal(staging.state, 'TASK_STAGING');
     assert.equal('startedAt' in staging, false);

@@ -27,14 +27,15 @@ export function marathonRoutes(parts: MarathonParts): Router {
   const router = new Router();
   marathonAppRoutes(router, apps, master);
 
-  // Every app's tasks; ?status=running|staging (or status[]=...) keeps those (TasksResource: other values are ignored).
+  // Every app's tasks; ?status=running|staging (or status[]=...) keeps those in TASK_RUNNING or TASK_STAGING
+  // (TasksResource: other values are ignored; a task being killed is neither).
   router.get('/v2/tasks', (ctx) => {
-    const wanted = new Set([...values(ctx, 'status'), ...values(ctx, 'status[]')].map((s) => s.toLowerCase()).filter((s) => s === 'running' || s === 'staging'));
+    const wanted = new Set<string>([...values(ctx, 'status'), ...values(ctx, 'status[]')].map((s) => s.toLowerCase()).filter((s) => s === 'running' || s === 'staging'));
     const tasks = apps.listApps().flatMap((view) =>
       view.tasks
         .filter((t) => t.state !== 'queued')
-        .filter((t) => wanted.size === 0 || wanted.has(t.state === 'running' ? 'running' : 'staging'))
-        .map((t) => marathonTask(t, view.definition)),
+        .map((t) => marathonTask(t, view.definition))
+        .filter((t) => wanted.size === 0 || wanted.has(String(t.state).replace(/^TASK_/, '').toLowerCase())),
     );
     ctx.body = { tasks };
   });

@@ -39,8 +39,23 @@ export function embedsOf(values: readonly string[], always: readonly AppEmbed[])
   return embeds;
 }
 
+/**
+ * Rendered definitions by definition: a version's definition never changes, so GET /v2/apps renders each
+ * once (1,000 apps listed again and again). Callers copy the top level before adding to it.
+ */
+const rendered = new WeakMap<AppDefinition, Json>();
+
 /** An app definition as Marathon writes one (appWriter), without version information. */
 export function marathonDefinition(app: AppDefinition): Json {
+  let json = rendered.get(app);
+  if (json === undefined) {
+    json = renderDefinition(app);
+    rendered.set(app, json);
+  }
+  return json;
+}
+
+function renderDefinition(app: AppDefinition): Json {
   const bridge = app.networks[0].mode === 'container/bridge';
   const json: Json = { id: app.id };
   if (app.cmd !== null) json.cmd = app.cmd;
@@ -139,25 +154,35 @@ export function versionJson(version: string, lastConfigChangeAt: string): Json {
 
 /** The tasks Marathon lists: instances that have a task on an agent (a task still waiting for one is in the queue). */
 export function marathonTasks(tasks: readonly TaskRecord[], app: AppDefinition): Json[] {
-  return tasks.filter((t) => t.state !== 'queued').map((t) => marathonTask(t, app));
+  const servicePorts = servicePortsOf(app);
+  return tasks.filter((t) => t.state !== 'queued').map((t) => marathonTask(t, app, servicePorts));
 }
 
 /** A task (task.raml Task, TaskConversion's enrichedTaskRamlWrite). */
-export function marathonTask(task: TaskRecord, app: AppDefinition): Json {
+export function marathonTask(task: TaskRecord, app: AppDefinition, servicePorts: number[] = servicePortsOf(app)): Json {
   const json: Json = {
     id: task.id,
     appId: app.id,
     host: task.allocation?.host ?? '',
     ports: task.allocation?.ports ?? [],
-    servicePorts: servicePortsOf(app),
+    servicePorts,
     slaveId: task.agentId ?? '',
-    state: marathonTaskStatus(task.state),
+    state: marathonTaskState(task),
     stagedAt: task.stagedAt ?? task.createdAt,
   };
   if (task.startedAt !== null) json.startedAt = task.startedAt;
   json.version = task.spec.env.MARATHON_APP_VERSION ?? '';
   json.healthCheckResults = healthResults(task, app);
   return json;
+}
+
+/**
+ * Mesos's state of the task: TASK_KILLING once a kill was asked and until it ended (Marathon's
+ * Condition.Killing), so that a load balancer reading TASK_RUNNING stops sending it traffic.
+ */
+export function marathonTaskState(task: TaskRecord): string {
+  const ending = task.killRequested && (task.state === 'staging' || task.state === 'running');
+  return ending ? 'TASK_KILLING' : marathonTaskStatus(task.state);
 }
 
 /**
