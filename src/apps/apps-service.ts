@@ -201,6 +201,44 @@ export class AppsService {
     return this.putApp(id, { ...state.current.source, instances }, options);
   }
 
+  /**
+   * Kills tasks of apps by id (unknown ones refused before anything is killed). Without `scale` their
+   * apps replace them; with it each app's count drops by its tasks killed (a new version, whose
+   * deployment kills exactly those).
+   */
+  async killTasks(taskIds: readonly string[], options: ChangeOptions & { scale?: boolean } = {}): Promise<{ killed: TaskRecord[]; deployment: ChangeResult | null }> {
+    const byApp = new Map<string, TaskRecord[]>();
+    for (const id of new Set(taskIds)) {
+      const instance = this.runtime.tracker.instanceByTask(id);
+      if (!instance) throw new NotFound(`task ${id} is not a running instance of any app`);
+      byApp.set(instance.appId, [...(byApp.get(instance.appId) ?? []), instance.task]);
+    }
+    if (!options.scale) {
+      const killed: TaskRecord[] = [];
+      for (const tasks of byApp.values()) for (const task of tasks) killed.push(await this.options.cluster.kill(task.id, 'killed by request'));
+      return { killed, deployment: null };
+    }
+    let deployment: ChangeResult | null = null;
+    for (const [appId, tasks] of byApp) {
+      const state = this.stateOf(appId);
+      const ids = tasks.map((t) => t.id);
+      this.runtime.sentence(appId, ids);
+      try {
+        deployment = await this.putApp(appId, { ...state.current.source, instances: Math.max(0, state.current.definition.instances - tasks.length) }, options);
+      } catch (err) {
+        this.runtime.pardon(appId, ids);
+        throw err;
+      }
+    }
+    return { killed: [...byApp.values()].flat(), deployment };
+  }
+
+  /** A deployment in any state (running ones as the runtime holds them), or null. */
+  async deployment(id: string): Promise<DeploymentRecord<DeploymentPlan> | null> {
+    const running = this.runtime.runningDeployments().find((d) => d.record.id === id);
+    return running?.record ?? ((await this.store.getDeployment(id)) as DeploymentRecord<DeploymentPlan> | null);
+  }
+
   /** A rolling restart of every instance (a new version with the same definition). */
   async restartApp(id: string, options: ChangeOptions = {}): Promise<ChangeResult> {
     const state = this.stateOf(id);
@@ -267,8 +305,9 @@ export class AppsService {
     const deployment = this.runtime.runningDeployments().find((d) => d.record.id === id);
     if (!deployment) throw new NotFound(`no running deployment ${id}`);
     if (options.force) {
-      await this.store.updateDeployment(id, { state: 'canceled', reason: 'canceled (forced): stopped where it stood', finishedAt: this.now() });
-      this.runtime.endDeployment(id);
+      const reason = 'canceled (forced): stopped where it stood';
+      await this.store.updateDeployment(id, { state: 'canceled', reason, finishedAt: this.now() });
+      this.ended(deployment, reason);
       return null;
     }
     return this.rollBack(deployment, 'canceled');
@@ -337,7 +376,7 @@ export class AppsService {
     });
     const deployment = this.newDeployment(plan, touched, options.rollbackOf);
     await this.store.writeChange(writes, deployment, version, running.map((d) => d.record.id), removals);
-    for (const d of running) this.runtime.endDeployment(d.record.id);
+    for (const d of running) this.ended(d, `superseded by deployment ${deployment.id}`);
     for (const write of writes) {
       const record = this.runtime.app(write.appId)?.record ?? { id: write.appId, version, lastHealthyVersion: null, createdAt: version, updatedAt: version };
       this.runtime.setApp({ record: { ...record, version, updatedAt: version }, current: { ...write, createdAt: version } });
@@ -396,16 +435,28 @@ export class AppsService {
     if (targets.length === 0) {
       const why = `${reason}; no app of it has an earlier version that was ever fully healthy: left as it is`;
       await this.store.updateDeployment(record.id, { state: ended, reason: why, finishedAt: this.now() });
-      this.runtime.endDeployment(record.id);
+      if (canceled) this.ended(deployment, why);
+      else this.runtime.endDeployment(record.id);
       this.options.logger.warn({ deployment: record.id }, why);
       return null;
     }
     const to = targets.map((t) => `${t.appId} to version ${t.version}`).join(', ');
     await this.store.updateDeployment(record.id, { state: ended, reason: `${reason}: rolled back (${to})`, finishedAt: this.now() });
-    this.runtime.endDeployment(record.id);
+    if (canceled) this.ended(deployment, `${reason}: rolled back (${to})`);
+    else this.runtime.endDeployment(record.id);
     this.options.logger.warn({ deployment: record.id, to }, `deployment ${ended} (${reason}): rolling back`);
     const before = targets.map((t) => this.runtime.app(t.definition.id)!.current.definition);
     return this.writeChange(targets, [], before, targets.map((t) => t.definition), { force: true, rollbackOf: record.id });
+  }
+
+  /**
+   * A running deployment ended without succeeding and without failing on its own (superseded or
+   * canceled): it gates its apps no more, and its followers hear why (a failure the runtime found
+   * publishes its own deployment_failed).
+   */
+  private ended(deployment: RunningDeployment, reason: string): void {
+    this.runtime.endDeployment(deployment.record.id);
+    this.events.publish('deployment_failed', { id: deployment.record.id, plan: this.runtime.planView(deployment.record), reason });
   }
 
   private view(state: AppState): AppView {

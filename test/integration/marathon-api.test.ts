@@ -306,7 +306,6 @@ describe('the Marathon API (/v2) on a real server', function () {
 
   it('kills tasks through /v2/apps/ID/tasks/TASK and /v2/tasks/delete: each is replaced', async () => {
     const [first, second] = (await call('GET', '/v2/apps/prod/web/tasks')).body.tasks;
-    assert.equal((await call('DELETE', `/v2/apps/prod/web/tasks/${first.id}?scale=true`)).status, 501, 'kill and scale is not served yet');
     const killed = await call('DELETE', `/v2/apps/prod/web/tasks/${first.id}`);
     assert.equal(killed.status, 200, JSON.stringify(killed.body));
     assert.equal(killed.body.task.id, first.id);
@@ -318,6 +317,17 @@ describe('the Marathon API (/v2) on a real server', function () {
       const tasks = (await call('GET', '/v2/apps/prod/web/tasks')).body.tasks as Array<{ id: string; healthCheckResults: Array<{ alive: boolean }> }>;
       return tasks.length === 2 && tasks.every((t) => t.id !== first.id && t.id !== second.id && t.healthCheckResults[0]?.alive);
     }, 60_000);
+    await waitFor('no deployment running', async () => (await call('GET', '/v2/deployments')).body.length === 0, 30_000);
+    // With scale=true the app shrinks by exactly the task named, not by killSelection's choice.
+    const [keep, drop] = (await call('GET', '/v2/apps/prod/web/tasks')).body.tasks as Array<{ id: string }>;
+    const scaled = await call('DELETE', `/v2/apps/prod/web/tasks/${drop!.id}?scale=true`);
+    assert.equal(scaled.status, 200, JSON.stringify(scaled.body));
+    assert.match(scaled.body.deploymentId, /^[0-9a-f-]{36}$/);
+    await waitFor('the named task gone, the other kept', async () => {
+      const tasks = (await call('GET', '/v2/apps/prod/web/tasks')).body.tasks as Array<{ id: string }>;
+      return tasks.length === 1 && tasks[0]!.id === keep!.id;
+    }, 30_000);
+    assert.equal((await call('GET', '/v2/apps/prod/web')).body.app.instances, 1);
   });
 
   it('shows in /v2/queue an app backed off after a crash and one waiting for room, with the pool\'s reason', async () => {

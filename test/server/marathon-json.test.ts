@@ -94,7 +94,7 @@ describe('Marathon JSON on /v2', () => {
         counts: { staged: 1, running: 1, healthy: 1, unhealthy: 0 },
         deployments: ['d-1'],
         tasks: [task(), task({ id: 't-2', state: 'staging', startedAt: null, health: null, allocation: null }), task({ id: 't-3', state: 'queued', stagedAt: null, startedAt: null, health: null, allocation: null })],
-        lastTaskFailure: { taskId: 't-0', state: 'failed', message: 'exited with 1', timestamp: '2024-01-01T00:00:05.000Z', version: '2024-01-01T00:00:00.000Z' },
+        lastTaskFailure: { taskId: 't-0', state: 'failed', message: 'exited with 1', timestamp: '2024-01-01T00:00:05.000Z', version: '2024-01-01T00:00:00.000Z', host: 'node-a', agentId: 'a-1' },
       };
       const listed = marathonApp(view, embedsOf([], ['counts', 'deployments']));
       assert.deepEqual(listed.versionInfo, { lastScalingAt: '2024-01-02T00:00:00.000Z', lastConfigChangeAt: '2024-01-01T00:00:00.000Z' });
@@ -108,7 +108,7 @@ describe('Marathon JSON on /v2', () => {
       assert.deepEqual(full.deployments, [{ id: 'd-1' }], 'apps.tasks brings the deployments along');
       const tasks = full.tasks as Array<Record<string, unknown>>;
       assert.deepEqual(tasks.map((t) => t.id), ['t-1', 't-2'], 'a task still waiting for an agent is in the queue, not listed');
-      assert.deepEqual(full.lastTaskFailure, { appId: '/web', host: '', message: 'exited with 1', state: 'TASK_FAILED', taskId: 't-0', timestamp: '2024-01-01T00:00:05.000Z', version: '2024-01-01T00:00:00.000Z' });
+      assert.deepEqual(full.lastTaskFailure, { appId: '/web', host: 'node-a', slaveId: 'a-1', message: 'exited with 1', state: 'TASK_FAILED', taskId: 't-0', timestamp: '2024-01-01T00:00:05.000Z', version: '2024-01-01T00:00:00.000Z' });
       assert.deepEqual(embedsOf(['apps.failures'], []), new Set(['lastTaskFailure', 'tasks', 'counts', 'deployments']));
     });
   });

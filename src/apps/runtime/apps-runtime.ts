@@ -84,6 +84,8 @@ export class AppsRuntime {
   private readonly delayTimers = new Map<string, { handle: TimerHandle; at: number }>();
   /** Apps whose circuit breaker is open (more than half unhealthy), told once per opening. */
   private readonly breakerOpen = new Set<string>();
+  /** Instances named to go by a kill with scale (`/v2/tasks/delete?scale=true`), by app: killed first. */
+  private readonly sentenced = new Map<string, Set<string>>();
   /** Since when each instance has been unhealthy (epoch ms), by task id. */
   private readonly unhealthySince = new Map<string, number>();
   /** Why an app's launch could not be made (the pool refused it), for /v2/queue. */
@@ -155,6 +157,19 @@ export class AppsRuntime {
     this.deployments.set(record.id, { record, startedAt: this.now(), best: new Map(), lastProgressAt: null, failedNew: new Map(), settled: new Set() });
     this.options.events.publish('deployment_info', { plan: this.planView(record), currentStep: this.stepView(record, record.currentStep) });
     for (const appId of record.affectedApps) this.schedule(appId);
+  }
+
+  /** These instances go first when the app next scales down (a kill with scale: the count drops by them). */
+  sentence(appId: string, taskIds: readonly string[]): void {
+    const set = this.sentenced.get(appId) ?? new Set<string>();
+    for (const id of taskIds) set.add(id);
+    this.sentenced.set(appId, set);
+  }
+
+  /** Forgets the instances sentenced by a kill with scale that was refused. */
+  pardon(appId: string, taskIds: readonly string[]): void {
+    const set = this.sentenced.get(appId);
+    for (const id of taskIds) set?.delete(id);
   }
 
   /** The deployment ended (superseded, canceled, failed, succeeded): it gates its apps no more. */
@@ -245,10 +260,14 @@ export class AppsRuntime {
       const view = viewOf(instance.task, version);
       (this.isCurrent(state, instance) ? current : old).push({ ...instance, view });
     }
+    const live = new Set(instances.map((i) => i.task.id));
+    const sentenced = [...(this.sentenced.get(appId) ?? [])].filter((id) => live.has(id));
+    if (sentenced.length > 0) this.sentenced.set(appId, new Set(sentenced));
+    else this.sentenced.delete(appId);
     const decision =
       old.length > 0
         ? nextReplacementStep({ target: definition.instances, upgradeStrategy: definition.upgradeStrategy, killSelection: definition.killSelection, oldInstances: old.map((i) => i.view), newInstances: current.map((i) => i.view) })
-        : nextScalingStep({ target: definition.instances, killSelection: definition.killSelection, instances: current.map((i) => i.view) });
+        : nextScalingStep({ target: definition.instances, killSelection: definition.killSelection, instances: current.map((i) => i.view), sentenced });
     const byTask = new Map(instances.map((i) => [i.task.id, i]));
     const kills = decision.kill.map((id) => byTask.get(id)!).filter(Boolean);
     const unhealthy = this.unhealthyToKill(state, current, kills);

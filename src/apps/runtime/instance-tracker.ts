@@ -23,6 +23,8 @@ export interface TaskFailure {
   message: string;
   timestamp: string;
   version: string;
+  host: string;
+  agentId: string | null;
 }
 
 const PREFIX = `${APP_OWNER_KIND}:`;
@@ -75,6 +77,15 @@ export class InstanceTracker {
     return [...(this.byApp.get(appId)?.values() ?? [])];
   }
 
+  /** The instance whose task this is, while it has not ended. */
+  instanceByTask(taskId: string): TrackedInstance | undefined {
+    for (const tasks of this.byApp.values()) {
+      const found = tasks.get(taskId);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
   appIds(): string[] {
     return [...this.byApp.keys()];
   }
@@ -95,7 +106,15 @@ export class InstanceTracker {
       tasks?.delete(task.id);
       if (tasks?.size === 0) this.byApp.delete(instance.appId);
       if (task.state === 'failed' || task.state === 'lost' || (task.state === 'killed' && !task.killRequested)) {
-        this.failures.set(instance.appId, { taskId: task.id, state: task.state, message: task.reason ?? task.state, timestamp: task.finishedAt ?? task.createdAt, version: instance.version });
+        this.failures.set(instance.appId, {
+          taskId: task.id,
+          state: task.state,
+          message: task.reason ?? task.state,
+          timestamp: task.finishedAt ?? task.createdAt,
+          version: instance.version,
+          host: task.allocation?.host ?? '',
+          agentId: task.agentId,
+        });
       }
     } else {
       if (!tasks) this.byApp.set(instance.appId, (tasks = new Map()));

@@ -13,13 +13,10 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { absoluteId, resolveAppId, type AppsService } from '../../../apps/index.ts';
 import type { Master, TaskRecord } from '../../../cluster/index.ts';
-import { Conflict, GantryError, NotFound } from '../../../shared/errors.ts';
+import { Conflict, NotFound } from '../../../shared/errors.ts';
 import { embedsOf, marathonApp, marathonDefinition, marathonTask, marathonTasks, versionJson } from './json.ts';
 import { matchesLabels, parseLabelSelectors } from './label-selector.ts';
 import { appExists, appIdOf, appView, deploymentHeader, flag, lastOf, objectBody, unknownApp, values } from './request.ts';
-
-/** Why ?scale=true on a task kill is refused (501) for now. */
-export const KILL_AND_SCALE_MISSING = 'killing given tasks with scale=true is not supported yet: scale the app instead (PUT /v2/apps/ID with a lower "instances"; killSelection picks the instances)';
 
 export function marathonAppRoutes(router: Router, apps: AppsService, master: Master): void {
   router.get('/v2/apps', (ctx) => {
@@ -63,7 +60,11 @@ export function marathonAppRoutes(router: Router, apps: AppsService, master: Mas
     const view = appView(apps, appIdOf(ctx));
     const task = view.tasks.find((t) => t.id === ctx.params.taskId);
     if (!task) throw new NotFound(`Task '${ctx.params.taskId}' does not exist`);
-    if (flag(ctx, 'scale')) throw new GantryError('not_implemented', 501, KILL_AND_SCALE_MISSING);
+    if (flag(ctx, 'scale')) {
+      const { deployment } = await apps.killTasks([task.id], { scale: true, force: flag(ctx, 'force') });
+      ctx.body = deployment;
+      return;
+    }
     ctx.body = { task: marathonTask(await killTask(master, task), view.definition) };
   });
 
@@ -71,8 +72,12 @@ export function marathonAppRoutes(router: Router, apps: AppsService, master: Mas
   router.delete('/v2/apps/*id/tasks', async (ctx) => {
     const view = appView(apps, appIdOf(ctx));
     const host = lastOf(ctx.query.host);
-    if (flag(ctx, 'scale')) throw new GantryError('not_implemented', 501, KILL_AND_SCALE_MISSING);
     const chosen = view.tasks.filter((t) => host === undefined || host === '*' || t.allocation?.host === host);
+    if (flag(ctx, 'scale')) {
+      const { deployment } = await apps.killTasks(chosen.map((t) => t.id), { scale: true, force: flag(ctx, 'force') });
+      ctx.body = deployment ?? { tasks: [] };
+      return;
+    }
     const killed: TaskRecord[] = [];
     for (const task of chosen) killed.push(await killTask(master, task));
     ctx.body = { tasks: killed.map((t) => marathonTask(t, view.definition)) };

@@ -6,9 +6,9 @@
 import Router from '@koa/router';
 import type { AppsService, AppView } from '../../../apps/index.ts';
 import type { Master, TaskRecord } from '../../../cluster/index.ts';
-import { GantryError, Invalid, NotFound } from '../../../shared/errors.ts';
+import { Invalid, NotFound } from '../../../shared/errors.ts';
 import type { SseOptions } from '../../sse.ts';
-import { deploymentResult, killTask, KILL_AND_SCALE_MISSING, marathonAppRoutes } from './apps.ts';
+import { deploymentResult, killTask, marathonAppRoutes } from './apps.ts';
 import { marathonEventRoutes } from './events.ts';
 import { marathonDeployment, marathonQueueItem, marathonTask } from './json.ts';
 import { flag, objectBody, values } from './request.ts';
@@ -44,11 +44,16 @@ export function marathonRoutes(parts: MarathonParts): Router {
   router.post('/v2/tasks/delete', async (ctx) => {
     const ids = objectBody(ctx).ids;
     if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new Invalid('send {"ids": ["task id", ...]}');
-    if (flag(ctx, 'scale')) throw new GantryError('not_implemented', 501, KILL_AND_SCALE_MISSING);
     const owners = new Map<string, { task: TaskRecord; view: AppView }>();
     for (const view of apps.listApps()) for (const task of view.tasks) owners.set(task.id, { task, view });
     const unknown = ids.filter((id) => !owners.has(id));
     if (unknown.length > 0) throw new Invalid(`Invalid task id${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}`);
+    // With scale: each app's count drops by its tasks killed, those very tasks (Marathon answers the deployment).
+    if (flag(ctx, 'scale')) {
+      const { deployment } = await apps.killTasks(ids as string[], { scale: true, force: flag(ctx, 'force') });
+      ctx.body = deployment;
+      return;
+    }
     const killed = [];
     for (const id of new Set(ids as string[])) {
       const { task, view } = owners.get(id)!;

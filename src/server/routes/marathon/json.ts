@@ -217,11 +217,12 @@ function servicePortsOf(app: AppDefinition): number[] {
   return app.portDefinitions.map((p) => p.port);
 }
 
-/** task.raml TaskFailure. The pool's task is not at hand here: host and slaveId are not known. */
+/** task.raml TaskFailure. */
 function taskFailureJson(appId: string, failure: TaskFailure): Json {
   return {
     appId,
-    host: '',
+    host: failure.host,
+    ...(failure.agentId ? { slaveId: failure.agentId } : {}),
     message: failure.message,
     state: marathonTaskStatus(failure.state),
     taskId: failure.taskId,
