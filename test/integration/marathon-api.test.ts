@@ -362,4 +362,30 @@ describe('the Marathon API (/v2) on a real server', function () {
     await waitFor('the queue empty of them', async () => !(await call('GET', '/v2/queue')).body.queue.some((q: { app: { id: string } }) => q.app.id === '/crash' || q.app.id === '/big'));
     assert.equal((await call('GET', '/v2/apps/big')).status, 404);
   });
+
+  it('deploys a group from /v2/groups in its dependencies\' order, shows it as a tree, and removes it', async () => {
+    const group = {
+      id: '/shop',
+      apps: [webApp('db', { instances: 1 }), webApp('web', { instances: 1, dependencies: ['db'] })],
+      groups: [{ id: 'workers', apps: [webApp('queue', { instances: 1 })] }],
+    };
+    const created = await call('POST', '/v2/groups', group);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const deployment = (await call('GET', '/v2/deployments')).body.find((d: { id: string }) => d.id === created.body.deploymentId);
+    assert.deepEqual(
+      deployment.steps.map((step: { actions: Array<{ action: string; app: string }> }) => step.actions.map((a) => `${a.action} ${a.app}`).sort()),
+      [['StartApplication /shop/db', 'StartApplication /shop/workers/queue'], ['StartApplication /shop/web']],
+      'the database (and the independent queue) first, then what depends on it',
+    );
+    await waitFor('the group deployed', async () => (await call('GET', '/v2/deployments')).body.length === 0, 60_000);
+    const tree = (await call('GET', '/v2/groups/shop?embed=group.apps.tasks')).body;
+    assert.deepEqual(tree.apps.map((a: { id: string }) => a.id), ['/shop/db', '/shop/web']);
+    assert.deepEqual(tree.groups.map((g: { id: string; apps: Array<{ id: string }> }) => [g.id, g.apps.map((a) => a.id)]), [['/shop/workers', ['/shop/workers/queue']]]);
+    assert.ok(tree.apps.every((a: { tasksHealthy: number }) => a.tasksHealthy === 1));
+    assert.ok((await call('GET', '/v2/groups')).body.groups.some((g: { id: string }) => g.id === '/shop'), 'under the root group');
+    const removed = await call('DELETE', '/v2/groups/shop');
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    await waitFor('the group gone', async () => (await call('GET', '/v2/groups/shop')).status === 404, 30_000);
+    assert.deepEqual((await call('GET', '/v2/groups/nothing')).body, { message: "Group '/nothing' does not exist" });
+  });
 });

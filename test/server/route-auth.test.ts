@@ -181,7 +181,7 @@ describe('route authentication: admin token by default, public by declaration', 
   it('answers a request no route answers with 401 to an anonymous caller and 404 to the admin', async () => {
     const unknown: Array<[string, string]> = [
       ['GET', '/v2/nothing'],
-      ['POST', '/v2/groups'],
+      ['POST', '/v2/pods'],
       ['POST', '/whatever'],
       ['GET', '/api/v1/nothing'],
       ['DELETE', '/api/v1/health'],

@@ -1,7 +1,7 @@
 // Marathon's REST API on the platform port (docs/docs/rest-api/public/api/v2/*.raml of mesosphere/marathon),
-// over the apps domain: /v2/apps (apps.ts), /v2/tasks, /v2/deployments, /v2/queue, /v2/info, /v2/events
-// (events.ts) and /ping. Marathon's JSON shapes are in json.ts, its error shapes in errors.ts (mounted
-// on the app, ahead of the body parser). Not served: /v2/groups, /v2/pods, PUT and PATCH of several
+// over the apps domain: /v2/apps (apps.ts), /v2/groups (groups.ts), /v2/tasks, /v2/deployments, /v2/queue,
+// /v2/info, /v2/events (events.ts) and /ping. Marathon's JSON shapes are in json.ts, its error shapes in
+// errors.ts (mounted on the app, ahead of the body parser). Not served: /v2/pods, PUT and PATCH of several
 // apps at once (/v2/apps), /v2/leader, /v2/plugins, DELETE /v2/queue/ID/delay.
 import Router from '@koa/router';
 import type { AppsService, AppView } from '../../../apps/index.ts';
@@ -10,6 +10,7 @@ import { Invalid, NotFound } from '../../../shared/errors.ts';
 import type { SseOptions } from '../../sse.ts';
 import { deploymentResult, killTask, marathonAppRoutes } from './apps.ts';
 import { marathonEventRoutes } from './events.ts';
+import { marathonGroupRoutes } from './groups.ts';
 import { marathonDeployment, marathonQueueItem, marathonTask } from './json.ts';
 import { flag, objectBody, values } from './request.ts';
 
@@ -26,6 +27,7 @@ export function marathonRoutes(parts: MarathonParts): Router {
   const { apps, master } = parts;
   const router = new Router();
   marathonAppRoutes(router, apps, master);
+  marathonGroupRoutes(router, apps);
 
   // Every app's tasks; ?status=running|staging (or status[]=...) keeps those in TASK_RUNNING or TASK_STAGING
   // (TasksResource: other values are ignored; a task being killed is neither).

@@ -11,7 +11,7 @@
 import { marathonTaskStatus, type AppDefinition, type AppView, type DeploymentView, type HealthCheck, type QueueItem, type TaskFailure } from '../../../apps/index.ts';
 import type { TaskRecord } from '../../../cluster/index.ts';
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 /** What `embed=apps.X` (or `app.X`) asks to be added to each app (AppInfo.Embed). */
 export type AppEmbed = 'tasks' | 'counts' | 'deployments' | 'lastTaskFailure' | 'readiness';
