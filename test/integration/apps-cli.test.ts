@@ -105,6 +105,20 @@ describe('apps from the CLI: deploy and follow, ls, show, scale, rollback, logs'
     }, 60_000);
   });
 
+  it('`apps deploy GROUP.yml` deploys a group in its dependencies\' order and follows it to the end', async () => {
+    const app = (id: string, extra = ''): string =>
+      `  - id: ${id}\n    cmd: >-\n      ${SERVER}\n    instances: 1\n    cpus: 0.05\n    mem: 48\n    portDefinitions: [{ port: 0 }]\n${extra}`;
+    const group = `id: /cli/shop\napps:\n${app('db')}${app('api', '    dependencies: [db]\n')}`;
+    const result = ok(await cli('apps', 'deploy', file('shop.yml', group)));
+    assert.match(result.stdout, /^Deploying group \/cli\/shop: version \S+, deployment [0-9a-f-]{36}$/m);
+    assert.match(result.stdout, /^step 1\/2$/m);
+    assert.match(result.stdout, /^Deployed group \/cli\/shop$/m);
+    const listed = (await api(url).get('/api/v1/apps?id=/cli/shop/')).body.apps.map((a: { id: string; counts: { running: number } }) => [a.id, a.counts.running]);
+    assert.deepEqual(listed, [['/cli/shop/api', 1], ['/cli/shop/db', 1]]);
+    ok(await cli('apps', 'rm', '/cli/shop/api'));
+    ok(await cli('apps', 'rm', '/cli/shop/db'));
+  });
+
   it('`apps deploy` of a file with a mistake exits 2 naming its line, and sends nothing', async () => {
     const result = await cli('apps', 'deploy', file('typo.yml', appYaml('v9', 'instancez: 3\n')));
     assert.equal(result.code, 2);

@@ -5,6 +5,7 @@
 // failed, was rolled back or was canceled, with the reason. The outcome comes from the deployment
 // events (/v2/events), the progress from the app itself.
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import type { Command } from 'commander';
 import { parseDeployFile } from '../../apps/definition/index.ts';
 import type { AppView, ChangeResult } from '../../apps/index.ts';
@@ -39,10 +40,11 @@ export function registerAppCommands(program: Command): void {
     .option('--force', 'supersede a deployment of the app that is still running')
     .option('--no-follow', 'return once the deployment has started')
     .action(async (file: string, flags: { force?: boolean; follow: boolean }) => {
-      const parsed = parseDeployFile(readText(file), { file });
-      if (parsed.kind === 'group') throw new CliError(`${file} is a group (it lists "apps" or "groups"): deploy each app from a file of its own; groups are not served yet`, 2);
-      const { app } = parsed;
+      const text = readText(file);
+      const parsed = parseDeployFile(text, { file });
       const client = new ApiClient();
+      if (parsed.kind === 'group') return deployGroup(client, parsed.group.id, parseYaml(text) as Record<string, unknown>, flags);
+      const { app } = parsed;
       const follower = flags.follow ? await DeploymentFollower.open(client, app.id) : null;
       try {
         const result = await client.put<ChangeResult & { created: boolean }>(appPath(app.id, forceQuery(flags.force)), { ...app.source, id: app.id });
@@ -209,6 +211,38 @@ async function change(id: string, flags: { wait?: boolean }, what: string, call:
     if (follower) await follower.follow(result);
   } finally {
     follower?.close();
+  }
+}
+
+interface DeploymentState {
+  id: string;
+  state: string;
+  reason: string | null;
+  currentStep: number;
+  totalSteps: number;
+}
+
+/**
+ * A group file (it lists apps or groups): the tree as written, deployed in its dependencies' order;
+ * followed step by step until its deployment ends (exit 1 unless it succeeded, with why).
+ */
+async function deployGroup(client: ApiClient, id: string, source: Record<string, unknown>, flags: { force?: boolean; follow: boolean }): Promise<void> {
+  const result = await client.put<ChangeResult>(`/api/v1/groups/${id.replace(/^\/+/, '')}${forceQuery(flags.force)}`, source);
+  process.stdout.write(`Deploying group ${id}: version ${result.version}, deployment ${result.deploymentId}\n`);
+  if (!flags.follow) return;
+  let shown = -1;
+  for (;;) {
+    const deployment = await client.get<DeploymentState>(`/api/v1/deployments/${result.deploymentId}`);
+    if (deployment.currentStep !== shown && deployment.state === 'running') {
+      shown = deployment.currentStep;
+      process.stdout.write(`step ${Math.min(shown + 1, deployment.totalSteps)}/${deployment.totalSteps}\n`);
+    }
+    if (deployment.state === 'succeeded') {
+      process.stdout.write(`Deployed group ${id}\n`);
+      return;
+    }
+    if (deployment.state !== 'running') throw new CliError(`deployment ${deployment.id} ${deployment.state}: ${deployment.reason ?? 'no reason given'}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
 

@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { absoluteId, type AppView, type AppsService, type DeploymentView } from '../../apps/index.ts';
 import { redactedTask } from '../../cluster/index.ts';
-import { Invalid } from '../../shared/errors.ts';
+import { Invalid, NotFound } from '../../shared/errors.ts';
 import { parseInput } from '../parse.ts';
 
 const forceQuery = z.object({ force: z.enum(['true', 'false', '1', '0']).optional() });
@@ -74,6 +74,19 @@ export function appRoutes(apps: AppsService): Router {
 
   router.get('/api/v1/deployments', (ctx) => {
     ctx.body = { deployments: apps.deployments().map(deploymentJson) };
+  });
+
+  // One deployment in any state: running, or how it ended and why (a follower's answer).
+  router.get('/api/v1/deployments/:id', async (ctx) => {
+    const record = await apps.deployment(ctx.params.id!);
+    if (!record) throw new NotFound(`no deployment ${ctx.params.id}`);
+    const { plan, ...rest } = record;
+    ctx.body = { ...rest, steps: plan.steps, totalSteps: plan.steps.length };
+  });
+
+  // A group of apps (Marathon's group JSON), deployed in its dependencies' order.
+  router.put('/api/v1/groups/*id', async (ctx) => {
+    ctx.body = await apps.putGroup({ ...body(ctx), id: appId(ctx) }, { force: force(ctx) });
   });
 
   // Rolled back (a new deployment: {deploymentId, version}), or with ?force=true stopped where it stands ({canceled}).
