@@ -243,4 +243,38 @@ describe('apps runtime: instances, rolling upgrades, rollbacks, backoff', functi
     }
     await apps.deleteApp('/prod/checked');
   });
+
+  it('gates a rolling upgrade on readiness: no old instance goes until a new one is ready', async () => {
+    // /ready answers 503 until a file `ready` is in the instance's directory; v1 makes it at start, v2 does not.
+    const serve = (makeReady: boolean) =>
+      `${makeReady ? 'touch ready; ' : ''}exec node -e 'const fs = require("fs"); require("http").createServer((q, r) => { r.statusCode = q.url === "/ready" && !fs.existsSync("ready") ? 503 : 200; r.end() }).listen(process.env.PORT0, "127.0.0.1")'`;
+    const ready = (version: string, makeReady: boolean) =>
+      webApp('/prod/gated', {
+        cmd: serve(makeReady),
+        instances: 2,
+        env: { VERSION: version },
+        readinessChecks: [{ name: 'ready', protocol: 'HTTP', path: '/ready', portName: 'http', intervalSeconds: 2, timeoutSeconds: 1 }],
+        upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0.5 },
+      });
+    await apps.createApp(ready('v1', true));
+    await waitFor('2 ready v1 instances', async () => live('/prod/gated').filter((t) => t.ready === true).length === 2, 60_000);
+    await deploymentDone('/prod/gated');
+    const olds = new Set(live('/prod/gated').map((t) => t.id));
+    await apps.putApp('/prod/gated', ready('v2', false));
+    const first = await waitFor('a v2 instance running, healthy, not ready', async () => live('/prod/gated').find((t) => t.spec.env.VERSION === 'v2' && t.health === 'healthy' && t.ready === false), 60_000);
+    // Three more checks of the new instance come back not ready: the old ones stay, none is killed.
+    await waitFor('three seconds of not-ready', async () => Date.now() - Date.parse(first.startedAt!) > 3000 && live('/prod/gated').find((t) => t.id === first.id)?.ready === false, 10_000);
+    assert.deepEqual(live('/prod/gated').filter((t) => olds.has(t.id) && !t.killRequested).length, 2, 'both old instances kept while no new one is ready');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dataDir, 'agent', 'sandboxes', first.id, 'ready'), '');
+    const second = await waitFor('one old instance replaced by a second v2', async () => live('/prod/gated').find((t) => t.spec.env.VERSION === 'v2' && t.id !== first.id && t.state === 'running'), 30_000);
+    await waitFor('exactly one old instance gone', async () => live('/prod/gated').filter((t) => olds.has(t.id) && !t.killRequested).length === 1, 30_000);
+    writeFileSync(path.join(dataDir, 'agent', 'sandboxes', second.id, 'ready'), '');
+    await waitFor('both v2 ready, the old ones gone', async () => {
+      const tasks = live('/prod/gated');
+      return tasks.length === 2 && tasks.every((t) => t.spec.env.VERSION === 'v2' && t.ready === true);
+    }, 30_000);
+    await deploymentDone('/prod/gated');
+    await apps.deleteApp('/prod/gated');
+  });
 });
