@@ -44,7 +44,7 @@ describe('cluster client (TaskSource contract)', function () {
   });
 
   it('kills a running task with the owner\'s reason', async () => {
-    const task = await cluster.submit('app:web:0', { args: ['sleep', '30'], killGraceMs: 200 });
+    const task = await cluster.submit('svc:web:0', { args: ['sleep', '30'], killGraceMs: 200 });
     await waitFor('running', async () => (await cluster.get(task.id)).state === 'running');
     await cluster.kill(task.id, 'replaced by a newer version');
     const ended = await waitFor('killed', async () => {
@@ -80,16 +80,16 @@ describe('cluster client (TaskSource contract)', function () {
   });
 
   it('lists an owner prefix\'s tasks (exactly) with a cursor; a watch resumed from its last cursor misses no change made while it was away', async () => {
-    const a = await cluster.submit('app:shop:0', { args: ['sleep', '30'], killGraceMs: 200, ports: [0] });
-    await cluster.submit('app:shopping:0', { cmd: 'true' });
-    await cluster.submit('app:Shop:0', { cmd: 'true' });
-    const listed = await cluster.list('app:shop:');
-    assert.deepEqual(listed.tasks.map((t) => t.id), [a.id], 'only owners starting with app:shop:, case and all');
+    const a = await cluster.submit('svc:shop:0', { args: ['sleep', '30'], killGraceMs: 200, ports: [0] });
+    await cluster.submit('svc:shopping:0', { cmd: 'true' });
+    await cluster.submit('svc:Shop:0', { cmd: 'true' });
+    const listed = await cluster.list('svc:shop:');
+    assert.deepEqual(listed.tasks.map((t) => t.id), [a.id], 'only owners starting with svc:shop:, case and all');
 
     // A client watches from the list's cursor, keeping the cursor of each change, until it stops.
     let cursor = listed.cursor;
     const before: Array<[string, TaskState]> = [];
-    const first = cluster.watch('app:shop:', (task, at) => {
+    const first = cluster.watch('svc:shop:', (task, at) => {
       before.push([task.id, task.state]);
       cursor = at;
     }, { since: cursor });
@@ -97,7 +97,7 @@ describe('cluster client (TaskSource contract)', function () {
     first();
 
     // While it is away: a is killed, b comes and fails.
-    const b = await cluster.submit('app:shop:1', { cmd: 'exit 3' });
+    const b = await cluster.submit('svc:shop:1', { cmd: 'exit 3' });
     await cluster.kill(a.id, 'scaled down');
     const ended = (id: string) => waitFor(`${id} ended`, async () => ['killed', 'failed'].includes((await cluster.get(id)).state));
     await ended(a.id);
@@ -105,7 +105,7 @@ describe('cluster client (TaskSource contract)', function () {
 
     // Back with its last cursor: every change it missed, before watch() returns, then live ones.
     const after: Array<[string, TaskState]> = [];
-    const second = cluster.watch('app:shop:', (task) => after.push([task.id, task.state]), { since: cursor });
+    const second = cluster.watch('svc:shop:', (task) => after.push([task.id, task.state]), { since: cursor });
     second();
     const statesOf = (id: string) => after.filter(([task]) => task === id).map(([, state]) => state);
     // a: only what changed after the cursor: the kill request (still running), then its end.
@@ -119,8 +119,8 @@ describe('cluster client (TaskSource contract)', function () {
     assert.equal(placed.allocation?.ports.length, 1);
 
     // A cursor from another run of the master is refused (410): the client lists again.
-    assert.throws(() => cluster.watch('app:', () => undefined, { since: 'w-0-old.3' }), (err: Error & { status?: number }) => err.status === 410 && /earlier run of the master/.test(err.message));
-    assert.throws(() => cluster.watch('app:', () => undefined, { since: 'garbage' }), /not a watch cursor/);
+    assert.throws(() => cluster.watch('svc:', () => undefined, { since: 'w-0-old.3' }), (err: Error & { status?: number }) => err.status === 410 && /earlier run of the master/.test(err.message));
+    assert.throws(() => cluster.watch('svc:', () => undefined, { since: 'garbage' }), /not a watch cursor/);
   });
 
   it('reads a task\'s output: all of it once ended, followed live while it runs, resumed after a chunk read before', async () => {
@@ -134,7 +134,7 @@ describe('cluster client (TaskSource contract)', function () {
       return { out, last };
     };
     // Followed from before its first line: the reader waits for each line and ends with the task.
-    const task = await cluster.submit('app:logs:0', { cmd: 'echo one; sleep 0.3; echo two >&2; sleep 0.3; echo three' });
+    const task = await cluster.submit('svc:logs:0', { cmd: 'echo one; sleep 0.3; echo two >&2; sleep 0.3; echo three' });
     const followed = await text(cluster.logs(task.id, { follow: true }));
     assert.equal(followed.out, 'stdout:one\nstderr:two\nstdout:three\n');
     assert.ok(TERMINAL.has((await cluster.get(task.id)).state), 'the follow ended with the task');
@@ -149,7 +149,7 @@ describe('cluster client (TaskSource contract)', function () {
   });
 
   it('gives what a running task uses, as its agent sampled it, and nothing once it ended', async () => {
-    const task = await cluster.submit('app:usage:0', { cmd: `node -e 'globalThis.keep = Buffer.alloc(30 * 1024 * 1024, 1); setInterval(() => {}, 1000)'`, mem: 256, killGraceMs: 200 });
+    const task = await cluster.submit('svc:usage:0', { cmd: `node -e 'globalThis.keep = Buffer.alloc(30 * 1024 * 1024, 1); setInterval(() => {}, 1000)'`, mem: 256, killGraceMs: 200 });
     assert.equal(cluster.usage(task.id), null, 'not sampled yet');
     // Sampled every 200 ms: the figures grow to its 30 MiB buffer once node has started and filled it.
     const figures = await waitFor('its memory in a sample', async () => {

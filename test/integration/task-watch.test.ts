@@ -37,25 +37,31 @@ describe('tasks: list, then watch from the cursor', function () {
 
   it('a client that stops and resumes from its last cursor gets every change it missed; a long poll wakes on the first one', async () => {
     const client = api(url);
-    const listed = await client.get<{ tasks: TaskRecord[]; cursor: string }>('/api/v1/tasks?ownerPrefix=app:web:');
+    // The owner kinds the domains submit under are theirs: an app: task of no app would be killed at once.
+    for (const owner of ['app:web:0', 'job:nightly:1', 'ci:r-1:0']) {
+      const refused = await client.post<{ error: string; message: string }>('/api/v1/tasks', { owner, cmd: 'true' });
+      assert.equal(refused.status, 400, owner);
+      assert.match(refused.body.message, new RegExp(`^invalid task: the owner kind "${owner.split(':')[0]}:" belongs to `));
+    }
+    const listed = await client.get<{ tasks: TaskRecord[]; cursor: string }>('/api/v1/tasks?ownerPrefix=svc:web:');
     assert.equal(listed.status, 200);
     assert.deepEqual(listed.body.tasks, []);
 
     // A long poll from the list's cursor answers as soon as a task of the prefix changes.
-    const polling = client.get<Changes>(`/api/v1/tasks/changes?ownerPrefix=app:web:&cursor=${listed.body.cursor}&waitMs=30000`);
+    const polling = client.get<Changes>(`/api/v1/tasks/changes?ownerPrefix=svc:web:&cursor=${listed.body.cursor}&waitMs=30000`);
     const started = Date.now();
-    const web = await submitTask(client, { owner: 'app:web:0', cmd: 'echo hi', ports: [0] });
-    await submitTask(client, { owner: 'app:webhooks:0', cmd: 'true' });
+    const web = await submitTask(client, { owner: 'svc:web:0', cmd: 'echo hi', ports: [0] });
+    await submitTask(client, { owner: 'svc:webhooks:0', cmd: 'true' });
     const first = await polling;
     assert.equal(first.status, 200, JSON.stringify(first.body));
     assert.ok(Date.now() - started < 10_000, 'the poll answered on the change, not at its timeout');
-    assert.ok(first.body.changes.length >= 1 && first.body.changes.every((c) => c.task.spec.owner === 'app:web:0'), JSON.stringify(first.body.changes.map((c) => c.task.spec.owner)));
+    assert.ok(first.body.changes.length >= 1 && first.body.changes.every((c) => c.task.spec.owner === 'svc:web:0'), JSON.stringify(first.body.changes.map((c) => c.task.spec.owner)));
 
     // The client stops here, with its last cursor; meanwhile the task runs and ends.
     const last = first.body.cursor;
     let seen: TaskRecord[] = [];
     for (let i = 0; i < 50 && !seen.some((t) => t.state === 'finished'); i++) {
-      const more = await client.get<Changes>(`/api/v1/tasks/changes?ownerPrefix=app:web:&cursor=${last}&waitMs=1000`);
+      const more = await client.get<Changes>(`/api/v1/tasks/changes?ownerPrefix=svc:web:&cursor=${last}&waitMs=1000`);
       seen = more.body.changes.map((c) => c.task);
     }
     const states = [...first.body.changes.map((c) => c.task), ...seen].map((t) => t.state).filter((s, i, all) => s !== all[i - 1]);
@@ -71,11 +77,11 @@ describe('tasks: list, then watch from the cursor', function () {
     assert.match(bad.body.message, /not a watch cursor/);
     await server!.stop();
     await start();
-    const stale = await client.get<{ error: string; message: string }>(`/api/v1/tasks/changes?ownerPrefix=app:web:&cursor=${last}`);
+    const stale = await client.get<{ error: string; message: string }>(`/api/v1/tasks/changes?ownerPrefix=svc:web:&cursor=${last}`);
     assert.equal(stale.status, 410);
     assert.equal(stale.body.error, 'gone');
     assert.match(stale.body.message, /list the tasks again/);
-    const relisted = await client.get<{ tasks: TaskRecord[]; cursor: string }>('/api/v1/tasks?ownerPrefix=app:web:');
+    const relisted = await client.get<{ tasks: TaskRecord[]; cursor: string }>('/api/v1/tasks?ownerPrefix=svc:web:');
     assert.deepEqual(relisted.body.tasks.map((t) => [t.id, t.state]), [[web.id, 'finished']]);
     assert.notEqual(relisted.body.cursor, last);
   });

@@ -4,8 +4,9 @@ import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { TASK_STATES, TERMINAL_STATES, parseTaskSpec, redactedTask, type Master, type OutputChunk, type TaskEvent, type TaskLogStore, type TaskRecord } from '../../cluster/index.ts';
+import { TASK_STATES, TERMINAL_STATES, parseOwner, parseTaskSpec, redactedTask, type Master, type OutputChunk, type TaskEvent, type TaskLogStore, type TaskRecord } from '../../cluster/index.ts';
 import { utf8Text } from '../../shared/utf8.ts';
+import { Invalid } from '../../shared/errors.ts';
 import { parseInput } from '../parse.ts';
 import type { TokenRecord } from '../../store/index.ts';
 import { taskEventRoutes } from './task-events.ts';
@@ -33,12 +34,24 @@ const logsQuery = z.object({
   stream: z.enum(['stdout', 'stderr', 'both']).default('both'),
 });
 
+/** Owner kinds the domains submit under, refused from the tasks API. */
+const RESERVED_OWNER_KINDS: Readonly<Record<string, string>> = {
+  app: 'the apps (submit an app: POST /v2/apps)',
+  job: 'the batch scheduler (define a job)',
+  ci: 'CI runs',
+  prewarm: 'image pre-warming (gantry images prewarm)',
+};
+
 export function taskRoutes(master: Master, logs: TaskLogStore): Router {
   const router = new Router();
 
   router.post('/api/v1/tasks', async (ctx) => {
     const identity = ctx.state.identity as TokenRecord;
     const spec = parseTaskSpec(ctx.request.body, `user:${identity.name}`);
+    const kind = parseOwner(spec.owner).kind;
+    const domain = RESERVED_OWNER_KINDS[kind];
+    // Their domain treats such a task as its own: the apps kill an instance of no app, for one.
+    if (domain) throw new Invalid(`invalid task: the owner kind "${kind}:" belongs to ${domain}; choose another owner (e.g. svc:NAME)`);
     ctx.status = 201;
     ctx.body = redactedTask(await master.submit(spec));
   });
