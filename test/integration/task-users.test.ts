@@ -154,6 +154,12 @@ describe('task users: tasks run unprivileged', function () {
     assert.match(other.out, /cat: \S+\/note: Permission denied/);
     assert.match(other.out, /environ: Permission denied/);
     assert.match(other.out, /kill: .*(Operation not permitted|No such process)/i);
+    // Outside their sandboxes they still share what the default user's tasks share: its group (umask 002).
+    const shared = path.join(dir, 'shared-log');
+    const first = await run({ cmd: `echo one >> ${shared}`, constraints: onNode('node-a') });
+    const second = await run({ cmd: `echo two >> ${shared}; cat ${shared}`, constraints: onNode('node-a') });
+    assert.equal(first.task.state, 'finished', first.out);
+    assert.equal(second.out, 'one\ntwo\n', 'a later task of the user appends to a file an earlier one made');
     await client.post(`/api/v1/tasks/${holder.id}/kill`, {});
     await waitFor('the holder to end and its sandbox to be sealed', async () => {
       const now = (await client.get<TaskRecord>(`/api/v1/tasks/${holder.id}`)).body;

@@ -25,6 +25,9 @@ import { dockerSocketUsers } from './docker-socket-users.ts';
 import { DEFAULT_PRIVATE_UIDS, PrivateUids, type UidHolder, type UidRange } from './private-uids.ts';
 import { createSystemUser, DEFAULT_TASK_USER, lookUpUser } from './system-user.ts';
 
+/** What a task with a private uid makes is group-writable: see TaskUser.umask. */
+export const PRIVATE_UID_UMASK = 0o002;
+
 export class TaskUsers {
   /**
    * `users`: the allowed users, the default first. `switches`: whether the agent runs tasks as them (it
@@ -62,7 +65,7 @@ export class TaskUsers {
   runAs(spec: Pick<TaskSpec, 'user'>, holder: UidHolder): TaskUser {
     const user = this.forTask(spec);
     if (spec.user !== undefined || !this.privateUids || !this.switches || user.uid === 0) return user;
-    return { ...user, uid: this.privateUids.claim(holder) };
+    return { ...user, uid: this.privateUids.claim(holder), umask: PRIVATE_UID_UMASK };
   }
 
   /** The holder no longer needs its private uid (see PrivateUids.release). */

@@ -37,6 +37,13 @@ export interface TaskUser {
   gid: number;
   /** Its supplementary groups as `id -G` lists them (the primary one included), as a login gets them. */
   groups: number[];
+  /**
+   * The file mode mask its task starts with, when not the agent's own: a private uid's is 002, so that
+   * what its tasks make outside their sandboxes (a job's runs appending to one file) stays writable by
+   * the user's other tasks, through the group they share, as when they all had one uid. The sandbox
+   * itself stays 0700: no other uid enters it.
+   */
+  umask?: number;
 }
 
 /** Credentials for one registry: its base URL (http://host:port) and an account on it. */

@@ -134,7 +134,8 @@ export class ExecDriver implements Driver {
       const releaseAt = launch.spec.startAt ? Date.parse(launch.spec.startAt) : undefined;
       // Waiting for its instant: the prelude reads the line the launcher helper writes to it then.
       const gate = releaseAt !== undefined && releaseAt > Date.now() ? START_GATE : '';
-      const argv = launchArgv(launch.spec, `${cgroup?.joinScript() ?? ''}${gate}`, switchUser);
+      const umask = user?.umask !== undefined ? `umask ${user.umask.toString(8).padStart(3, '0')}; ` : '';
+      const argv = launchArgv(launch.spec, `${umask}${cgroup?.joinScript() ?? ''}${gate}`, switchUser);
       return await this.spawnTask(launch.taskId, sandboxDir, workingDir, argv, env, cgroup, limits, gate ? releaseAt : undefined);
     } catch (err) {
       await cgroup?.remove(this.options.log);

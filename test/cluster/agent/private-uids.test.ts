@@ -50,7 +50,7 @@ describe('private task uids', () => {
   it('runs the default user\'s exec tasks under private uids with the user\'s groups; a named user as itself', () => {
     const users = new TaskUsers([plain, ci], true, new PrivateUids({ first: 70000, last: 70009 }, 70005));
     const first = users.runAs({}, { taskId: 'a' });
-    assert.deepEqual(first, { ...plain, uid: 70005 }, 'the default user\'s name, group and groups; a uid of its own');
+    assert.deepEqual(first, { ...plain, uid: 70005, umask: 0o002 }, 'the default user\'s name, group and groups; a uid of its own; files group-writable');
     assert.equal(users.runAs({}, { taskId: 'b' }).uid, 70006);
     assert.equal(users.runAs({ user: 'ci' }, { taskId: 'c' }), ci, 'an operator\'s grant is that very user');
     assert.equal(users.runAs({ user: 'gantry-task' }, { taskId: 'd' }), plain, 'naming the default user shares it on purpose');
