@@ -284,8 +284,8 @@ export class AppsRuntime {
 
   /**
    * The current instances to kill for failing their health checks, unless the circuit breaker is open.
-   * An instance is killed once it has been unhealthy for one check interval: a checker that fails for
-   * every instance turns them unhealthy one by one within an interval, and the first ones would
+   * An instance is killed once it has been unhealthy for one check round (interval + timeout): a checker
+   * that fails for every instance turns them unhealthy one by one within a round, and the first ones would
    * otherwise be killed before the breaker saw more than half of them go.
    */
   private unhealthyToKill(state: AppState, current: ReadonlyArray<TrackedInstance & { view: InstanceView }>, killing: readonly TrackedInstance[]): TrackedInstance[] {
@@ -295,7 +295,7 @@ export class AppsRuntime {
     const running = current.filter((i) => i.task.state === 'running' && !i.task.killRequested && !going.has(i.task.id));
     const unhealthyNow = running.filter((i) => i.task.health === 'unhealthy');
     const appId = state.record.id;
-    const settleMs = check.intervalSeconds * 1000;
+    const settleMs = (check.intervalSeconds + check.timeoutSeconds) * 1000; // one check round, at its slowest
     const now = this.now();
     const unhealthy = unhealthyNow.filter((i) => now - (this.unhealthySince.get(i.task.id) ?? now) >= settleMs);
     const settling = unhealthyNow.filter((i) => !unhealthy.includes(i));
@@ -311,7 +311,13 @@ export class AppsRuntime {
       }
       return [];
     }
-    this.breakerOpen.delete(appId);
+    if (this.breakerOpen.delete(appId)) {
+      // The breaker closes as the checker recovers, and instances turn healthy one by one within an
+      // interval as they went: the ones still failing get a fresh interval, or the last to recover dies.
+      for (const instance of unhealthyNow) this.unhealthySince.set(instance.task.id, now);
+      if (unhealthyNow.length > 0) this.wakeAfter(appId, settleMs);
+      return [];
+    }
     const deployment = this.deploymentOf(appId);
     for (const instance of unhealthy) {
       // A failure like a crash: the next launch backs off, and a deployment counts it against its new version.
