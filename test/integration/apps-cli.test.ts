@@ -166,6 +166,32 @@ describe('apps from the CLI: deploy and follow, ls, show, scale, rollback, logs'
     }
   });
 
+  it('`apps logs` orders the lines of all instances by their time, not one instance after the other', async () => {
+    // Each instance prints its clock every 50 ms for 3 s, then sleeps: read at the end, one log after the
+    // other would go back ~3 s at each instance's start.
+    const ticker = `node -e 'const end = Date.now() + 3000; const t = setInterval(() => { console.log("tick " + Date.now()); if (Date.now() > end) { clearInterval(t); setInterval(() => {}, 1e6) } }, 50)'`;
+    ok(await cli('apps', 'deploy', file('ticks.json', JSON.stringify({ id: '/cli/ticks', cmd: ticker, instances: 2, cpus: 0.1, mem: 128 }))));
+    await waitFor('both instances done ticking', async () => {
+      const ticks = ok(await cli('apps', 'logs', '/cli/ticks')).stdout.trim().split('\n').filter(Boolean);
+      const byInstance = new Map<string, number[]>();
+      for (const line of ticks) {
+        const [, instance, ms] = /^\[(i-[^\]]+)\] tick (\d+)$/.exec(line) ?? [];
+        if (instance) byInstance.set(instance, [...(byInstance.get(instance) ?? []), Number(ms)]);
+      }
+      return byInstance.size === 2 && [...byInstance.values()].every((times) => times.at(-1)! - times[0]! >= 2900);
+    }, 30_000);
+    const lines = ok(await cli('apps', 'logs', '/cli/ticks')).stdout.trim().split('\n');
+    const times = lines.map((line) => Number(/^\[i-[^\]]+\] tick (\d+)$/.exec(line)?.[1] ?? NaN));
+    assert.ok(times.every((t) => !Number.isNaN(t)), 'only tick lines');
+    // The agent stamps a line when it reads it, within its poll of the output file after it was printed.
+    const backwards = Math.max(...times.map((t, i) => (i === 0 ? 0 : Math.max(...times.slice(0, i)) - t)));
+    assert.ok(backwards < 1000, `time never goes back by more than the agent's read delay: ${backwards} ms`);
+    const instancesSeen = lines.map((line) => /^\[(i-[^\]]+)\]/.exec(line)![1]);
+    const switches = instancesSeen.filter((instance, i) => i > 0 && instance !== instancesSeen[i - 1]).length;
+    assert.ok(switches >= 10, `the two instances' lines interleave (${switches} switches)`);
+    ok(await cli('apps', 'rm', '/cli/ticks'));
+  });
+
   it('`apps scale|restart|rollback --wait`, `deployments ls|cancel` and `apps rm`', async () => {
     const scaled = ok(await cli('apps', 'scale', '/cli/web', '2', '--wait'));
     assert.match(scaled.stdout, /^Scaling \/cli\/web to 2: version \S+, deployment \S+$/m);

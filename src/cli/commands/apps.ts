@@ -11,6 +11,7 @@ import { parseDeployFile } from '../../apps/definition/index.ts';
 import type { AppView, ChangeResult } from '../../apps/index.ts';
 import { parseOwner, type TaskRecord } from '../../cluster/index.ts';
 import { ApiClient, CliError } from '../client.ts';
+import { LinesByTime, type TimedLine } from '../lines-by-time.ts';
 import { age, formatTable, printJson } from '../table.ts';
 
 /** An app as GET /api/v1/apps/ID shows it. */
@@ -154,7 +155,7 @@ export function registerAppCommands(program: Command): void {
 
   apps
     .command('logs')
-    .description("the output of all an app's instances, merged as it comes, each line led by its instance; -f follows, new instances too")
+    .description("the output of all an app's instances merged by time, each line led by its instance; -f follows, new instances too")
     .argument('<id>')
     .option('-f, --follow', 'keep following, and pick up instances started meanwhile')
     .action(async (id: string, flags: { follow?: boolean }) => {
@@ -472,60 +473,78 @@ async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Depl
 
 // Logs of every instance.
 
+/** How long a followed line waits for earlier lines of other instances still on their way (agents send every 100 ms). */
+const FOLLOW_HOLD_MS = 1000;
+
 /**
- * Every instance's output, each line led by `[instance]`, in the order the lines arrive (the pool keeps
- * no time per chunk, so lines of instances read at once are merged as they come). Partial lines are held
- * until their end, so two instances' lines never mix. With `follow`, the app's instances are read again
- * every second and new ones are followed too, until interrupted.
+ * Every instance's output, each line led by `[instance]`, merged by the time the agents read it (lines
+ * of logs that kept no time go in the order they arrive). Partial lines are held until their end, so
+ * two instances' lines never mix. With `follow`, the app's instances are read again every second and new
+ * ones are followed too, until interrupted; each line is then held a second for earlier ones.
  */
 async function appLogs(client: ApiClient, id: string, follow: boolean): Promise<void> {
+  const merged = new LinesByTime((line) => (line.stream === 'stderr' ? process.stderr : process.stdout).write(line.text), FOLLOW_HOLD_MS);
   const following = new Map<string, Promise<void>>();
   const start = (task: TaskRecord): void => {
     if (following.has(task.id)) return;
-    following.set(task.id, instanceLog(client, task, follow));
+    following.set(task.id, instanceLog(client, task, follow, (line) => merged.add(line)));
   };
   const { tasks } = await client.get<{ tasks: TaskRecord[] }>(appPath(id, '/tasks'));
   for (const task of tasks.filter((t) => t.state !== 'queued')) start(task);
   if (!follow) {
     await Promise.all(following.values());
+    merged.flush();
     return;
   }
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const now = await client.get<{ tasks: TaskRecord[] }>(appPath(id, '/tasks'));
-    for (const task of now.tasks.filter((t) => t.state !== 'queued')) start(task);
+  const releasing = setInterval(() => merged.release(), 200);
+  try {
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const now = await client.get<{ tasks: TaskRecord[] }>(appPath(id, '/tasks'));
+      for (const task of now.tasks.filter((t) => t.state !== 'queued')) start(task);
+    }
+  } finally {
+    clearInterval(releasing);
+    merged.flush();
   }
 }
 
-async function instanceLog(client: ApiClient, task: TaskRecord, follow: boolean): Promise<void> {
+/** One instance's output as whole lines, each led by the instance and with the time of the chunk it began in. */
+async function instanceLog(client: ApiClient, task: TaskRecord, follow: boolean, line: (line: TimedLine) => void): Promise<void> {
   const prefix = `[${instanceOf(task)}] `;
   const query = new URLSearchParams({ format: 'ndjson', follow: follow ? '1' : '0' });
   let body: ReadableStream<Uint8Array>;
   try {
     body = await client.stream(`/api/v1/tasks/${encodeURIComponent(task.id)}/logs?${query}`);
   } catch (err) {
-    process.stderr.write(`${prefix}${(err as Error).message}\n`);
+    line({ at: undefined, stream: 'stderr', text: `${prefix}${(err as Error).message}\n` });
     return;
   }
-  const pending = { stdout: '', stderr: '' };
+  const pending = { stdout: { text: '', at: undefined as number | undefined }, stderr: { text: '', at: undefined as number | undefined } };
   const decoder = new TextDecoder();
   let buffered = '';
   for await (const part of body as unknown as AsyncIterable<Uint8Array>) {
     buffered += decoder.decode(part, { stream: true });
     let newline: number;
     while ((newline = buffered.indexOf('\n')) !== -1) {
-      const line = buffered.slice(0, newline);
+      const json = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
-      if (!line) continue;
-      const chunk = JSON.parse(line) as { stream?: 'stdout' | 'stderr'; text?: string; base64?: string; end?: boolean };
+      if (!json) continue;
+      const chunk = JSON.parse(json) as { stream?: 'stdout' | 'stderr'; text?: string; base64?: string; at?: string; end?: boolean };
       if (chunk.end || !chunk.stream) continue;
-      const text = pending[chunk.stream] + (chunk.text ?? Buffer.from(chunk.base64 ?? '', 'base64').toString('utf8'));
-      const lines = text.split('\n');
-      pending[chunk.stream] = lines.pop()!;
-      const out = chunk.stream === 'stderr' ? process.stderr : process.stdout;
-      if (lines.length > 0) out.write(lines.map((l) => `${prefix}${l}\n`).join(''));
+      const at = chunk.at !== undefined ? Date.parse(chunk.at) : undefined;
+      const held = pending[chunk.stream];
+      const lines = (held.text + (chunk.text ?? Buffer.from(chunk.base64 ?? '', 'base64').toString('utf8'))).split('\n');
+      let lineAt = held.text ? held.at : at; // a line carries the time it began
+      for (const text of lines.slice(0, -1)) {
+        line({ at: lineAt, stream: chunk.stream, text: `${prefix}${text}\n` });
+        lineAt = at;
+      }
+      held.text = lines.at(-1)!;
+      held.at = held.text ? lineAt : undefined;
     }
   }
-  if (pending.stdout) process.stdout.write(`${prefix}${pending.stdout}\n`);
-  if (pending.stderr) process.stderr.write(`${prefix}${pending.stderr}\n`);
+  for (const stream of ['stdout', 'stderr'] as const) {
+    if (pending[stream].text) line({ at: pending[stream].at, stream, text: `${prefix}${pending[stream].text}\n` });
+  }
 }

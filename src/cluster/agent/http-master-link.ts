@@ -42,7 +42,7 @@ export class HttpMasterLink implements MasterLink {
     const body = {
       taskId: batch.taskId,
       from: batch.from,
-      chunks: batch.chunks.map((c) => ({ stream: c.stream, data: c.data.toString('base64') })),
+      chunks: batch.chunks.map((c) => ({ stream: c.stream, data: c.data.toString('base64'), ...(c.at !== undefined && { at: c.at }) })),
     };
     await this.call('POST', `/api/v1/agent/${agentId}/output`, this.token(), body);
   }

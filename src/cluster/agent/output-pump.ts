@@ -60,7 +60,7 @@ export async function pumpOutput(
       const skip = Math.min(toSkip[masked.stream], masked.data.length);
       toSkip[masked.stream] -= skip;
       if (skip === masked.data.length) continue;
-      const chunk = skip === 0 ? masked : { stream: masked.stream, data: masked.data.subarray(skip) };
+      const chunk: OutputChunk = { stream: masked.stream, data: skip === 0 ? masked.data : masked.data.subarray(skip), at: Date.now() };
       pending.push(chunk);
       pendingBytes += chunk.data.length;
       delivered[chunk.stream] += chunk.data.length;

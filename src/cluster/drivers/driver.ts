@@ -59,6 +59,11 @@ export type OutputStream = 'stdout' | 'stderr';
 export interface OutputChunk {
   stream: OutputStream;
   data: Buffer;
+  /**
+   * When the agent read it (epoch ms), set by the agent's output pump: what lets the output of several
+   * tasks (an app's instances) be merged by time. Absent in logs written before it was kept.
+   */
+  at?: number;
 }
 
 export interface TaskExit {

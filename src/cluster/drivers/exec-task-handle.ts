@@ -14,6 +14,9 @@ import { tailOutput } from './output-tail.ts';
 import { removeTaskRecord } from './task-record.ts';
 import { groupMembers, pollUntil, readProcStat, signalEach, signalGroup, sleep } from './process-group.ts';
 
+/** Usage rounds sample every task at once: one scan of /proc serves the round (a process started since is counted next round). */
+const USAGE_SCAN_AGE_MS = 2000;
+
 export interface MainExit {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
@@ -73,7 +76,7 @@ export class ExecTaskHandle implements TaskHandle {
   }
 
   async usage(): Promise<TaskUsage> {
-    return taskUsage(await this.members(), this.cgroup?.record ?? null);
+    return taskUsage(await this.members(USAGE_SCAN_AGE_MS), this.cgroup?.record ?? null);
   }
 
   async kill(graceMs: number): Promise<TaskExit> {
@@ -114,9 +117,12 @@ export class ExecTaskHandle implements TaskHandle {
     return { exitCode: main.exitCode, signal: main.signal, oomKilled: await this.oomKilled(main), killed };
   }
 
-  /** The live processes of the task: its process group and, with cgroups, everything in them. */
-  private async members(): Promise<number[]> {
-    const pids = new Set(await groupMembers(this.pgid));
+  /**
+   * The live processes of the task: its process group and, with cgroups, everything in them. With
+   * `maxAgeMs`, the group's members may come from a scan of /proc that recent, shared between tasks.
+   */
+  private async members(maxAgeMs = 0): Promise<number[]> {
+    const pids = new Set(await groupMembers(this.pgid, maxAgeMs));
     for (const pid of (await this.cgroup?.pids()) ?? []) {
       const stat = await readProcStat(pid);
       if (stat && stat.state !== 'Z') pids.add(pid);

@@ -1,7 +1,9 @@
 // Follows a task's output files (`stdout`, `stderr` in its sandbox) like `tail -f`, from the start, as
 // an object-mode stream of OutputChunk. The task writes the files itself, so this reader only polls
-// them (every `pollMs`, 50 ms by default) and can start, stop and run many times over without ever
-// holding the task back. The stream ends once `finished` has resolved (nothing writes any more) and
+// them and can start, stop and run many times over without ever holding the task back. It polls every
+// `pollMs` (50 ms) while output comes, backing off to `quietPollMs` (400 ms) while none does: an agent
+// tails every task it runs, and a hundred quiet services polled at 50 ms were thousands of reads a
+// second for nothing. The read buffer is the tail's own, reused: only bytes read are copied out. The stream ends once `finished` has resolved (nothing writes any more) and
 // one more pass over every file found no new bytes. Backpressure: it reads on when asked.
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -15,6 +17,8 @@ export interface TailSource {
 
 export interface TailOptions {
   pollMs?: number;
+  /** The longest wait between polls once the files have been quiet for a while. */
+  quietPollMs?: number;
   chunkSize?: number;
 }
 
@@ -25,7 +29,11 @@ interface TailedFile extends TailSource {
 
 export function tailOutput(sources: readonly TailSource[], finished: Promise<unknown>, options: TailOptions = {}): Readable {
   const pollMs = options.pollMs ?? 50;
+  const quietPollMs = Math.max(pollMs, options.quietPollMs ?? 400);
   const chunkSize = options.chunkSize ?? 64 * 1024;
+  const buffer = Buffer.allocUnsafe(chunkSize);
+  /** Polls in a row that found nothing: each doubles the wait, up to quietPollMs. */
+  let quietPolls = 0;
   const files: TailedFile[] = sources.map((s) => ({ ...s, handle: null, position: 0 }));
   let done = false;
   let closed = false;
@@ -71,11 +79,10 @@ export function tailOutput(sources: readonly TailSource[], finished: Promise<unk
         throw err;
       }
     }
-    const buffer = Buffer.allocUnsafe(chunkSize);
     const { bytesRead } = await file.handle.read(buffer, 0, chunkSize, file.position);
     if (bytesRead === 0) return null;
     file.position += bytesRead;
-    return bytesRead === chunkSize ? buffer : Buffer.from(buffer.subarray(0, bytesRead));
+    return Buffer.from(buffer.subarray(0, bytesRead));
   }
 
   async function pump(): Promise<void> {
@@ -93,6 +100,7 @@ export function tailOutput(sources: readonly TailSource[], finished: Promise<unk
           if (!stream.push(chunk) && !demand) await waitForDemand();
         }
         if (closed) return;
+        quietPolls = progressed ? 0 : quietPolls + 1;
         if (!progressed) {
           if (finalPass) {
             stream.push(null);
@@ -100,7 +108,7 @@ export function tailOutput(sources: readonly TailSource[], finished: Promise<unk
           }
           // `finished` may have settled during this pass, after it was read above: its wake-up found no
           // sleeper then, so go straight to the final pass instead of sleeping a whole poll first.
-          if (!done) await sleepOrWake(pollMs);
+          if (!done) await sleepOrWake(Math.min(quietPollMs, pollMs * 2 ** Math.min(quietPolls - 1, 10)));
         }
       }
     } finally {

@@ -41,8 +41,13 @@ export async function isSameProcessAlive(pid: number, startTime: number): Promis
   return stat !== null && stat.startTime === startTime && stat.state !== 'Z';
 }
 
-/** The pids of the live (non-zombie) members of process group `pgid`. */
-export async function groupMembers(pgid: number): Promise<number[]> {
+/**
+ * The pids of the live (non-zombie) members of process group `pgid`. With `maxAgeMs`, from a scan of
+ * /proc at most that old, shared by every caller meanwhile: the agent samples the usage of each of its
+ * tasks in the same round, and a scan per task was tasks × processes reads (a hundred services: tens of
+ * thousands of reads every round, a core busy). Without it, from a scan of now (kills wait on it).
+ */
+export async function groupMembers(pgid: number, maxAgeMs = 0): Promise<number[]> {
   // Most tasks leave nothing behind: when no process is in the group at all, skip reading every
   // /proc/PID/stat of the machine (about 90 reads a task here, the bulk of a task end's cost).
   try {
@@ -50,21 +55,31 @@ export async function groupMembers(pgid: number): Promise<number[]> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return [];
   }
+  const table = maxAgeMs > 0 ? await recentProcessTable(maxAgeMs) : await processTable();
+  return table
+    .filter((stat) => stat.pgrp === pgid && stat.state !== 'Z')
+    .map((stat) => stat.pid)
+    .sort((a, b) => a - b);
+}
+
+/** Every process's stat, read now. */
+async function processTable(): Promise<ProcStat[]> {
   let entries: string[];
   try {
     entries = await readdir('/proc');
   } catch {
     return [];
   }
-  const members: number[] = [];
-  await Promise.all(
-    entries.map(async (name) => {
-      if (!/^\d+$/.test(name)) return;
-      const stat = await readProcStat(Number(name));
-      if (stat && stat.pgrp === pgid && stat.state !== 'Z') members.push(stat.pid);
-    }),
-  );
-  return members.sort((a, b) => a - b);
+  const stats = await Promise.all(entries.filter((name) => /^\d+$/.test(name)).map((name) => readProcStat(Number(name))));
+  return stats.filter((stat): stat is ProcStat => stat !== null);
+}
+
+let sharedTable: { at: number; table: Promise<ProcStat[]> } | null = null;
+
+function recentProcessTable(maxAgeMs: number): Promise<ProcStat[]> {
+  const now = Date.now();
+  if (!sharedTable || now - sharedTable.at > maxAgeMs) sharedTable = { at: now, table: processTable() };
+  return sharedTable.table;
 }
 
 /** Sends `signal` to every process of group `pgid`; a group that is already gone is not an error. */

@@ -47,6 +47,8 @@ interface StoredLine {
   b?: string;
   /** Bytes cut from the start of a chunk too big for a file's share of the cap (its newest bytes are kept). */
   t?: number;
+  /** When the agent read the chunk (epoch ms; OutputChunk.at). */
+  at?: number;
 }
 
 export interface ReadOptions {
@@ -425,7 +427,7 @@ function storedLine(chunk: OutputChunk, maxBytes: number): string {
     keep = Math.floor((keep * maxBytes * 0.95) / bytes);
     let start = chunk.data.length - keep;
     while (start < chunk.data.length && (chunk.data[start]! & 0xc0) === 0x80) start++; // not inside a UTF-8 character
-    const line = JSON.stringify({ ...encodeChunk({ stream: chunk.stream, data: chunk.data.subarray(start) }), t: start } satisfies StoredLine) + '\n';
+    const line = JSON.stringify({ ...encodeChunk({ stream: chunk.stream, data: chunk.data.subarray(start), at: chunk.at }), t: start } satisfies StoredLine) + '\n';
     bytes = Buffer.byteLength(line);
     if (bytes <= maxBytes) return line;
   }
@@ -433,11 +435,13 @@ function storedLine(chunk: OutputChunk, maxBytes: number): string {
 
 function encodeChunk(chunk: OutputChunk): StoredLine {
   const text = utf8Text(chunk.data);
-  return text !== null ? { s: chunk.stream, d: text } : { s: chunk.stream, b: chunk.data.toString('base64') };
+  const at = chunk.at !== undefined ? { at: chunk.at } : {};
+  return text !== null ? { s: chunk.stream, d: text, ...at } : { s: chunk.stream, b: chunk.data.toString('base64'), ...at };
 }
 
 function decodeChunk(line: StoredLine): OutputChunk {
-  return { stream: line.s, data: line.b !== undefined ? Buffer.from(line.b, 'base64') : Buffer.from(line.d ?? '', 'utf8') };
+  const data = line.b !== undefined ? Buffer.from(line.b, 'base64') : Buffer.from(line.d ?? '', 'utf8');
+  return line.at !== undefined ? { stream: line.s, data, at: line.at } : { stream: line.s, data };
 }
 
 async function openIfExists(file: string): Promise<FileHandle | null> {

@@ -76,7 +76,7 @@ const outputSchema = z
   .object({
     taskId: z.string(),
     from: z.number().int().min(0),
-    chunks: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), data: z.base64() }).strict()),
+    chunks: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), data: z.base64(), at: z.number().int().nonnegative().optional() }).strict()),
   })
   .strict();
 
@@ -160,7 +160,7 @@ export function agentRoutes(master: Master, store: Store, registryAccess: () => 
     await master.appendOutput(ctx.params.agentId!, {
       taskId: batch.taskId,
       from: batch.from,
-      chunks: batch.chunks.map((c) => ({ stream: c.stream, data: Buffer.from(c.data, 'base64') })),
+      chunks: batch.chunks.map((c) => ({ stream: c.stream, data: Buffer.from(c.data, 'base64'), ...(c.at !== undefined && { at: c.at }) })),
     });
     ctx.status = 204;
   });

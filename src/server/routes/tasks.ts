@@ -158,8 +158,10 @@ function streamLogs(
   ctx.body = Readable.from(body());
 }
 
+/** An ndjson line: the chunk's stream, its text (or base64 when not UTF-8), and when it was read (`at`, ISO 8601) when known. */
 function encodeChunk(chunk: OutputChunk): Record<string, string> {
   const text = utf8Text(chunk.data);
-  return text !== null ? { stream: chunk.stream, text } : { stream: chunk.stream, base64: chunk.data.toString('base64') };
+  const at: Record<string, string> = chunk.at !== undefined ? { at: new Date(chunk.at).toISOString() } : {};
+  return text !== null ? { stream: chunk.stream, text, ...at } : { stream: chunk.stream, base64: chunk.data.toString('base64'), ...at };
 }
 

@@ -73,6 +73,12 @@ describe('task logs: the stored output of tasks', () => {
       assert.deepEqual(await new TaskLogStore(dir).outputSoFar('t-1'), { chunks: 3, stdout: 9, stderr: 4 }, 'totals read back from the file, binary bytes counted as bytes');
     });
 
+    it('keeps when the agent read each chunk, for merging logs by time; a chunk without one reads back without', async () => {
+      await store.append('t-at', 0, [{ ...out('one\n'), at: 1_700_000_000_123 }, { stream: 'stderr', data: Buffer.from([0xff]), at: 1_700_000_000_456 }, out('old agent\n')]);
+      const chunks = await readAll(store, 't-at');
+      assert.deepEqual(chunks.map((c) => c.at), [1_700_000_000_123, 1_700_000_000_456, undefined]);
+    });
+
     it('resuming from the offset after any chunk gives exactly the chunks after it', async () => {
       const all = [out('a'), err('b\n'), out('ccc'), out(''), err('dd')];
       await store.append('t-1', 0, all);
