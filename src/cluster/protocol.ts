@@ -119,9 +119,11 @@ export interface MasterLink {
   register(registration: Registration): Promise<RegistrationResult>;
   /**
    * Heartbeat and order delivery in one: waits up to waitMs for orders. `runningTaskIds`: the tasks the
-   * agent has, running or being started (those get no launch order again).
+   * agent has, running or being started (those get no launch order again); `killingTaskIds`: those of
+   * them it is stopping already (no kill order again: a poll would otherwise come back at once with
+   * the same kill, over and over, for as long as the task takes to stop).
    */
-  pollOrders(agentId: string, runningTaskIds: string[], waitMs: number): Promise<Order[]>;
+  pollOrders(agentId: string, runningTaskIds: string[], waitMs: number, killingTaskIds?: string[]): Promise<Order[]>;
   reportStatus(agentId: string, report: StatusReport): Promise<void>;
   sendOutput(agentId: string, batch: OutputBatch): Promise<void>;
   /** The agent's disk use, after each garbage collection round. */

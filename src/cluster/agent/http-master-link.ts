@@ -28,8 +28,8 @@ export class HttpMasterLink implements MasterLink {
     return result;
   }
 
-  async pollOrders(agentId: string, runningTaskIds: string[], waitMs: number): Promise<Order[]> {
-    const body = { runningTaskIds, waitMs };
+  async pollOrders(agentId: string, runningTaskIds: string[], waitMs: number, killingTaskIds: string[] = []): Promise<Order[]> {
+    const body = { runningTaskIds, waitMs, killingTaskIds };
     const { orders } = await this.call<{ orders: Order[] }>('POST', `/api/v1/agent/${agentId}/poll`, this.token(), body, waitMs + 10_000, this.abort.signal);
     return orders;
   }

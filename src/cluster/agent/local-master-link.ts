@@ -18,8 +18,8 @@ export class LocalMasterLink implements MasterLink {
     return registry ? { ...result, registry } : result;
   }
 
-  pollOrders(agentId: string, runningTaskIds: string[], waitMs: number): Promise<Order[]> {
-    return this.master.pollOrders(agentId, runningTaskIds, waitMs, this.abort.signal);
+  pollOrders(agentId: string, runningTaskIds: string[], waitMs: number, killingTaskIds: string[] = []): Promise<Order[]> {
+    return this.master.pollOrders(agentId, runningTaskIds, waitMs, this.abort.signal, killingTaskIds);
   }
 
   reportStatus(agentId: string, report: StatusReport): Promise<void> {

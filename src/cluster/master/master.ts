@@ -157,8 +157,8 @@ export class Master {
   }
 
   /** An agent's poll: marks it alive, then returns its orders, waiting up to waitMs for some. */
-  pollOrders(agentId: string, runningTaskIds: string[], waitMs: number, signal?: AbortSignal): Promise<Order[]> {
-    return this.delivery.poll(agentId, runningTaskIds, waitMs, signal);
+  pollOrders(agentId: string, runningTaskIds: string[], waitMs: number, signal?: AbortSignal, killingTaskIds: string[] = []): Promise<Order[]> {
+    return this.delivery.poll(agentId, runningTaskIds, waitMs, signal, killingTaskIds);
   }
 
   /** Drains an agent: out of placement, told to stop its tasks (reported lost) and leave (AgentLiveness.drain). */

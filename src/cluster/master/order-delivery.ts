@@ -22,24 +22,24 @@ export class OrderDelivery {
   constructor(private readonly options: OrderDeliveryOptions) {}
 
   /** Marks the agent alive, then returns its orders, waiting up to waitMs (at most pollWaitMs) for some. */
-  async poll(agentId: string, runningTaskIds: string[], waitMs: number, signal?: AbortSignal): Promise<Order[]> {
+  async poll(agentId: string, runningTaskIds: string[], waitMs: number, signal?: AbortSignal, killingTaskIds: string[] = []): Promise<Order[]> {
     await this.options.liveness.heardFrom(agentId);
     const wait = Math.max(0, Math.min(waitMs, this.options.pollWaitMs));
-    let orders = await this.ordersFor(agentId, runningTaskIds);
+    let orders = await this.ordersFor(agentId, runningTaskIds, killingTaskIds);
     if (orders.length === 0 && wait > 0) {
       await this.options.mailbox.wait(agentId, wait, signal);
-      orders = await this.ordersFor(agentId, runningTaskIds);
+      orders = await this.ordersFor(agentId, runningTaskIds, killingTaskIds);
     }
     return orders;
   }
 
-  private async ordersFor(agentId: string, runningTaskIds: string[]): Promise<Order[]> {
+  private async ordersFor(agentId: string, runningTaskIds: string[], killingTaskIds: string[]): Promise<Order[]> {
     const { tasks, lifecycle } = this.options;
     const assigned = await tasks.list({ agentId, states: ['staging', 'running'], order: 'oldest' });
     for (const task of lostOnAgent(assigned, runningTaskIds)) {
       await lifecycle.finish(task, { state: 'lost', exitCode: null, reason: 'the agent no longer runs the task (it ended or was lost while the master could not hear of it)' });
     }
-    const orders = deriveOrders(assigned, runningTaskIds);
+    const orders = deriveOrders(assigned, runningTaskIds, killingTaskIds);
     if (!this.options.liveness.isDraining(agentId)) return orders;
     // Staged on it but never started there: nothing to stop, and their owners need not wait for it.
     const onAgent = new Set(runningTaskIds);

@@ -6,15 +6,18 @@ import type { TaskRecord } from '../types.ts';
 /**
  * `assigned`: the agent's staging and running tasks, oldest first. `runningOnAgent`: the tasks the agent
  * has, running or being started; a staging task among them gets no second launch order (a poll during a
- * burst of launches would otherwise return them all again).
+ * burst of launches would otherwise return them all again). `killingOnAgent`: those it is stopping
+ * already; they get no second kill order (likewise, while they take their grace period to stop).
  */
-export function deriveOrders(assigned: readonly TaskRecord[], runningOnAgent: readonly string[]): Array<LaunchOrder | KillOrder> {
+export function deriveOrders(assigned: readonly TaskRecord[], runningOnAgent: readonly string[], killingOnAgent: readonly string[] = []): Array<LaunchOrder | KillOrder> {
   const known = new Set(runningOnAgent);
+  const killing = new Set(killingOnAgent);
   const unexplained = new Set(runningOnAgent);
   const orders: Array<LaunchOrder | KillOrder> = [];
   for (const task of assigned) {
     unexplained.delete(task.id);
     if (task.killRequested) {
+      if (killing.has(task.id)) continue;
       orders.push({ type: 'kill', taskId: task.id, graceMs: task.spec.killGraceMs, reason: task.reason ?? 'killed' });
     } else if (task.state === 'staging' && task.allocation && !known.has(task.id)) {
       orders.push({ type: 'launch', taskId: task.id, spec: task.spec, allocation: task.allocation });
@@ -22,6 +25,7 @@ export function deriveOrders(assigned: readonly TaskRecord[], runningOnAgent: re
   }
   // The agent runs tasks the master considers ended (lost while the agent was unreachable): stop them.
   for (const taskId of unexplained) {
+    if (killing.has(taskId)) continue;
     orders.push({ type: 'kill', taskId, graceMs: 0, reason: 'the master had already declared the task ended' });
   }
   return orders;

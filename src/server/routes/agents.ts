@@ -35,7 +35,7 @@ const registrationSchema = z
     runningTaskIds: z.array(z.string()),
   })
   .strict();
-const pollSchema = z.object({ runningTaskIds: z.array(z.string()), waitMs: z.number().int().min(0).max(60_000) }).strict();
+const pollSchema = z.object({ runningTaskIds: z.array(z.string()), waitMs: z.number().int().min(0).max(60_000), killingTaskIds: z.array(z.string()).optional() }).strict();
 const diskUsageSchema = z
   .object({
     sandboxesBytes: z.number().int().min(0),
@@ -120,7 +120,7 @@ export function agentRoutes(master: Master, store: Store, registryAccess: () => 
     const abort = new AbortController();
     // The response's close, not the request's: a request closes once its body was read, at once here.
     ctx.res.on('close', () => abort.abort());
-    ctx.body = { orders: await master.pollOrders(ctx.params.agentId!, body.runningTaskIds, body.waitMs, abort.signal) };
+    ctx.body = { orders: await master.pollOrders(ctx.params.agentId!, body.runningTaskIds, body.waitMs, abort.signal, body.killingTaskIds ?? []) };
   });
 
   router.post('/api/v1/agent/:agentId/status', agent, async (ctx) => {

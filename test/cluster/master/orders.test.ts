@@ -12,7 +12,7 @@ function task(id: string, state: TaskState, killRequested = false): TaskRecord {
 }
 
 describe('orders an agent gets on its poll', () => {
-  const table: Array<[string, TaskRecord[], string[], string[]]> = [
+  const table: Array<[string, TaskRecord[], string[], string[], string[]?]> = [
     ['nothing assigned, nothing running', [], [], []],
     ['a staged task is launched', [task('t-1', 'staging')], [], ['launch t-1']],
     ['a staged task the agent already has (starting, not yet reported) is not launched again', [task('t-1', 'staging')], ['t-1'], []],
@@ -21,10 +21,13 @@ describe('orders an agent gets on its poll', () => {
     ['a running task to kill', [task('t-1', 'running', true)], ['t-1'], ['kill t-1 2500ms killed by user']],
     ['a task the master declared ended is killed at once', [], ['t-9'], ['kill t-9 0ms the master had already declared the task ended']],
     ['oldest first, then the unexplained', [task('t-1', 'staging'), task('t-2', 'staging')], ['t-9'], ['launch t-1', 'launch t-2', 'kill t-9 0ms the master had already declared the task ended']],
+    // Else each poll would come back at once with the same kill, for as long as the task takes to stop.
+    ['a task the agent is stopping already gets no second kill', [task('t-1', 'running', true), task('t-2', 'running', true)], ['t-1', 't-2'], ['kill t-2 2500ms killed by user'], ['t-1']],
+    ['nor an unexplained one it is stopping', [], ['t-9'], [], ['t-9']],
   ];
-  for (const [what, assigned, running, expected] of table) {
+  for (const [what, assigned, running, expected, killing] of table) {
     it(what, () => {
-      const orders = deriveOrders(assigned, running).map((o) => (o.type === 'launch' ? `launch ${o.taskId}` : `kill ${o.taskId} ${o.graceMs}ms ${o.reason}`));
+      const orders = deriveOrders(assigned, running, killing).map((o) => (o.type === 'launch' ? `launch ${o.taskId}` : `kill ${o.taskId} ${o.graceMs}ms ${o.reason}`));
       assert.deepEqual(orders, expected);
     });
   }
