@@ -66,6 +66,14 @@ describe('probe runner: verdicts, only on change', () => {
     ]);
   });
 
+  it('tries every second until its first pass, not every interval: an instance starting counts as healthy within a second or two', async () => {
+    const began = Date.now();
+    const heard = await verdictsOf({ which: 'health', spec: { intervalMs: 60_000, timeoutMs: 1000, gracePeriodMs: 60_000 }, outcomes: ['refused', 'refused', true], verdicts: 1 });
+    assert.deepEqual(heard, [[true, 'health probe passed']]);
+    const took = Date.now() - began;
+    assert.ok(took >= 1900 && took < 10_000, `the third try a second after the second: ${took} ms, not a minute`);
+  });
+
   it('a try that does not answer fails at its timeout', async () => {
     const heard = await verdictsOf({ which: 'health', spec: { timeoutMs: 20, intervalMs: 20 }, outcomes: ['hang'], verdicts: 2 });
     assert.deepEqual(heard[0], [false, 'health probe failed: no answer within 20 ms']);

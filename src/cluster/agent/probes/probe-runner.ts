@@ -3,6 +3,11 @@
 // probe's failures do not count during the grace period until it has passed once; `consecutiveFailures`
 // failures in a row make the task unhealthy, one pass makes it healthy again. A readiness probe starts
 // at "not ready" and has no grace: it is ready from its first pass until failures in a row.
+// Until a probe first passes, it tries every second (Docker's health start interval), not every
+// interval: a task is usually up within a second or two, and the interval (Marathon's default: 10 s)
+// would keep it from counting as healthy or ready for that long: a rolling upgrade waits on each. This
+// fast start lasts the health grace period (failures do not count in it), a readiness probe's first
+// minute; a probe whose interval is shorter keeps its interval.
 import type { ProbeSpec } from '../../probes/probe-spec.ts';
 
 export interface ProbeRunnerOptions {
@@ -16,6 +21,11 @@ export interface ProbeRunnerOptions {
   startedAt: number;
   now?: () => number;
 }
+
+/** The wait between tries until a probe first passes. */
+export const START_INTERVAL_MS = 1000;
+/** How long a readiness probe (no grace period) tries at the start interval before its first pass. */
+const READINESS_START_MS = 60_000;
 
 export class ProbeRunner {
   private readonly stopped = new AbortController();
@@ -43,8 +53,14 @@ export class ProbeRunner {
       const outcome = await this.tryOnce();
       if (this.stopped.signal.aborted) return;
       this.record(outcome);
-      await sleep(Math.max(0, began + spec.intervalMs - this.now()), this.stopped.signal);
+      await sleep(Math.max(0, began + this.nextIntervalMs() - this.now()), this.stopped.signal);
     }
+  }
+
+  private nextIntervalMs(): number {
+    const { which, spec, startedAt } = this.options;
+    const starting = !this.passedOnce && this.now() - startedAt < (which === 'health' ? spec.gracePeriodMs : READINESS_START_MS);
+    return starting ? Math.min(spec.intervalMs, START_INTERVAL_MS) : spec.intervalMs;
   }
 
   private async tryOnce(): Promise<true | string> {
