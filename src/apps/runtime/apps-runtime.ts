@@ -341,19 +341,25 @@ export class AppsRuntime {
     const appId = state.record.id;
     const waitMs = this.backoff.waitMs(appId, this.now());
     if (waitMs > 0) return this.wakeAfter(appId, waitMs);
-    for (let n = 0; n < count; n++) {
-      const { owner, submission } = taskForInstance(state.current.definition, { instanceId: newInstanceId(), version: state.current.version });
-      try {
-        const task = await this.options.cluster.submit(owner, submission);
-        this.launchErrors.delete(appId);
-        this.tracker.add(task);
-      } catch (err) {
-        this.launchErrors.set(appId, (err as Error).message);
-        this.options.logger.warn({ app: appId, err: (err as Error).message }, 'the pool refused an app instance');
-        const delay = this.backoff.failed(appId, state.current.definition, this.now());
-        return this.wakeAfter(appId, delay.delayMs);
-      }
+    // All at once: the pool stores submissions of the same turn in one statement and places them in one
+    // round (one after the other, 1,000 instances took 40 s to submit).
+    const submitted = await Promise.allSettled(
+      Array.from({ length: count }, () => {
+        const { owner, submission } = taskForInstance(state.current.definition, { instanceId: newInstanceId(), version: state.current.version });
+        return this.options.cluster.submit(owner, submission);
+      }),
+    );
+    for (const result of submitted) if (result.status === 'fulfilled') this.tracker.add(result.value);
+    const refused = submitted.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (!refused) {
+      this.launchErrors.delete(appId);
+      return;
     }
+    const message = (refused.reason as Error).message;
+    this.launchErrors.set(appId, message);
+    this.options.logger.warn({ app: appId, err: message, refused: submitted.filter((r) => r.status === 'rejected').length }, 'the pool refused app instances');
+    const delay = this.backoff.failed(appId, state.current.definition, this.now());
+    this.wakeAfter(appId, delay.delayMs);
   }
 
   /** Reconciles the app again in `ms`, or sooner if a wake-up is already set for sooner. */
