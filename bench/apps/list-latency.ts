@@ -8,9 +8,9 @@
 //   would with real instances (1,000 apps, 10,000 pool tasks in its store and memory, each with its
 //   ports, its health verdict and its version), so the listing does the same work. Real processes are
 //   not used at this size because of the machine: pid_max is 32,768 on this 2-core VM shared with other
-//   sessions, and an exec instance costs its agent an output tail that reads its two files every 50 ms
-//   (10,000 instances: 400,000 reads a second on one embedded agent), which would measure the agent,
-//   not the listing. Part 2 measures real instances.
+//   sessions, and an exec instance costs its agent an output tail that reads its two files (every
+//   400 ms while quiet: 10,000 instances, 50,000 reads a second on one embedded agent), which would
+//   measure the agent, not the listing. Part 2 measures real instances.
 // - real: the instances are real processes on the embedded agent (part 2's httpd with a TCP check),
 //   for a smaller A × K.
 import { mkdtemp } from 'node:fs/promises';
