@@ -16,9 +16,11 @@ import type { Master, TaskRecord } from '../../../cluster/index.ts';
 import { Conflict, NotFound } from '../../../shared/errors.ts';
 import { embedsOf, marathonApp, marathonDefinition, marathonTask, marathonTasks, versionJson } from './json.ts';
 import { matchesLabels, parseLabelSelectors } from './label-selector.ts';
+import { SerializedApps } from './serialized-apps.ts';
 import { appExists, appIdOf, appView, deploymentHeader, flag, lastOf, objectBody, unknownApp, values } from './request.ts';
 
 export function marathonAppRoutes(router: Router, apps: AppsService, master: Master): void {
+  const serialized = new SerializedApps();
   router.get('/v2/apps', (ctx) => {
     const id = lastOf(ctx.query.id)?.toLowerCase();
     const cmd = lastOf(ctx.query.cmd)?.toLowerCase();
@@ -31,7 +33,10 @@ export function marathonAppRoutes(router: Router, apps: AppsService, master: Mas
       .filter((view) => id === undefined || view.definition.id.toLowerCase().includes(id))
       .filter((view) => cmd === undefined || (view.definition.cmd ?? '').toLowerCase().includes(cmd))
       .filter((view) => matchesLabels(selectors, view.definition.labels));
-    ctx.body = { apps: listed.map((view) => marathonApp(view, embeds)) };
+    if (id === undefined && cmd === undefined && selectors.length === 0) serialized.keepOnly(new Set(listed.map((view) => view.definition.id)));
+    // Text, not an object: most apps' JSON is unchanged since the last listing and comes from the cache.
+    ctx.type = 'application/json';
+    ctx.body = `{"apps":[${listed.map((view) => serialized.json(view, embeds)).join(',')}]}`;
   });
 
   router.post('/v2/apps', async (ctx) => {
