@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { ClusterClient } from '../cluster/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import { Invalid, NotFound } from '../shared/errors.ts';
+import { Invalid, NotFound, Unsatisfiable } from '../shared/errors.ts';
 import { SerialLane } from '../shared/serial-lane.ts';
 import { loadPipelineDirectory, type Pipeline } from './pipeline/index.ts';
 import { RunEngine } from './runs/run-engine.ts';
@@ -15,7 +15,7 @@ import { DeliveryStore, type Delivery } from './store/deliveries.ts';
 import { RunStore, type CiRun, type CiStep } from './store/runs.ts';
 import { SecretStore } from './store/secrets.ts';
 import { GitHubReceiver } from './webhooks/github-receiver.ts';
-import { checkCloneUrl, GitMirror, MIRROR_KEY_FILE, MIRRORS_DIR } from './workspace/git-mirror.ts';
+import { checkCloneUrl, GitMirror, MIRROR_KEY_FILE, MIRRORS_DIR, withoutCredentials } from './workspace/git-mirror.ts';
 
 export interface CiServiceOptions {
   knex: Knex;
@@ -114,9 +114,14 @@ export class CiService {
     const url = cloneUrl ?? (await this.runs.lastCloneUrl(pipeline.repository));
     if (!url) throw new Invalid(`no clone URL known for ${pipeline.repository} yet: give one (--url)`);
     const fullRef = ref.startsWith('refs/') ? ref : `refs/heads/${ref}`;
-    const planned = await this.lane.run(() =>
-      this.planner.plan({ repository: pipeline.repository!, cloneUrl: checkCloneUrl(url), ref: fullRef, before: null, after: null, event: 'manual', deliveryId: null }, pipelineName),
-    );
+    const planned = await this.lane
+      .run(() => this.planner.plan({ repository: pipeline.repository!, cloneUrl: checkCloneUrl(url), ref: fullRef, before: null, after: null, event: 'manual', deliveryId: null }, pipelineName))
+      .catch((err: Error & { stderr?: string }) => {
+        // A ref or repository that is not there is the asker's mistake, told in git's words (was a 500).
+        if (err.stderr === undefined) throw err;
+        const why = err.stderr.trim().split('\n').filter(Boolean).at(-1) ?? err.message;
+        throw new Unsatisfiable(withoutCredentials(`cannot fetch ${fullRef} from ${url}: ${why}`));
+      });
     const run = planned.runs[0];
     if (!run) throw new Invalid(`pipeline "${pipelineName}" did not start: ${planned.skipped.join('; ')}`);
     await this.engine.enqueue(run.id);

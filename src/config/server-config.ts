@@ -92,8 +92,12 @@ const serverConfigSchema = z
          * once, so a secret can be rotated without dropping deliveries.
          */
         webhookSecrets: z.array(z.string().min(8, 'a webhook secret needs at least 8 characters')).default([]),
-        /** The pipeline definitions the server loads (YAML, one pipeline a file). */
-        pipelinesDir: z.string().min(1).default('./pipelines'),
+        /**
+         * The pipeline definitions the server loads (YAML, one pipeline a file). Default: `pipelines/` in
+         * the data directory, not in the working directory: a server started in Gantry's own checkout
+         * would otherwise take the examples there for its own pipelines.
+         */
+        pipelinesDir: z.string().min(1).optional(),
         /** Commit statuses on GitHub (optional): a token that may write statuses, and where. */
         github: z
           .object({
@@ -106,7 +110,7 @@ const serverConfigSchema = z
           .default({ apiUrl: 'https://api.github.com' }),
       })
       .strict()
-      .default({ webhookSecrets: [], pipelinesDir: './pipelines', github: { apiUrl: 'https://api.github.com' } }),
+      .default({ webhookSecrets: [], github: { apiUrl: 'https://api.github.com' } }),
     /** An agent not heard from for this long is marked unreachable. */
     heartbeatTimeoutMs: durationMs.default(30_000),
     /** Long-running apps (src/apps/). */
@@ -135,9 +139,12 @@ const serverConfigSchema = z
 
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;
 
-export interface ServerConfig extends Omit<z.output<typeof serverConfigSchema>, 'listen' | 'registryListen'> {
+type ParsedConfig = z.output<typeof serverConfigSchema>;
+
+export interface ServerConfig extends Omit<ParsedConfig, 'listen' | 'registryListen' | 'ci'> {
   listen: ListenAddress;
   registryListen: ListenAddress;
+  ci: ParsedConfig['ci'] & { pipelinesDir: string };
 }
 
 /** Environment variables the server reads, and the setting each one feeds. */
@@ -195,7 +202,7 @@ export function loadServerConfig(sources: ConfigSources): ServerConfig {
   return {
     ...config,
     dataDir: path.resolve(config.dataDir),
-    ci: { ...config.ci, pipelinesDir: path.resolve(config.ci.pipelinesDir) },
+    ci: { ...config.ci, pipelinesDir: path.resolve(config.ci.pipelinesDir ?? path.join(config.dataDir, 'pipelines')) },
     listen: parseListenAddress(config.listen, 'listen address'),
     registryListen: parseListenAddress(config.registryListen, 'registry listen address'),
   };

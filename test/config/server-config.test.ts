@@ -76,7 +76,10 @@ describe('server configuration', () => {
     writeFileSync(file, 'ci:\n  webhookSecrets: [the-old-secret]\n');
     assert.deepEqual(loadServerConfig({ file, env: { GANTRY_GITHUB_WEBHOOK_SECRET: 'the-new-secret' }, flags: {} }).ci.webhookSecrets, ['the-new-secret', 'the-old-secret']);
     assert.deepEqual(loadServerConfig({ env: {}, flags: {} }).ci.webhookSecrets, []);
-    assert.equal(loadServerConfig({ env: {}, flags: {} }).ci.pipelinesDir, path.resolve('pipelines'));
+    // The server's own pipelines, in its data directory: not the examples of a checkout it was started in.
+    const defaults = loadServerConfig({ env: {}, flags: {} });
+    assert.equal(defaults.ci.pipelinesDir, path.join(defaults.dataDir, 'pipelines'));
+    assert.equal(loadServerConfig({ env: { GANTRY_PIPELINES_DIR: './pipelines' }, flags: {} }).ci.pipelinesDir, path.resolve('pipelines'), 'the examples when asked');
     assert.throws(() => loadServerConfig({ env: { GANTRY_GITHUB_WEBHOOK_SECRET: 'short' }, flags: {} }), /at least 8 characters/);
   });
 

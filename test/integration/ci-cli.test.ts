@@ -71,21 +71,29 @@ describe('CI from the CLI: ls, manual runs, runs, show, logs', function () {
     const unknown = await cli('ci', 'run', 'nope', '--ref', 'main', '--url', repo.cloneUrl);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /no server pipeline named "nope"/);
+    // A branch or a repository that is not there: git's reason, as the asker's mistake (was a 500), and no run.
+    const noBranch = await cli('ci', 'run', 'manual', '--ref', 'no-such-branch', '--url', repo.cloneUrl);
+    assert.equal(noBranch.code, 1, noBranch.stdout + noBranch.stderr);
+    assert.match(noBranch.stderr, /^gantry: cannot fetch refs\/heads\/no-such-branch from file:\/\/\S+: fatal: couldn't find remote ref refs\/heads\/no-such-branch$/m);
+    const noRepo = await cli('ci', 'run', 'manual', '--ref', 'main', '--url', 'https://robot:s3cret@127.0.0.1:1/acme/nothing.git');
+    assert.equal(noRepo.code, 1);
+    assert.match(noRepo.stderr, /^gantry: cannot fetch refs\/heads\/main from https:\/\/\*\*\*@127\.0\.0\.1:1\/acme\/nothing\.git: /m);
+    assert.ok(!noRepo.stderr.includes('s3cret'), 'the URL\'s password is not shown');
     assert.equal((await server.runs()).length, 1);
   });
 
   it('`gantry ci runs` and `ci show` list runs and steps', async () => {
     const runs = succeeded(await cli('ci', 'runs'));
     const lines = runs.stdout.trim().split('\n');
-    assert.match(lines[0]!, /^RUN\s+PIPELINE\s+EVENT\s+REF\s+COMMIT\s+STATE\s+TOOK\s+AGE\s+REASON/);
-    assert.match(lines[1]!, new RegExp(`^${first.id}\\s+manual #1\\s+manual\\s+main\\s+${repo.head('main').slice(0, 8)}\\s+success\\s`));
+    assert.match(lines[0]!, /^RUN\s+REPOSITORY\s+PIPELINE\s+EVENT\s+REF\s+COMMIT\s+STATE\s+TOOK\s+AGE\s+REASON/);
+    assert.match(lines[1]!, new RegExp(`^${first.id}\\s+acme/manual\\s+manual #1\\s+manual\\s+main\\s+${repo.head('main').slice(0, 8)}\\s+success\\s`));
     const json = JSON.parse(succeeded(await cli('ci', 'runs', 'manual', '--json')).stdout) as RunView[];
     assert.deepEqual(json.map((r) => r.id), [first.id]);
     assert.equal(JSON.parse(succeeded(await cli('ci', 'runs', 'other', '--json')).stdout).length, 0);
 
     const shown = succeeded(await cli('ci', 'show', first.id));
     const [header, columns, ...rows] = shown.stdout.trim().split('\n');
-    assert.equal(header, `manual #1 success (refs/heads/main ${repo.head('main').slice(0, 8)})`);
+    assert.equal(header, `acme/manual manual #1 success (refs/heads/main ${repo.head('main').slice(0, 8)})`);
     assert.match(columns!, /^STEP\s+STATE\s+ATTEMPT\s+EXIT\s+TOOK\s+REASON/);
     assert.deepEqual(rows.map((r) => r.split(/\s+/).slice(0, 4)), [['clone', 'success', '1', '0'], ['greet', 'success', '1', '0'], ['check', 'success', '1', '0']]);
     const missing = await cli('ci', 'show', 'cr-missing');

@@ -47,6 +47,11 @@ export function checkCloneUrl(url: string): string {
   return url;
 }
 
+/** The text with the credentials of any URL in it (`//user:token@host`) hidden: messages go to users and logs. */
+export function withoutCredentials(text: string): string {
+  return text.replace(/\/\/[^/@\s]+@/g, '//***@');
+}
+
 export class GitMirror {
   /** Settles once the mirrors' root exists, flagged so that each mirror gets its own block group. */
   private rootReady: Promise<void> | undefined;

@@ -7,7 +7,7 @@ import type { CiRun, CiStep } from '../../ci/store/runs.ts';
 
 /** A step and a run as the API shows them (GET /api/v1/runs/ID). */
 type Step = Omit<CiStep, 'runId'>;
-type Run = Pick<CiRun, 'id' | 'pipeline' | 'number' | 'event' | 'ref' | 'commit' | 'state' | 'reason' | 'createdAt' | 'startedAt' | 'finishedAt'> & { steps?: Step[] };
+type Run = Pick<CiRun, 'id' | 'repository' | 'pipeline' | 'number' | 'event' | 'ref' | 'commit' | 'state' | 'reason' | 'createdAt' | 'startedAt' | 'finishedAt'> & { steps?: Step[] };
 
 const ACTIVE = new Set(['queued', 'running']);
 const STEP_ACTIVE = new Set(['pending', 'running']);
@@ -48,8 +48,9 @@ export function registerCiCommands(program: Command): void {
       const query = new URLSearchParams({ limit: flags.limit, ...(pipeline ? { pipeline } : {}) });
       const { runs } = await new ApiClient().get<{ runs: Run[] }>(`/api/v1/runs?${query}`);
       if (flags.json) return printJson(runs);
-      const rows = runs.map((r) => [r.id, `${r.pipeline} #${r.number}`, r.event, r.ref.replace(/^refs\/(heads|tags)\//, ''), r.commit?.slice(0, 8) ?? '-', r.state, took(r), age(r.createdAt), r.reason ?? '']);
-      process.stdout.write(formatTable(['RUN', 'PIPELINE', 'EVENT', 'REF', 'COMMIT', 'STATE', 'TOOK', 'AGE', 'REASON'], rows) + '\n');
+      // The repository too: two repositories' unnamed .gantry.yml are both the pipeline "gantry".
+      const rows = runs.map((r) => [r.id, r.repository, `${r.pipeline} #${r.number}`, r.event, r.ref.replace(/^refs\/(heads|tags)\//, ''), r.commit?.slice(0, 8) ?? '-', r.state, took(r), age(r.createdAt), r.reason ?? '']);
+      process.stdout.write(formatTable(['RUN', 'REPOSITORY', 'PIPELINE', 'EVENT', 'REF', 'COMMIT', 'STATE', 'TOOK', 'AGE', 'REASON'], rows) + '\n');
     });
 
   ci.command('show')
@@ -59,7 +60,7 @@ export function registerCiCommands(program: Command): void {
     .action(async (runId: string, flags: { json?: boolean }) => {
       const run = await new ApiClient().get<Run>(`/api/v1/runs/${encodeURIComponent(runId)}`);
       if (flags.json) return printJson(run);
-      process.stdout.write(`${run.pipeline} #${run.number} ${run.state}${run.reason ? `: ${run.reason}` : ''} (${run.ref} ${run.commit?.slice(0, 8) ?? ''})\n`);
+      process.stdout.write(`${run.repository} ${run.pipeline} #${run.number} ${run.state}${run.reason ? `: ${run.reason}` : ''} (${run.ref} ${run.commit?.slice(0, 8) ?? ''})\n`);
       process.stdout.write(stepTable(run.steps ?? []) + '\n');
     });
 
