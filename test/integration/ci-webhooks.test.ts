@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { CiServer, GitRepo, PING_EXAMPLE, ZERO_SHA, deliver, pushPayload, sign, stepStates } from '../helpers/ci.ts';
-import { ADMIN_TOKEN, killAll, tempDir, waitFor } from '../helpers/processes.ts';
+import { ADMIN_TOKEN, killAll, runCli, tempDir, waitFor } from '../helpers/processes.ts';
 import { GitMirror } from '../../src/ci/workspace/git-mirror.ts';
 
 /** A server pipeline bound to acme/app: main and release branches, but not for documentation alone. */
@@ -262,6 +262,15 @@ describe('CI: GitHub webhook deliveries start runs', function () {
     const again = await server.runOf(both.id);
     assert.equal(again.number, run.number + 1);
     assert.equal((await server.finished(again.id)).state, 'success');
+
+    // `gantry ci deliveries`: each delivery with what it started, or why nothing.
+    const listed = await runCli(['ci', 'deliveries', '--limit', '4'], server.cliEnv);
+    assert.equal(listed.code, 0, listed.stderr);
+    const lines = listed.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^DELIVERY\s+EVENT\s+REPOSITORY\s+REF\s+OUTCOME\s+AGE\s+DETAIL$/);
+    const line = (id: string): string => lines.find((l) => l.startsWith(id)) ?? `no line for ${id}: ${listed.stdout}`;
+    assert.match(line(both.id), new RegExp(`^${both.id}\\s+push\\s+acme/app\\s+release/1\\.0\\s+processed\\s+\\S+\\s+started app #${again.number}`));
+    assert.match(line(feature.id), /\s+processed\s+\S+\s+no pipeline started; app: branch "feature\/x" does not match on\.push\.branches/);
   });
 
   it('records an invalid .gantry.yml as a failed run with the parse error, and runs nothing', async () => {

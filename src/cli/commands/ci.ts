@@ -1,8 +1,9 @@
-// `gantry ci ls|run|runs|show|logs|cancel|secret`: pipelines and their runs from the terminal.
+// `gantry ci ls|run|runs|show|logs|cancel|deliveries|secret`: pipelines and their runs from the terminal.
 import type { Command } from 'commander';
 import { ApiClient, CliError } from '../client.ts';
 import { followLogs } from '../follow-logs.ts';
 import { age, formatTable, printJson } from '../table.ts';
+import type { Delivery } from '../../ci/store/deliveries.ts';
 import type { CiRun, CiStep } from '../../ci/store/runs.ts';
 
 /** A step and a run as the API shows them (GET /api/v1/runs/ID). */
@@ -87,6 +88,17 @@ export function registerCiCommands(program: Command): void {
     .action(async (runId: string) => {
       const run = await new ApiClient().post<Run>(`/api/v1/runs/${encodeURIComponent(runId)}/cancel`);
       process.stdout.write(`${run.pipeline} #${run.number}: ${run.state}\n`);
+    });
+
+  ci.command('deliveries')
+    .description('webhook deliveries, newest first: what each started, or why nothing')
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'print JSON')
+    .action(async (flags: { limit: string; json?: boolean }) => {
+      const { deliveries } = await new ApiClient().get<{ deliveries: Array<Omit<Delivery, 'payload'>> }>(`/api/v1/ci/deliveries?${new URLSearchParams({ limit: flags.limit })}`);
+      if (flags.json) return printJson(deliveries);
+      const rows = deliveries.map((d) => [d.deliveryId, d.event, d.repository ?? '-', d.ref?.replace(/^refs\/(heads|tags)\//, '') ?? '-', d.outcome, age(d.receivedAt), d.detail ?? '']);
+      process.stdout.write(formatTable(['DELIVERY', 'EVENT', 'REPOSITORY', 'REF', 'OUTCOME', 'AGE', 'DETAIL'], rows) + '\n');
     });
 
   const secret = ci.command('secret').description('secrets pipelines name with from_secret');
