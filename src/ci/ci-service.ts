@@ -107,15 +107,21 @@ export class CiService {
     };
   }
 
-  /** Runs a server pipeline by hand at a ref (a branch name, a tag name or a full ref). */
-  async trigger(pipelineName: string, ref: string, cloneUrl?: string): Promise<CiRun> {
-    const pipeline = this.pipelines.find((p) => p.name === pipelineName);
-    if (!pipeline?.repository) throw new NotFound(`no server pipeline named "${pipelineName}" (gantry ci ls)`);
-    const url = cloneUrl ?? (await this.runs.lastCloneUrl(pipeline.repository));
-    if (!url) throw new Invalid(`no clone URL known for ${pipeline.repository} yet: give one (--url)`);
+  /**
+   * Runs a pipeline by hand at a ref (a branch name, a tag name or a full ref): a server pipeline, or
+   * with `repository`, one of that repository's (a server pipeline bound to it, or its .gantry.yml).
+   */
+  async trigger(pipelineName: string, ref: string, cloneUrl?: string, repository?: string): Promise<CiRun> {
+    const pipeline = this.pipelines.find((p) => p.name === pipelineName && (repository === undefined || p.repository === repository));
+    if (repository === undefined && !pipeline?.repository) {
+      throw new NotFound(`no server pipeline named "${pipelineName}" (gantry ci ls); a repository's .gantry.yml runs with its repository named (--repo owner/name)`);
+    }
+    const repo = repository ?? pipeline!.repository!;
+    const url = cloneUrl ?? (await this.runs.lastCloneUrl(repo));
+    if (!url) throw new Invalid(`no clone URL known for ${repo} yet: give one (--url)`);
     const fullRef = ref.startsWith('refs/') ? ref : `refs/heads/${ref}`;
     const planned = await this.lane
-      .run(() => this.planner.plan({ repository: pipeline.repository!, cloneUrl: checkCloneUrl(url), ref: fullRef, before: null, after: null, event: 'manual', deliveryId: null }, pipelineName))
+      .run(() => this.planner.plan({ repository: repo, cloneUrl: checkCloneUrl(url), ref: fullRef, before: null, after: null, event: 'manual', deliveryId: null }, pipelineName))
       .catch((err: Error & { stderr?: string }) => {
         // A ref or repository that is not there is the asker's mistake, told in git's words (was a 500).
         if (err.stderr === undefined) throw err;
@@ -123,6 +129,7 @@ export class CiService {
         throw new Unsatisfiable(withoutCredentials(`cannot fetch ${fullRef} from ${url}: ${why}`));
       });
     const run = planned.runs[0];
+    if (!run && planned.skipped.length === 0) throw new NotFound(`${repo} has no pipeline named "${pipelineName}" at ${fullRef} (neither a server pipeline nor its .gantry.yml)`);
     if (!run) throw new Invalid(`pipeline "${pipelineName}" did not start: ${planned.skipped.join('; ')}`);
     await this.engine.enqueue(run.id);
     return this.runs.get(run.id);

@@ -1,5 +1,5 @@
 // The CI from the terminal, for users without GitHub: `gantry ci ls`, a manual run of a server
-// pipeline (`gantry ci run PIPELINE --ref main --url file://...`), `ci runs`, `ci show`, `ci logs`,
+// pipeline (`gantry ci run PIPELINE --ref main --url file://...`) or of a repository's .gantry.yml (--repo), `ci runs`, `ci show`, `ci logs`,
 // following a run with `-f`, and CI secrets by name.
 import assert from 'node:assert/strict';
 import { CiServer, GitRepo, step, stepStates, succeeded, type RunView } from '../helpers/ci.ts';
@@ -136,5 +136,16 @@ describe('CI from the CLI: ls, manual runs, runs, show, logs', function () {
     assert.ok(!JSON.stringify((await server.client.get('/api/v1/ci/secrets')).body).includes('p4ss'));
     succeeded(await cli('ci', 'secret', 'rm', 'registry_password'));
     assert.doesNotMatch(succeeded(await cli('ci', 'secret', 'ls')).stdout, /registry_password/);
+  });
+
+  it("`gantry ci run NAME --repo owner/name` runs the repository's own .gantry.yml by hand; a name it lacks is a 404", async () => {
+    repo.branch('own', 'main').commit({ '.gantry.yml': 'name: own\nsteps:\n  - name: hello\n    commands:\n      - echo "own pipeline of $CI_REPO at $CI_COMMIT_BRANCH"\n' }, 'a pipeline of its own');
+    repo.push('own');
+    const started = succeeded(await cli('ci', 'run', 'own', '--repo', 'acme/manual', '--ref', 'own', '--follow'));
+    assert.match(started.stdout, /^Started own #1 \(\S+\) at refs\/heads\/own$/m);
+    assert.match(started.stdout, /own pipeline of acme\/manual at own\n/);
+    const missing = await cli('ci', 'run', 'nothing-such', '--repo', 'acme/manual', '--ref', 'own');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^gantry: acme\/manual has no pipeline named "nothing-such" at refs\/heads\/own \(neither a server pipeline nor its \.gantry\.yml\)$/m);
   });
 });

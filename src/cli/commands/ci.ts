@@ -28,14 +28,15 @@ export function registerCiCommands(program: Command): void {
     });
 
   ci.command('run')
-    .description('run a pipeline by hand at a branch, tag or ref')
+    .description("run a pipeline by hand at a branch, tag or ref: a server pipeline, or with --repo a repository's (its .gantry.yml too)")
     .argument('<pipeline>')
     .option('--ref <ref>', 'branch name, tag name (refs/tags/...) or full ref', 'main')
+    .option('--repo <owner/name>', "the repository whose pipeline it is (needed for a .gantry.yml's)")
     .option('--url <url>', 'clone URL (default: the last one seen for the repository)')
     .option('-f, --follow', 'follow the run until it ends; exit with its outcome')
-    .action(async (pipeline: string, flags: { ref: string; url?: string; follow?: boolean }) => {
+    .action(async (pipeline: string, flags: { ref: string; repo?: string; url?: string; follow?: boolean }) => {
       const client = new ApiClient();
-      const run = await client.post<Run>(`/api/v1/pipelines/${encodeURIComponent(pipeline)}/runs`, { ref: flags.ref, ...(flags.url ? { url: flags.url } : {}) });
+      const run = await client.post<Run>(`/api/v1/pipelines/${encodeURIComponent(pipeline)}/runs`, { ref: flags.ref, ...(flags.url ? { url: flags.url } : {}), ...(flags.repo ? { repository: flags.repo } : {}) });
       process.stdout.write(`Started ${run.pipeline} #${run.number} (${run.id}) at ${run.ref}\n`);
       if (flags.follow) await followRun(client, run.id, undefined);
     });

@@ -12,7 +12,9 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   before: z.string().optional(),
 });
-const triggerBody = z.object({ ref: z.string().min(1).default('main'), url: z.string().min(1).optional() }).strict();
+const triggerBody = z
+  .object({ ref: z.string().min(1).default('main'), url: z.string().min(1).optional(), repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'a repository is owner/name').optional() })
+  .strict();
 const secretBody = z.object({ value: z.string().min(1) }).strict();
 
 export function ciRoutes(ci: CiService): Router {
@@ -29,7 +31,7 @@ export function ciRoutes(ci: CiService): Router {
   router.post('/api/v1/pipelines/:name/runs', async (ctx) => {
     const body = parseInput(triggerBody, ctx.request.body ?? {});
     ctx.status = 201;
-    ctx.body = await ci.trigger(ctx.params.name!, body.ref, body.url);
+    ctx.body = await ci.trigger(ctx.params.name!, body.ref, body.url, body.repository);
   });
 
   router.get('/api/v1/runs', async (ctx) => {
