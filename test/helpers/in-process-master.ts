@@ -44,7 +44,7 @@ export async function startTestMaster(time: ManualTime, options: { heartbeatTime
     store,
     cluster: clusterClient(master),
     close: async () => {
-      master.stop();
+      await master.stop();
       await store.close();
     },
   };

@@ -101,9 +101,10 @@ export class Master {
     this.placement.schedule();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.liveness.stopChecking();
     this.mailbox.notifyAll();
+    await this.placement.stop();
   }
 
   // ---- tasks -------------------------------------------------------------------------------------

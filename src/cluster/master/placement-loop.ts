@@ -26,6 +26,9 @@ export class PlacementLoop {
   private readonly failedAtGeneration = new Map<string, number>();
   private placing = false;
   private placeAgain = false;
+  private stopped = false;
+  /** The pass under way, if any. */
+  private pass: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PlacementLoopOptions) {}
 
@@ -63,22 +66,28 @@ export class PlacementLoop {
 
   /** Runs the placement loop soon; calls while it runs make it run once more afterwards. */
   schedule(): void {
+    if (this.stopped) return;
     if (this.placing) {
       this.placeAgain = true;
       return;
     }
     this.placing = true;
-    setImmediate(() => {
-      void this.placeQueued()
-        .catch((err) => this.options.log.error({ err }, 'placement loop failed'))
-        .finally(() => {
-          this.placing = false;
-          if (this.placeAgain) {
-            this.placeAgain = false;
-            this.schedule();
-          }
-        });
-    });
+    this.pass = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => (this.stopped ? undefined : this.placeQueued()))
+      .catch((err) => this.options.log.error({ err }, 'placement loop failed'))
+      .finally(() => {
+        this.placing = false;
+        if (this.placeAgain) {
+          this.placeAgain = false;
+          this.schedule();
+        }
+      });
+  }
+
+  /** No pass after this; resolves once the one under way (if any) has ended, before the store closes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    while (this.placing) await this.pass;
   }
 
   /**
