@@ -23,7 +23,7 @@ import { memoryKiB } from '../shared/proc.ts';
 import { summarize, type Summary } from '../shared/stats.ts';
 import { appCounts, call, discardDataDir, EventFollower, expectStatus, startServer, type GantryServer } from './gantry.ts';
 import { CpuMeter, cpuSeconds } from './machine.ts';
-import { activeTasks, failedDeployment, serverProblems } from './web-compare.ts';
+import { activeTasks, failedDeployment, serverProblems, withServerLog } from './web-compare.ts';
 
 export interface ExecSettings {
   /** What the pass is called in the table. */
@@ -224,8 +224,7 @@ export async function runExecScale(s: ExecSettings): Promise<ExecResult> {
       logLines: serverProblems(server.output()),
     };
   } catch (err) {
-    if (server) (err as Error).message += `\n--- server log (warnings and errors) ---\n${serverProblems(server.output()).slice(-40).join('\n')}`;
-    throw err;
+    throw withServerLog(err, server);
   } finally {
     clearInterval(sampler);
     await events?.stop();

@@ -8,6 +8,7 @@ import { rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT, spawnGantryServer, type GantryServer } from '../shared/gantry-process.ts';
 import { docker } from './image.ts';
+import { apiCall, type ApiAnswer } from '../shared/api-call.ts';
 
 export type { GantryServer };
 
@@ -72,30 +73,11 @@ export function runsCompiled(): boolean {
   }
 }
 
-export interface Answer<T> {
-  status: number;
-  body: T;
-  ms: number;
-  bytes: number;
-}
+export type Answer<T> = ApiAnswer<T>;
 
 /** A JSON call with the admin token; `ms` includes reading the whole body. */
-export async function call<T = any>(url: string, method: string, route: string, body?: unknown): Promise<Answer<T>> {
-  const started = performance.now();
-  const response = await fetch(url + route, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? null : JSON.stringify(body),
-  });
-  const text = await response.text();
-  const ms = performance.now() - started;
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON: kept as text for the error message
-  }
-  return { status: response.status, body: parsed as T, ms, bytes: Buffer.byteLength(text) };
+export function call<T = any>(url: string, method: string, route: string, body?: unknown): Promise<Answer<T>> {
+  return apiCall<T>(ADMIN_TOKEN, url, method, route, body);
 }
 
 /** Throws with the answer when its status is not one of `ok`. */

@@ -3,11 +3,12 @@
 // a page at /www/index.html, imported with `docker import` and served by busybox httpd on port 8080.
 // busybox's wget is in the image too: Docker's health check runs inside the container.
 import { execFile } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { isStaticElf } from '../../test/helpers/static-elf.ts';
 
 const execFileAsync = promisify(execFile);
 const BUSYBOX = '/bin/busybox';
@@ -35,26 +36,6 @@ export async function imageExists(ref: string): Promise<boolean> {
   );
 }
 
-/** True when the ELF file has no program interpreter (it needs no libc in the image). */
-function isStaticElf(file: string): boolean {
-  const header = Buffer.alloc(64);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, header, 0, 64, 0);
-    if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2) return false;
-    const phoff = Number(header.readBigUInt64LE(0x20));
-    const phentsize = header.readUInt16LE(0x36);
-    const phnum = header.readUInt16LE(0x38);
-    const entry = Buffer.alloc(4);
-    for (let i = 0; i < phnum; i++) {
-      readSync(fd, entry, 0, 4, phoff + i * phentsize);
-      if (entry.readUInt32LE(0) === 3) return false; // PT_INTERP
-    }
-    return true;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * Imports the image under `tag` unless it exists. Returns whether it was made here (then the bench

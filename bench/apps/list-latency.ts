@@ -23,7 +23,7 @@ import { execApp } from './exec-scale.ts';
 import { call, expectStatus, JOIN_TOKEN, pollUntil, discardDataDir, startServer, type GantryServer } from './gantry.ts';
 import { HollowAgent } from './hollow-agent.ts';
 import { cpuSeconds } from './machine.ts';
-import { activeTasks, serverProblems } from './web-compare.ts';
+import { activeTasks, serverProblems, withServerLog } from './web-compare.ts';
 
 export interface ListSettings {
   apps: number;
@@ -139,8 +139,7 @@ export async function runListLatency(s: ListSettings): Promise<ListResult> {
       logLines: serverProblems(server.output()),
     };
   } catch (err) {
-    if (server) (err as Error).message += `\n--- server log (warnings and errors) ---\n${serverProblems(server.output()).slice(-40).join('\n')}`;
-    throw err;
+    throw withServerLog(err, server);
   } finally {
     if (server && s.mode === 'real') {
       await pool(Array.from({ length: s.apps }, (_, i) => i), 4, async (i) => {

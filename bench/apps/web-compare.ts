@@ -222,8 +222,7 @@ export async function runGantry(s: WebSettings): Promise<ContenderResult> {
       ...(rss ? { rssMiB: rss } : {}),
     };
   } catch (err) {
-    if (server) (err as Error).message += `\n--- server log (warnings and errors) ---\n${serverProblems(server.output()).slice(-40).join('\n')}`;
-    throw err;
+    throw withServerLog(err, server);
   } finally {
     containers?.stop();
     await events?.stop();
@@ -271,6 +270,12 @@ function gantryBreakdown(tasks: MarathonTask[], version: string, events: Receive
 }
 
 /** The server's warnings and errors (pino JSON lines at level ≥ 40, or any line that is not JSON). */
+/** The error of a part that failed, with the server's last warnings and errors appended. */
+export function withServerLog(err: unknown, server: GantryServer | undefined): unknown {
+  if (server) (err as Error).message += `\n--- server log (warnings and errors) ---\n${serverProblems(server.output()).slice(-40).join('\n')}`;
+  return err;
+}
+
 export function serverProblems(output: string): string[] {
   return output.split('\n').filter((line) => {
     if (!line.trim()) return false;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { spawnGantryAgent, spawnGantryServer, type GantryAgent, type GantryServer } from '../shared/gantry-process.ts';
 export type { GantryServer };
 import { dailyName, dailySchedule, frequentName, isoSeconds, type Workload } from './workload.ts';
+import { apiCall, type ApiAnswer } from '../shared/api-call.ts';
 
 export const ADMIN_TOKEN = 'gat_bench-batch-admin-token-0123456789abcdef';
 const JOIN_TOKEN = 'gjt_bench-batch-join-token-0123456789abcdef';
@@ -36,29 +37,9 @@ export function startGantryAgent(url: string, dataDir: string): Promise<GantryAg
   return spawnGantryAgent({ url, joinToken: JOIN_TOKEN, dataDir, hostname: 'bench-agent', resources: AGENT_RESOURCES });
 }
 
-export interface ApiAnswer<T> {
-  status: number;
-  body: T;
-  ms: number;
-}
-
 /** A JSON call to the platform API with the admin token; `ms` includes reading the whole body. */
-export async function call<T = unknown>(url: string, method: string, route: string, body?: unknown): Promise<ApiAnswer<T>> {
-  const started = performance.now();
-  const response = await fetch(url + route, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? null : JSON.stringify(body),
-  });
-  const text = await response.text();
-  const ms = performance.now() - started;
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text for the error message
-  }
-  return { status: response.status, body: parsed as T, ms };
+export function call<T = unknown>(url: string, method: string, route: string, body?: unknown): Promise<ApiAnswer<T>> {
+  return apiCall<T>(ADMIN_TOKEN, url, method, route, body);
 }
 
 /** The line every job appends: its name, the occurrence, the time its shell started. */

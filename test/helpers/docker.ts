@@ -2,10 +2,11 @@
 // a `docker` runner with its own client config, and a tiny busybox base image made locally: CI has no
 // Docker Hub, so every image a test runs is built FROM it.
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from './processes.ts';
+import { isStaticElf } from './static-elf.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -70,26 +71,6 @@ export async function requireDocker(ctx: Mocha.Context): Promise<void> {
   ctx.skip();
 }
 
-/** True when the ELF file has no program interpreter, i.e. it needs no libc from the image. */
-function isStaticElf(file: string): boolean {
-  const header = Buffer.alloc(64);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, header, 0, 64, 0);
-    if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2) return false; // not a 64-bit ELF
-    const phoff = Number(header.readBigUInt64LE(0x20));
-    const phentsize = header.readUInt16LE(0x36);
-    const phnum = header.readUInt16LE(0x38);
-    const entry = Buffer.alloc(4);
-    for (let i = 0; i < phnum; i++) {
-      readSync(fd, entry, 0, 4, phoff + i * phentsize);
-      if (entry.readUInt32LE(0) === 3) return false; // PT_INTERP: dynamically linked
-    }
-    return true;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * Writes `rootfs.tar` in DIR: /bin/busybox, every applet as a symlink to it (sh, ls, cat, echo, ...)
