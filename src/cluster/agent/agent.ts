@@ -52,8 +52,6 @@ export class Agent {
   private readonly tasks = new Map<string, TaskSupervisor>();
   /** Tasks being started → the kill reason if a kill order came in meanwhile. */
   private readonly starting = new Map<string, string | undefined>();
-  /** Running tasks being stopped on the master's order, until they end. */
-  private readonly killing = new Set<string>();
   private stopping = false;
   /** The agent stopped and left its tasks running: nothing more is reported or cleaned up for them. */
   private leftRunning = false;
@@ -269,7 +267,8 @@ export class Agent {
 
   /** The tasks this agent is stopping, or will stop once started (so the master does not send their kill again). */
   private killingTaskIds(): string[] {
-    return [...this.killing, ...[...this.starting].filter(([, killReason]) => killReason !== undefined).map(([taskId]) => taskId)];
+    const running = [...this.tasks.values()].filter((task) => task.killing).map((task) => task.taskId);
+    return [...running, ...[...this.starting].filter(([, killReason]) => killReason !== undefined).map(([taskId]) => taskId)];
   }
 
   private handle(order: Order): void {
@@ -371,15 +370,7 @@ export class Agent {
       await this.reporter.status({ taskId: order.taskId, state: 'killed', exitCode: null, reason: order.reason });
       return;
     }
-    if (this.killing.has(order.taskId)) return;
-    this.killing.add(order.taskId);
-    try {
-      await task.kill(order.graceMs, order.reason);
-    } catch (err) {
-      // Told again by the next poll.
-      this.killing.delete(order.taskId);
-      throw err;
-    }
+    await task.kill(order.graceMs, order.reason);
   }
 
   /** Hands a running task to its supervisor, which follows it from now on. */
@@ -394,7 +385,6 @@ export class Agent {
   /** A task ended (reported and cleaned up by its supervisor): the agent no longer has it. */
   private async forget(task: TaskSupervisor): Promise<void> {
     this.tasks.delete(task.taskId);
-    this.killing.delete(task.taskId);
     await this.releaseTaskUser(task.taskId, task.workspace);
     if (task.workspace) await this.removeEmptiedWorkspace(task.workspace);
   }

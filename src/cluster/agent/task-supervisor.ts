@@ -119,6 +119,11 @@ export class TaskSupervisor {
   }
 
   /** Kills the task (a kill order, or a drain with DRAIN_REASON); the first reason given is the one reported. */
+  /** Whether a kill was asked for: the task is being stopped (or will not run again). */
+  get killing(): boolean {
+    return this.killReason !== undefined;
+  }
+
   async kill(graceMs: number, reason: string): Promise<void> {
     if (this.killReason) return;
     this.killReason = reason;
