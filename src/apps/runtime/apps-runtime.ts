@@ -312,8 +312,8 @@ export class AppsRuntime {
       return [];
     }
     if (this.breakerOpen.delete(appId)) {
-      // The breaker closes as the checker recovers, and instances turn healthy one by one within an
-      // interval as they went: the ones still failing get a fresh interval, or the last to recover dies.
+      // The breaker closes as the checker recovers, and instances turn healthy one by one within a round
+      // as they went: the ones still failing get a fresh round, or the last to recover dies.
       for (const instance of unhealthyNow) this.unhealthySince.set(instance.task.id, now);
       if (unhealthyNow.length > 0) this.wakeAfter(appId, settleMs);
       return [];

@@ -3,8 +3,9 @@
 // them and can start, stop and run many times over without ever holding the task back. It polls every
 // `pollMs` (50 ms) while output comes, backing off to `quietPollMs` (400 ms) while none does: an agent
 // tails every task it runs, and a hundred quiet services polled at 50 ms were thousands of reads a
-// second for nothing. The read buffer is the tail's own, reused: only bytes read are copied out. The stream ends once `finished` has resolved (nothing writes any more) and
-// one more pass over every file found no new bytes. Backpressure: it reads on when asked.
+// second for nothing. The read buffer is the tail's own, reused: only bytes read are copied out. The
+// stream ends once `finished` has resolved (nothing writes any more) and one more pass over every file
+// found no new bytes. Backpressure: it reads on when asked.
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { OutputChunk, OutputStream } from './driver.ts';

@@ -33,10 +33,9 @@ export function marathonAppRoutes(router: Router, apps: AppsService, master: Mas
       .filter((view) => id === undefined || view.definition.id.toLowerCase().includes(id))
       .filter((view) => cmd === undefined || (view.definition.cmd ?? '').toLowerCase().includes(cmd))
       .filter((view) => matchesLabels(selectors, view.definition.labels));
-    if (id === undefined && cmd === undefined && selectors.length === 0) serialized.keepOnly(new Set(listed.map((view) => view.definition.id)));
     // Text, not an object: most apps' JSON is unchanged since the last listing and comes from the cache.
     ctx.type = 'application/json';
-    ctx.body = `{"apps":[${listed.map((view) => serialized.json(view, embeds)).join(',')}]}`;
+    ctx.body = serialized.body(listed, embeds, id === undefined && cmd === undefined && selectors.length === 0);
   });
 
   router.post('/v2/apps', async (ctx) => {

@@ -9,20 +9,26 @@ import { marathonApp, type AppEmbed } from './json.ts';
 export class SerializedApps {
   private readonly byApp = new Map<string, { key: string; json: string }>();
 
-  /** The app as JSON text with these embeds, from the cache when nothing it shows has changed. */
-  json(view: AppView, embeds: ReadonlySet<AppEmbed>): string {
+  /**
+   * `{"apps": [...]}` of these apps with these embeds, each app's text from the cache when nothing it
+   * shows has changed. `complete`: the views are every app, so the cache drops the apps not among them.
+   */
+  body(views: readonly AppView[], embeds: ReadonlySet<AppEmbed>, complete: boolean): string {
+    const embedsKey = [...embeds].sort().join(',');
+    if (complete) {
+      const ids = new Set(views.map((view) => view.definition.id));
+      for (const cacheKey of this.byApp.keys()) if (!ids.has(cacheKey.slice(0, cacheKey.indexOf('\n')))) this.byApp.delete(cacheKey);
+    }
+    return `{"apps":[${views.map((view) => this.json(view, embeds, `${view.definition.id}\n${embedsKey}`)).join(',')}]}`;
+  }
+
+  private json(view: AppView, embeds: ReadonlySet<AppEmbed>, cacheKey: string): string {
     const key = fingerprint(view, embeds);
-    const cacheKey = `${view.definition.id}\n${[...embeds].sort().join(',')}`;
     const cached = this.byApp.get(cacheKey);
     if (cached?.key === key) return cached.json;
     const json = JSON.stringify(marathonApp(view, embeds));
     this.byApp.set(cacheKey, { key, json });
     return json;
-  }
-
-  /** Forgets the apps not among `ids` (removed ones), so that the cache holds only what exists. */
-  keepOnly(ids: ReadonlySet<string>): void {
-    for (const cacheKey of this.byApp.keys()) if (!ids.has(cacheKey.slice(0, cacheKey.indexOf('\n')))) this.byApp.delete(cacheKey);
   }
 }
 
