@@ -345,11 +345,16 @@ describe('the Marathon API (/v2) on a real server', function () {
     // Two instances of 3 CPUs on an agent of 4: one runs, one waits for room.
     const big = await call('POST', '/v2/apps', { id: '/big', cmd: 'sleep 600', cpus: 3, mem: 16, instances: 2 });
     assert.equal(big.status, 201, JSON.stringify(big.body));
+    // The queue is read once one instance runs: until the master has heard of the placement, both may show as waiting.
+    await waitFor('one /big instance running', async () => {
+      const tasks = (await call('GET', '/v2/apps/big/tasks')).body.tasks as Array<{ state: string }>;
+      return tasks.filter((t) => t.state === 'TASK_RUNNING').length === 1;
+    });
     const waiting = await waitFor('/big waiting in the queue', async () => {
       const item = (await call('GET', '/v2/queue')).body.queue.find((q: { app: { id: string } }) => q.app.id === '/big');
       return item?.waitingReasons.length > 0 && item;
     });
-    assert.equal(waiting.count, 1);
+    assert.equal(waiting.count, 1, 'one instance runs, one waits');
     assert.deepEqual(waiting.delay, { timeLeftSeconds: 0, overdue: true });
     assert.match(waiting.waitingReasons[0], /cpus/);
     assert.match(waiting.since, /^\d{4}-/);

@@ -146,8 +146,9 @@ describe('task users: tasks run unprivileged', function () {
     }, 30_000);
     const sandbox = path.join(dataDir, 'agent', 'sandboxes', holder.id);
     const pid = readFileSync(path.join(sandbox, 'pid'), 'utf8').trim();
+    // One pipe for both streams, so that a message the shell writes in two pieces is not split by a line of stdout.
     const other = await run({
-      cmd: `cat ${sandbox}/note; tr '\\0' '\\n' < /proc/${pid}/environ | grep SECRET; ls /proc/${pid}/cwd/; kill -0 ${pid} && echo signalled; echo end`,
+      cmd: `exec 2>&1; cat ${sandbox}/note; tr '\\0' '\\n' < /proc/${pid}/environ | grep SECRET; ls /proc/${pid}/cwd/; kill -0 ${pid} && echo signalled; echo end`,
       constraints: onNode('node-a'),
     });
     assert.doesNotMatch(other.out, /^secret$|hunter2|signalled|^pid$/m, other.out);
