@@ -23,6 +23,7 @@ export function newQueuedTask(spec: TaskSpec, now: Date, id: string = newId('t',
     health: null,
     ready: null,
     probeMessage: null,
+    result: null,
     version: 1,
   };
 }

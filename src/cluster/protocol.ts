@@ -1,7 +1,7 @@
 // What agents and the master say to each other. The remote agent sends these over HTTP
 // (/api/v1/agent/...); the embedded agent hands them to the master directly. Same messages, same code.
 import type { OutputChunk } from './drivers/driver.ts';
-import type { Allocation, Attributes, DiskUsage, Resources, TaskSpec } from './types.ts';
+import type { Allocation, Attributes, DiskUsage, Resources, TaskResult, TaskSpec } from './types.ts';
 
 export interface Registration {
   /** The id the agent had before (kept in its data directory), to re-register after a restart. */
@@ -91,6 +91,8 @@ export interface StatusReport {
   restarts?: number;
   /** With `restarting`: when the next run starts (ISO 8601). */
   restartAt?: string;
+  /** With an end: what the task produced (an image build's digest). */
+  result?: TaskResult;
 }
 
 /** A change of a running task's probe verdicts (only changes are reported). */

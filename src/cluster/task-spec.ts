@@ -42,6 +42,28 @@ const restartSchema = z
   })
   .strict();
 
+/** OCI distribution-spec names and tags (a build pushes to `<registry>/<repository>:<tag>`). */
+export const IMAGE_REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+const relativePath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'a path relative to the workspace, without ".." (it may not leave the workspace)');
+
+const buildSchema = z
+  .object({
+    context: relativePath.optional(),
+    dockerfile: relativePath.optional(),
+    repository: z.string().max(255).regex(IMAGE_REPOSITORY, 'a repository is lowercase path components (team/web), as the registry names them'),
+    tags: z.array(z.string().regex(IMAGE_TAG, 'a tag is letters, digits, _ . - (at most 128), not starting with . or -')).min(1).max(20),
+    args: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'build argument names are letters, digits and _'), z.string()).optional(),
+    target: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a stage name is letters, digits, _ . -').optional(),
+    labels: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, 'a label key is letters, digits, . _ / -'), z.string().max(1000)).optional(),
+  })
+  .strict();
+
 const submitSchema = z
   .object({
     name: z.string().min(1).max(200).optional(),
@@ -64,6 +86,7 @@ const submitSchema = z
     killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
     image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'an image reference has no whitespace').optional(),
     forcePull: z.boolean().optional(),
+    build: buildSchema.optional(),
     pullOnly: z.boolean().optional(),
     startAt: z.iso.datetime({ offset: true }).optional(),
     network: z.enum(CONTAINER_NETWORKS).optional(),
@@ -96,7 +119,11 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.cmd !== undefined && s.args !== undefined) {
     throw new Invalid('invalid task: give exactly one of "cmd" (a shell command line) or "args" (an argv)');
   }
-  if (s.cmd === undefined && s.args === undefined && s.image === undefined) {
+  if (s.build !== undefined) {
+    const runs = (['cmd', 'args', 'image', 'ports', 'restart', 'startAt', 'network', 'health', 'readiness'] as const).filter((k) => s[k] !== undefined);
+    if (runs.length > 0) throw new Invalid(`invalid task: a "build" task builds an image and runs nothing; leave out ${runs.map((k) => `"${k}"`).join(', ')}`);
+    if (s.workspace === undefined) throw new Invalid('invalid task: a "build" task builds from a "workspace": name one');
+  } else if (s.cmd === undefined && s.args === undefined && s.image === undefined) {
     throw new Invalid('invalid task: give exactly one of "cmd" (a shell command line) or "args" (an argv), or an "image" to run its own command');
   }
   if (s.forcePull !== undefined && s.image === undefined) throw new Invalid('invalid task: "forcePull" needs an "image"');
@@ -126,8 +153,8 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   );
   // A container needs an agent with a Docker engine (agents say so in their `docker` attribute): the
   // task waits for one, with that reason, instead of failing on an agent without the driver.
-  if (s.image !== undefined && !constraints.some((c) => c.field === 'docker')) constraints.push(parseConstraintArray(['docker', 'LIKE', '.+']));
-  const command = s.cmd ?? s.args?.join(' ') ?? s.image!;
+  if ((s.image !== undefined || s.build !== undefined) && !constraints.some((c) => c.field === 'docker')) constraints.push(parseConstraintArray(['docker', 'LIKE', '.+']));
+  const command = s.cmd ?? s.args?.join(' ') ?? s.image ?? `build ${s.build!.repository}`;
   const spec: TaskSpec = {
     name: s.name ?? (command.length > 60 ? `${command.slice(0, 57)}...` : command),
     owner: s.owner ?? defaultOwner,
@@ -148,6 +175,11 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.spreadGroup === true) spec.spreadGroup = true;
   if (s.image !== undefined) spec.image = s.image;
   if (s.forcePull === true) spec.forcePull = true;
+  if (s.build !== undefined) {
+    spec.build = { context: s.build.context ?? '.', dockerfile: s.build.dockerfile ?? 'Dockerfile', repository: s.build.repository, tags: [...new Set(s.build.tags)], args: s.build.args ?? {} };
+    if (s.build.target !== undefined) spec.build.target = s.build.target;
+    if (s.build.labels !== undefined && Object.keys(s.build.labels).length > 0) spec.build.labels = s.build.labels;
+  }
   if (s.pullOnly === true) spec.pullOnly = true;
   if (s.startAt !== undefined) spec.startAt = new Date(s.startAt).toISOString();
   if (s.network !== undefined) spec.network = s.network;

@@ -103,6 +103,13 @@ export interface TaskSpec {
    */
   pullOnly?: boolean;
   /**
+   * Build an image instead of running a command (a CI build step): the docker driver sends the
+   * context from the task's workspace to its engine, streams the build's output as the task's, pushes
+   * the image to the bundled registry with the platform robot and ends with the pushed digest in
+   * TaskRecord.result. Needs `workspace`; the task has no cmd, args nor image.
+   */
+  build?: ImageBuildSpec;
+  /**
    * With an image: the container's network. `bridge` (the default) publishes each allocated host port
    * from the same port number inside (or from its containerPorts entry); `host` shares the agent's
    * network (the task binds its ports itself); `none` has only loopback (no ports).
@@ -152,6 +159,37 @@ export interface TaskSpec {
    */
   health?: ProbeSpec;
   readiness?: ProbeSpec;
+}
+
+/** An image build (TaskSpec.build). Paths are relative and may not leave the workspace. */
+export interface ImageBuildSpec {
+  /** The build context, relative to the workspace ('.'). */
+  context: string;
+  /** The Dockerfile, relative to the context ('Dockerfile'). */
+  dockerfile: string;
+  /** The repository on the bundled registry, without its host (`team/web`). */
+  repository: string;
+  /** The tags pushed (at least one). */
+  tags: string[];
+  /** Build arguments (ARG). */
+  args: Record<string, string>;
+  /** The stage to build (`--target`). */
+  target?: string;
+  /** Labels the image gets (`--label`): a CI build's `org.opencontainers.image.revision` and `source`. */
+  labels?: Record<string, string>;
+}
+
+/**
+ * What a task produced beside its output, as its driver reported it when it ended. An image build
+ * (TaskSpec.build): the image pushed, by digest.
+ */
+export interface TaskResult {
+  /** `host:port/team/web@sha256:…`: the pushed image, pinned. */
+  image?: string;
+  /** `sha256:…`, the manifest's digest. */
+  digest?: string;
+  /** The tags it was pushed under. */
+  tags?: string[];
 }
 
 export const RESTART_POLICIES = ['on-failure', 'always'] as const;
@@ -225,6 +263,8 @@ export interface TaskRecord {
   ready: boolean | null;
   /** Why the last probe verdict is what it is ("health probe failed: GET http://...: ECONNREFUSED"). */
   probeMessage: string | null;
+  /** What the task produced (an image build's digest); null for most tasks, and until it ended. */
+  result: TaskResult | null;
   version: number;
 }
 

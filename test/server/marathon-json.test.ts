@@ -45,6 +45,7 @@ function task(overrides: Partial<TaskRecord> = {}): TaskRecord {
     health: 'healthy',
     ready: null,
     probeMessage: null,
+    result: null,
     version: 3,
     ...overrides,
   };

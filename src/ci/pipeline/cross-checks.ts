@@ -18,7 +18,18 @@ interface WrittenStep {
 export function crossCheck(file: unknown): Finding[] {
   if (!isPlainObject(file)) return [];
   const steps = Array.isArray(file.steps) ? file.steps.map(readStep) : [];
-  return [...duplicateNames(steps), ...unknownDependencies(steps), ...dependencyCycles(steps), ...envSecretClashes(file)];
+  const kinds = Array.isArray(file.steps) ? file.steps.flatMap(stepKindProblems) : [];
+  return [...duplicateNames(steps), ...unknownDependencies(steps), ...dependencyCycles(steps), ...envSecretClashes(file), ...kinds];
+}
+
+/** A step runs commands or builds an image: exactly one of them; a build runs in no step image. */
+function stepKindProblems(raw: unknown, index: number): Finding[] {
+  if (!isPlainObject(raw)) return [];
+  const has = (key: string): boolean => raw[key] !== undefined;
+  if (has('commands') && has('build')) return [{ path: ['steps', index, 'build'], message: 'a step runs "commands" or does a "build", not both: make two steps' }];
+  if (!has('commands') && !has('build')) return [{ path: ['steps', index], message: 'a step needs "commands" (to run) or "build" (an image to build and push)' }];
+  if (has('build') && has('image')) return [{ path: ['steps', index, 'image'], message: 'a build step runs in no image: the Docker engine builds from the Dockerfile; leave out "image"' }];
+  return [];
 }
 
 function readStep(raw: unknown, index: number): WrittenStep {

@@ -4,7 +4,7 @@
 import { resolveDependsOn } from './dag.ts';
 import { durationMs } from './durations.ts';
 import type { ConditionFile, PipelineFile, StepFile } from './schema.ts';
-import type { GlobFilter, Pipeline, Step, StepCondition } from './types.ts';
+import type { GlobFilter, Pipeline, Step, StepBuild, StepCondition } from './types.ts';
 
 type FilterFile = string | string[] | { include?: string[] | undefined; exclude?: string[] | undefined };
 type EnvFile = Record<string, string | number | boolean | { from_secret: string }>;
@@ -44,7 +44,8 @@ function normalizeStep(step: StepFile, dependsOn: string[]): Step {
   const conditions = step.when === undefined ? [] : Array.isArray(step.when) ? step.when : [step.when];
   return {
     name: step.name,
-    commands: typeof step.commands === 'string' ? [step.commands] : step.commands.map(String),
+    commands: step.commands === undefined ? [] : typeof step.commands === 'string' ? [step.commands] : step.commands.map(String),
+    build: step.build === undefined ? null : normalizeBuild(step.build),
     image: step.image ?? null,
     env: env.values,
     secrets: env.secrets,
@@ -55,6 +56,18 @@ function normalizeStep(step: StepFile, dependsOn: string[]): Step {
     failure: step.failure ?? 'fail',
     resources: { ...step.resources },
     constraints: (step.constraints ?? []).map((c) => (Array.isArray(c) ? [...c] : c)),
+  };
+}
+
+function normalizeBuild(build: NonNullable<StepFile['build']>): StepBuild {
+  const tags = build.tags === undefined ? ['${commit}'] : typeof build.tags === 'string' ? [build.tags] : build.tags;
+  return {
+    context: build.context ?? '.',
+    dockerfile: build.dockerfile ?? 'Dockerfile',
+    image: build.image,
+    tags: [...new Set(tags)],
+    args: Object.fromEntries(Object.entries(build.args ?? {}).map(([key, value]) => [key, String(value)])),
+    target: build.target ?? null,
   };
 }
 

@@ -77,10 +77,49 @@ const constraint = byShape(
   'a constraint: "field:OPERATOR[:value]" or [field, OPERATOR, value]',
 );
 
+/** `${...}` words a build's tags may use (filled in per run: see step-tasks.ts buildTags). */
+export const TAG_PLACEHOLDERS = ['commit', 'short_commit', 'branch', 'tag', 'run'] as const;
+
+const tagTemplate = z.string().min(1).max(128).superRefine(
+  checkedBy((tag: string) => {
+    for (const [, word] of tag.matchAll(/\$\{([^}]*)\}/g)) {
+      if (!(TAG_PLACEHOLDERS as readonly string[]).includes(word!)) return `unknown placeholder "\${${word}}"${didYouMean(word!, TAG_PLACEHOLDERS)}; use ${TAG_PLACEHOLDERS.map((w) => `\${${w}}`).join(', ')}`;
+    }
+    const literal = tag.replace(/\$\{[^}]*\}/g, 'x');
+    return /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(literal) ? null : `"${tag}" is not a tag: letters, digits, _ . - and placeholders, not starting with . or -`;
+  }),
+);
+
+const workspacePath = z.string().min(1).superRefine(
+  checkedBy((text: string) => (text.startsWith('/') || text.split('/').includes('..') ? `"${text}" leaves the workspace; write a path inside it, without ".."` : null)),
+);
+
+const imageBuild = fields(
+  {
+    context: workspacePath.optional(),
+    dockerfile: workspacePath.optional(),
+    image: z.string().superRefine(
+      checkedBy((text: string) => {
+        // Docker reads a first component with a "." or ":" (or localhost) as a registry's host.
+        const first = text.split('/')[0]!;
+        if (text.includes(':') || (text.includes('/') && (first.includes('.') || first === 'localhost'))) {
+          return `"${text}" names a registry or a tag: builds push to the bundled registry; write the repository alone (team/web) and tags under "tags"`;
+        }
+        return /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(text) ? null : `"${text}" is not a repository name: lowercase path components such as team/web`;
+      }),
+    ),
+    tags: oneOrMany(tagTemplate, 'a tag or a list of tags').optional(),
+    args: z.record(z.string(), byShape({ string: z.string(), number: z.number(), boolean: z.boolean() }, 'a string')).superRefine(keysMatch(ENV_NAME, 'build argument name')).optional(),
+    target: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a stage name is letters, digits, _ . -').optional(),
+  },
+  { file: 'Gantry calls it "dockerfile"', tag: 'Gantry calls it "tags"', build_args: 'Gantry calls it "args"', repository: 'Gantry calls it "image"' },
+);
+
 const step = fields(
   {
     name,
-    commands: byShape({ string: z.string().min(1), array: z.array(command).min(1) }, 'a list of commands'),
+    commands: byShape({ string: z.string().min(1), array: z.array(command).min(1) }, 'a list of commands').optional(),
+    build: imageBuild.optional(),
     image: z.string().min(1).optional(),
     env: env.optional(),
     when: byShape({ object: condition, array: z.array(condition) }, 'a mapping (branch, event, path, status) or a list of them').optional(),

@@ -37,10 +37,26 @@ export interface StepResources {
   disk?: number;
 }
 
+/** A step that builds an image (`build:`) and pushes it to the bundled registry. */
+export interface StepBuild {
+  /** Relative to the workspace. */
+  context: string;
+  /** Relative to the context. */
+  dockerfile: string;
+  /** The repository on the bundled registry (team/web). */
+  image: string;
+  /** Templates with `${commit}`, `${short_commit}`, `${branch}`, `${tag}`, `${run}`. */
+  tags: string[];
+  args: Record<string, string>;
+  target: string | null;
+}
+
 export interface Step {
   name: string;
-  /** Run one after another by a shell in the workspace; the step fails at the first failing command. */
+  /** Run one after another by a shell in the workspace; the step fails at the first failing command. Empty for a build step. */
   commands: string[];
+  /** Set: the step builds this image instead of running commands. */
+  build: StepBuild | null;
   /** Set: the Docker driver runs the step in this image. Null: the exec driver runs it on the agent. */
   image: string | null;
   env: Record<string, string>;

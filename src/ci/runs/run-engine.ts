@@ -177,6 +177,8 @@ export class RunEngine {
       return;
     }
     if (task.state === 'finished') {
+      // A build step's image, pinned by digest: what a later deploy step rolls out.
+      if (task.result?.image) await this.options.runs.updateStep(run.id, step.name, ['running'], { image: task.result.image, digest: task.result.digest ?? null });
       if (step.name === CLONE_STEP) await this.options.runs.updateRun(run.id, ['running'], { workspaceHost: await this.options.cluster.agentHostname(task.agentId) });
       await this.endStep(await this.options.runs.get(run.id), step.name, ['running'], { state: 'success', reason: null, exitCode: task.exitCode });
       return;

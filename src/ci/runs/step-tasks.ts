@@ -3,7 +3,8 @@
 // registry's robot, the server's mirror of the repository), it says which owner submits what task.
 // The run engine only schedules what this produced.
 import { taskOwner, type TaskSubmission } from '../../cluster/index.ts';
-import type { Pipeline, Step } from '../pipeline/index.ts';
+import { Invalid } from '../../shared/errors.ts';
+import type { Pipeline, Step, StepBuild } from '../pipeline/index.ts';
 import type { CiRun } from '../store/runs.ts';
 import { MIRROR_VARIABLE, cloneScript, stepScript } from './step-plan.ts';
 
@@ -46,6 +47,7 @@ export function cloneTask(run: CiRun, pipeline: Pipeline, mirrorPath?: string): 
  * the step's environment, the CI variables, the registry's and the secrets' (both masked in its output).
  */
 export function stepTask(run: CiRun, pipeline: Pipeline, step: Step, secretEnv: Record<string, string>, registry?: StepRegistry): TaskSubmission {
+  if (step.build) return buildTask(run, pipeline, step, step.build);
   const registryEnv: Record<string, string> = registry
     ? { GANTRY_REGISTRY: new URL(registry.url).host, GANTRY_REGISTRY_USERNAME: registry.username, GANTRY_REGISTRY_PASSWORD: registry.password }
     : {};
@@ -67,6 +69,72 @@ export function stepTask(run: CiRun, pipeline: Pipeline, step: Step, secretEnv: 
     ...(step.image ? { image: step.image } : {}),
     ...runAs(pipeline),
   };
+}
+
+/**
+ * A build step's task: the agent's Docker engine builds the image from the workspace and pushes it to
+ * the bundled registry with the platform robot (the agent has its account; the step's environment
+ * and secrets take no part: nothing of the pipeline's runs on the agent).
+ */
+function buildTask(run: CiRun, pipeline: Pipeline, step: Step, build: StepBuild): TaskSubmission {
+  const tags = buildTags(build.tags, run);
+  if (tags.length === 0) throw new Invalid(`step "${step.name}": none of its tags (${build.tags.join(', ')}) has a value in this run; add one that always has, such as \${commit} or \${run}`);
+  const constraints = [...step.constraints];
+  if (run.workspaceHost) constraints.push(`hostname:IS:${run.workspaceHost}`);
+  return {
+    name: `${pipeline.name} #${run.number} ${step.name}`,
+    group: taskOwner('ci', pipeline.name),
+    build: {
+      context: build.context,
+      dockerfile: build.dockerfile,
+      repository: build.image,
+      tags,
+      args: build.args,
+      ...(build.target !== null ? { target: build.target } : {}),
+      labels: imageLabels(run),
+    },
+    constraints,
+    workspace: run.id,
+    cpus: step.resources.cpus ?? STEP_DEFAULTS.cpus,
+    mem: step.resources.mem ?? STEP_DEFAULTS.mem,
+    ...runAs(pipeline),
+  };
+}
+
+/** The OCI annotations of what a run built: its commit and where it came from (credentials left out). */
+function imageLabels(run: CiRun): Record<string, string> {
+  return {
+    ...(run.commit ? { 'org.opencontainers.image.revision': run.commit } : {}),
+    'org.opencontainers.image.source': run.cloneUrl.replace(/\/\/[^/@\s]+@/, '//'),
+  };
+}
+
+/**
+ * A build's tags for a run: placeholders filled in, what a tag may not hold turned into "-" (a branch
+ * `feature/x` tags `feature-x`, as docker/metadata-action does); a tag whose placeholder has no value
+ * in this run (`\${tag}` on a branch push) is left out.
+ */
+export function buildTags(templates: readonly string[], run: Pick<CiRun, 'commit' | 'branch' | 'tag' | 'number'>): string[] {
+  const values: Record<string, string> = {
+    commit: run.commit ?? '',
+    short_commit: run.commit?.slice(0, 8) ?? '',
+    branch: run.branch ?? '',
+    tag: run.tag ?? '',
+    run: String(run.number),
+  };
+  const tags: string[] = [];
+  for (const template of templates) {
+    let missing = false;
+    const filled = template.replace(/\$\{([a-z_]+)\}/g, (_, word: string) => {
+      const value = values[word] ?? '';
+      if (value === '') missing = true;
+      return value;
+    });
+    if (missing) continue;
+    const tag = filled.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[.-]+/, '').slice(0, 128);
+    if (tag !== '' && !tags.includes(tag)) tags.push(tag);
+  }
+  return tags;
 }
 
 /**

@@ -46,6 +46,10 @@ export interface CiStep {
   finishedAt: string | null;
   exitCode: number | null;
   reason: string | null;
+  /** A build step's pushed image, pinned by digest (`host:port/team/web@sha256:…`). */
+  image: string | null;
+  /** A build step's pushed manifest digest. */
+  digest: string | null;
 }
 
 export type NewRun = Omit<CiRun, 'number'>;
@@ -158,6 +162,8 @@ export class RunStore {
     if (changes.finishedAt !== undefined) row.finished_at = changes.finishedAt;
     if (changes.exitCode !== undefined) row.exit_code = changes.exitCode;
     if (changes.reason !== undefined) row.reason = changes.reason;
+    if (changes.image !== undefined) row.image = changes.image;
+    if (changes.digest !== undefined) row.digest = changes.digest;
     return (await this.knex('ci_steps').where({ run_id: runId, name }).whereIn('state', from).update(row)) === 1;
   }
 }
@@ -227,5 +233,7 @@ function toStep(row: Record<string, unknown>): CiStep {
     finishedAt: (row.finished_at as string | null) ?? null,
     exitCode: row.exit_code === null || row.exit_code === undefined ? null : Number(row.exit_code),
     reason: (row.reason as string | null) ?? null,
+    image: (row.image as string | null) ?? null,
+    digest: (row.digest as string | null) ?? null,
   };
 }

@@ -64,6 +64,8 @@ export function registerCiCommands(program: Command): void {
       if (flags.json) return printJson(run);
       process.stdout.write(`${run.repository} ${run.pipeline} #${run.number} ${run.state}${run.reason ? `: ${run.reason}` : ''} (${run.ref} ${run.commit?.slice(0, 8) ?? ''})\n`);
       process.stdout.write(stepTable(run.steps ?? []) + '\n');
+      // What the build steps pushed, pinned by digest: what a deploy rolls out and `docker pull` takes.
+      for (const step of run.steps ?? []) if (step.image) process.stdout.write(`image ${step.name}: ${step.image}\n`);
     });
 
   ci.command('logs')

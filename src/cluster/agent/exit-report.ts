@@ -11,7 +11,7 @@ export function exitReport(taskId: string, exit: TaskExit, killReason: string | 
   if (killReason !== undefined || exit.killed) {
     return { taskId, state: 'killed', exitCode: exit.exitCode, reason: killReason ?? 'killed', limits };
   }
-  if (exit.exitCode === 0) return { taskId, state: 'finished', exitCode: 0, reason: 'exited with code 0', limits };
-  const reason = exit.exitCode === null ? `terminated by signal ${exit.signal ?? 'unknown'}` : `exited with code ${exit.exitCode}`;
+  if (exit.exitCode === 0) return { taskId, state: 'finished', exitCode: 0, reason: 'exited with code 0', limits, ...(exit.result ? { result: exit.result } : {}) };
+  const reason = exit.reason !== undefined ? exit.reason : exit.exitCode === null ? `terminated by signal ${exit.signal ?? 'unknown'}` : `exited with code ${exit.exitCode}`;
   return { taskId, state: 'failed', exitCode: exit.exitCode, reason, limits };
 }

@@ -85,7 +85,7 @@ export class RunStarter {
   }
 
   private pickDriver(order: LaunchOrder): Driver {
-    const wanted = order.spec.image ? 'docker' : 'exec';
+    const wanted = order.spec.image || order.spec.build ? 'docker' : 'exec';
     const driver = this.options.drivers.find((d) => d.name === wanted);
     if (!driver) throw new Error(wanted === 'docker' ? 'this agent has no docker driver (no Docker engine answered when it started)' : `this agent has no ${wanted} driver`);
     return driver;

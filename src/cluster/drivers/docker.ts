@@ -18,6 +18,8 @@
 // (default 10 minutes; 0 removes it in destroy()) and then the container GC (collectGarbage, run by
 // the agent; docker-gc.ts) removes it, with orphans that carry Gantry's labels.
 //
+// An image build (TaskSpec.build) runs no container: image-build-handle.ts builds and pushes.
+//
 // recover(): the containers labelled with a sandbox directly under the given sandbox root (this
 // agent's, even when several agents share one engine) become handles again: running ones, and also
 // those that exited while no agent ran, so that their exit code and output are still reported; not
@@ -31,6 +33,7 @@ import { execInContainer, type ExecResult } from './docker-exec.ts';
 import { containerCreateOptions, containerName, describeLimits, LABEL_SANDBOX, LABEL_TASK } from './docker-create.ts';
 import { DEFAULT_PULL_STALL_MS, engineMessage, ensureImage } from './docker-pull.ts';
 import { PulledImageHandle } from './pulled-image-handle.ts';
+import { ImageBuildHandle } from './image-build-handle.ts';
 import { DockerTaskHandle } from './docker-task-handle.ts';
 import { collectContainers, containersDiskUsage, pruneDanglingImages, REPORTED_MARKER } from './docker-gc.ts';
 
@@ -91,6 +94,10 @@ export class DockerDriver implements Driver {
 
   async start(launch: TaskLaunch): Promise<TaskHandle> {
     const { spec } = launch;
+    if (spec.build) {
+      if (!launch.workingDir) throw new Error('an image build needs a workspace to build from');
+      return new ImageBuildHandle(this.docker, { taskId: launch.taskId, build: spec.build, workspace: path.resolve(launch.workingDir), registry: launch.registry });
+    }
     if (!spec.image) throw new Error('the docker driver runs tasks that name an image');
     const sandboxDir = path.resolve(launch.sandboxDir);
     await mkdir(sandboxDir, { recursive: true });

@@ -2,7 +2,7 @@
 // (dockerode) implement it; the agent picks one per task (a task with an image means docker).
 // Modelled on Woodpecker's pipeline/backend/types/backend.go and Nomad's task drivers.
 import type { Readable } from 'node:stream';
-import type { Allocation, TaskSpec } from '../types.ts';
+import type { Allocation, TaskResult, TaskSpec } from '../types.ts';
 import type { TaskUsage } from './task-usage.ts';
 
 export type { TaskUsage } from './task-usage.ts';
@@ -74,6 +74,10 @@ export interface TaskExit {
   oomKilled: boolean;
   /** True when kill() was called before the task ended. */
   killed: boolean;
+  /** What the task produced, when its driver knows (an image build: the pushed digest). */
+  result?: TaskResult;
+  /** The driver's own words on a failure, instead of "exited with code N" (an image build: the builder's message). */
+  reason?: string;
 }
 
 export interface TaskHandle {

@@ -41,7 +41,7 @@ export class AgentReports {
     if (report.state === 'running') return;
     if (report.state === 'restarting') return this.restarting(task, agentId, report);
     const reason = report.reason ?? defaultReason(report.state, report.exitCode ?? null);
-    await lifecycle.finish(task, { state: report.state, exitCode: report.exitCode ?? null, reason }, report.limits);
+    await lifecycle.finish(task, { state: report.state, exitCode: report.exitCode ?? null, reason, ...(report.result ? { result: report.result } : {}) }, report.limits);
   }
 
   /** A run of a task with a restart policy ended and its agent runs it again later. */

@@ -1,7 +1,7 @@
 // The tasks table. Every state change is a compare-and-set on the current state (and agent), so a
 // late or repeated report can never move a task backwards or resurrect a finished one.
 import type { Knex } from 'knex';
-import type { Allocation, TaskRecord, TaskSpec, TaskState } from '../types.ts';
+import type { Allocation, TaskRecord, TaskResult, TaskSpec, TaskState } from '../types.ts';
 import { NotFound } from '../../shared/errors.ts';
 import { fromJson, toBool, toJson } from './json.ts';
 
@@ -49,6 +49,8 @@ export interface Finish {
   state: Extract<TaskState, 'finished' | 'failed' | 'killed' | 'lost'>;
   exitCode: number | null;
   reason: string;
+  /** What the task produced (TaskRecord.result), when its driver said. */
+  result?: TaskResult;
 }
 
 const ACTIVE: readonly TaskState[] = ['staging', 'running'];
@@ -168,6 +170,7 @@ export class TaskRepository {
       state: finish.state,
       exit_code: finish.exitCode,
       reason: finish.reason,
+      ...(finish.result !== undefined ? { result: toJson(finish.result) } : {}),
       finished_at: now,
       restart_at: null,
       version: this.knex.raw('version + 1'),
@@ -277,6 +280,7 @@ function toRow(record: TaskRecord): Record<string, unknown> {
     health: record.health,
     ready: record.ready,
     probe_message: record.probeMessage,
+    result: record.result ? toJson(record.result) : null,
     version: record.version,
   };
 }
@@ -302,6 +306,7 @@ function fromRow(row: Record<string, unknown>): TaskRecord {
     health: (row.health as 'healthy' | 'unhealthy' | null) ?? null,
     ready: row.ready == null ? null : toBool(row.ready),
     probeMessage: (row.probe_message as string | null) ?? null,
+    result: row.result == null ? null : fromJson<TaskResult>(row.result),
     version: Number(row.version),
   };
 }

@@ -16,6 +16,7 @@ import * as taskLogRetention from './012-task-log-retention.ts';
 import * as agentTaskUsers from './013-agent-task-users.ts';
 import * as taskProbes from './014-task-probes.ts';
 import * as apps from './015-apps.ts';
+import * as buildResults from './016-build-results.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -38,6 +39,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['013-agent-task-users', agentTaskUsers],
   ['014-task-probes', taskProbes],
   ['015-apps', apps],
+  ['016-build-results', buildResults],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -14,7 +14,7 @@ const rows: Row[] = [
       { name: 'gantry', repository: null, on: { branches: null, tags: null, paths: null }, env: {}, secrets: {}, concurrency: null, timeoutMs: null },
     );
     assert.deepEqual(step(p), {
-      name: 'build', commands: ['make'], image: null, env: {}, secrets: {}, when: [], dependsOn: [], timeoutMs: null, retry: 0,
+      name: 'build', commands: ['make'], build: null, image: null, env: {}, secrets: {}, when: [], dependsOn: [], timeoutMs: null, retry: 0,
       failure: 'fail', resources: {}, constraints: [],
     });
   }],
@@ -58,6 +58,12 @@ const rows: Row[] = [
   ['repository when required', lines('repository: acme/web', ...ONE_STEP), (p) => assert.equal(p.repository, 'acme/web')],
   ['anchors, merge keys and x- fields', lines('x-defaults: &defaults', '  image: node:20', '  retry: 1', 'steps:', '  - name: a', '    <<: *defaults', '    commands: [x]'), (p) => {
     assert.deepEqual([step(p).image, step(p).retry], ['node:20', 1]);
+  }],
+  ['a build step with its defaults: the root context, its Dockerfile, the commit as tag', lines('steps:', '  - name: image', '    build: {image: team/web}'), (p) => {
+    assert.deepEqual([step(p).commands, step(p).build], [[], { context: '.', dockerfile: 'Dockerfile', image: 'team/web', tags: ['${commit}'], args: {}, target: null }]);
+  }],
+  ['a build step written out: one tag as a string, args as strings', lines('steps:', '  - name: image', '    build:', '      context: web', '      dockerfile: docker/Dockerfile.prod', '      image: team/web', '      tags: ${branch}-${run}', '      args: {NODE: 20, DEBUG: false}', '      target: runtime'), (p) => {
+    assert.deepEqual(step(p).build, { context: 'web', dockerfile: 'docker/Dockerfile.prod', image: 'team/web', tags: ['${branch}-${run}'], args: { NODE: '20', DEBUG: 'false' }, target: 'runtime' });
   }],
   ['depends_on as one string', lines('steps:', '  - name: a', '    commands: [x]', '  - name: b', '    commands: [x]', '  - name: c', '    depends_on: a', '    commands: [x]'), (p) => assert.deepEqual(step(p, 2).dependsOn, ['a'])],
 ];

@@ -1,7 +1,7 @@
 // The compiler from a run's steps to tasks, as tables: what each step's task runs, where, with which
 // environment (the CI variables, the registry's robot, secrets masked), and which owner submits it.
 import assert from 'node:assert/strict';
-import { cleanupTask, cloneTask, stepOwner, stepTask, STEP_DEFAULTS } from '../../../src/ci/runs/step-tasks.ts';
+import { buildTags, cleanupTask, cloneTask, stepOwner, stepTask, STEP_DEFAULTS } from '../../../src/ci/runs/step-tasks.ts';
 import type { CiRun } from '../../../src/ci/store/runs.ts';
 import { parse } from '../pipeline/helpers.ts';
 
@@ -65,6 +65,28 @@ describe('CI: steps compiled to tasks', () => {
     assert.equal(task.redact, undefined);
     assert.equal(task.cpus, STEP_DEFAULTS.cpus);
     assert.equal(task.mem, STEP_DEFAULTS.mem);
+  });
+
+  it('a build step: a build task on the workspace\'s agent, its tags filled in for the run, nothing of the pipeline\'s environment', () => {
+    const built = parse(`steps:\n  - name: image\n    build:\n      image: team/shop\n      context: web\n      tags: ['\${short_commit}', '\${branch}', '\${tag}', 'run-\${run}']\n      args: {NODE: 20}\n      target: runtime\n`);
+    const task = stepTask({ ...run, commit: 'c0ffee1234567890', branch: 'feature/Cart' }, built, built.steps[0]!, { TOKEN: 's3cret' }, registry);
+    assert.deepEqual(task.build, {
+      context: 'web', dockerfile: 'Dockerfile', repository: 'team/shop', tags: ['c0ffee12', 'feature-Cart', 'run-7'], args: { NODE: '20' }, target: 'runtime',
+      labels: { 'org.opencontainers.image.revision': 'c0ffee1234567890', 'org.opencontainers.image.source': 'https://git.example/team/shop.git' },
+    });
+    const withToken = stepTask({ ...run, cloneUrl: 'https://x-access-token:ghs_abc@git.example/team/shop.git' }, built, built.steps[0]!, {});
+    assert.equal(withToken.build!.labels!['org.opencontainers.image.source'], 'https://git.example/team/shop.git', 'no credentials in an image');
+    assert.equal(task.workspace, 'r-1');
+    assert.deepEqual(task.constraints, ['hostname:IS:agent-3']);
+    assert.deepEqual([task.cmd, task.image, task.env, task.redact], [undefined, undefined, undefined, undefined]);
+    const tagOnly = parse(`steps:\n  - name: image\n    build: {image: team/shop, tags: ['\${tag}']}\n`);
+    assert.throws(() => stepTask(run, tagOnly, tagOnly.steps[0]!, {}), /none of its tags \(\$\{tag\}\) has a value in this run/);
+  });
+
+  it('a build\'s tags: placeholders filled, what a tag may not hold made "-", empty ones left out, each once', () => {
+    const values = { commit: 'abcdef0123456789', branch: 'release/2.x', tag: null, number: 12 };
+    assert.deepEqual(buildTags(['${commit}', '${short_commit}', '${branch}', '${tag}', 'v${run}', 'latest', 'latest', '-${branch}'], values), ['abcdef0123456789', 'abcdef01', 'release-2.x', 'v12', 'latest']);
+    assert.deepEqual(buildTags(['${branch}'], { ...values, branch: null }), []);
   });
 
   it('a server pipeline\'s user runs every task of the run, clone and cleanup included (its workspace is that user\'s); none by default', () => {
