@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
-import { AppsService } from './apps/index.ts';
+import { AppsService, ImageRollout } from './apps/index.ts';
 import { BatchService } from './batch/index.ts';
 import { CiService, GitHubStatusReporter, MIRRORS_DIR } from './ci/index.ts';
 import type { Agent } from './cluster/agent/agent.ts';
@@ -118,6 +118,15 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
   const batch = new BatchService({ knex: store.knex, cluster: clusterClient(master), clock: systemClock, logger: logger.child({ component: 'batch' }) });
   await batch.start();
   started.add(() => batch.stop());
+  // Before the CI: a deploy step the CI recovers at its start follows a deployment of the apps.
+  const apps = new AppsService({
+    knex: store.knex,
+    cluster: clusterClient(master),
+    logger: logger.child({ component: 'apps' }),
+    progressDeadlineSeconds: Math.ceil(config.apps.progressDeadlineMs / 1000),
+  });
+  await apps.start();
+  started.add(() => apps.stop());
   const ci = new CiService({
     knex: store.knex,
     cluster: clusterClient(master),
@@ -127,6 +136,7 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
     pipelinesDir: config.ci.pipelinesDir,
     webhookSecrets: config.ci.webhookSecrets,
     registry: () => registryAccess,
+    deployer: new ImageRollout(apps),
   });
   if (config.ci.github.token) {
     const statuses = new GitHubStatusReporter({ ...config.ci.github, token: config.ci.github.token, logger: logger.child({ component: 'github-status' }) });
@@ -134,14 +144,6 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
   }
   await ci.start();
   started.add(() => ci.stop());
-  const apps = new AppsService({
-    knex: store.knex,
-    cluster: clusterClient(master),
-    logger: logger.child({ component: 'apps' }),
-    progressDeadlineSeconds: Math.ceil(config.apps.progressDeadlineMs / 1000),
-  });
-  await apps.start();
-  started.add(() => apps.stop());
 
   const registry = createRegistry({
     root: path.join(config.dataDir, 'registry'),

@@ -9,10 +9,11 @@ import type { Clock } from '../shared/clock.ts';
 import { Invalid, NotFound, Unsatisfiable } from '../shared/errors.ts';
 import { SerialLane } from '../shared/serial-lane.ts';
 import { loadPipelineDirectory, type Pipeline } from './pipeline/index.ts';
+import type { AppDeployer } from './runs/deploy-step.ts';
 import { RunEngine } from './runs/run-engine.ts';
 import { RunPlanner, type PushFacts } from './runs/run-planner.ts';
 import { DeliveryStore, type Delivery } from './store/deliveries.ts';
-import { RunStore, type CiRun, type CiStep } from './store/runs.ts';
+import { RunStore, type CiRun, type CiStep, type StepLine } from './store/runs.ts';
 import { SecretStore } from './store/secrets.ts';
 import { GitHubReceiver } from './webhooks/github-receiver.ts';
 import { checkCloneUrl, GitMirror, MIRROR_KEY_FILE, MIRRORS_DIR, withoutCredentials } from './workspace/git-mirror.ts';
@@ -27,6 +28,8 @@ export interface CiServiceOptions {
   webhookSecrets: readonly string[];
   /** The bundled registry and the platform robot, handed to every step (see RunEngineOptions.registry). */
   registry?: () => { url: string; username: string; password: string } | undefined;
+  /** The apps, as deploy steps reach them (src/main.ts wires them in). */
+  deployer?: AppDeployer;
 }
 
 export interface PipelineSummary {
@@ -64,6 +67,7 @@ export class CiService {
       clock: options.clock,
       logger: options.logger,
       ...(options.registry ? { registry: options.registry } : {}),
+      ...(options.deployer ? { deployer: options.deployer } : {}),
       onChange: (run) => {
         for (const listener of this.listeners) listener(run);
       },
@@ -137,6 +141,16 @@ export class CiService {
 
   cancel(runId: string): Promise<CiRun> {
     return this.engine.cancel(runId, 'canceled by user');
+  }
+
+  /** Lets a step waiting for approval go (`who`: the approver, recorded with the time). */
+  approve(runId: string, step: string, who: string): Promise<CiRun> {
+    return this.engine.approve(runId, step, who);
+  }
+
+  /** The log of a step that runs on the server (a deploy), after line `afterSeq`. */
+  stepLines(runId: string, step: string, afterSeq = 0): Promise<StepLine[]> {
+    return this.runs.lines(runId, step, afterSeq);
   }
 
   async run(runId: string): Promise<CiRun & { steps: CiStep[] }> {

@@ -200,6 +200,8 @@ export interface CiServerOptions {
   unprivileged?: boolean;
   /** The umask the server process starts with (the test process's otherwise). */
   umask?: number;
+  /** The embedded agent's --agent-resources (default: CPUs, memory and disk enough for many steps, no ports). */
+  agentResources?: string;
 }
 
 /** A `gantry server` with the CI configured (webhook secret, pipelines directory) on a fixed port. */
@@ -246,7 +248,7 @@ export class CiServer {
     try {
       starting = startGantry(
         ['server', '--data-dir', this.dataDir, '--listen', this.url.replace('http://', ''), '--registry-listen', '127.0.0.1:0',
-          '--agent-resources', 'cpus:32;mem:32768;disk:32768', ...taskUsers, '--log-level', 'warn'],
+          '--agent-resources', this.options.agentResources ?? 'cpus:32;mem:32768;disk:32768', ...taskUsers, '--log-level', 'warn'],
         { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN, GANTRY_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET, GANTRY_PIPELINES_DIR: this.pipelinesDir },
         /listening on (http:\/\/\S+)/,
       );

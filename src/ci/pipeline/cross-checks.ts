@@ -5,6 +5,7 @@ import { findCycles, resolveDependsOn } from './dag.ts';
 import { didYouMean } from '../../shared/validation/did-you-mean.ts';
 import type { Finding } from './problems.ts';
 import { isPlainObject } from '../../shared/validation/schema-kit.ts';
+import { STEP_IMAGE_PLACEHOLDER } from './schema.ts';
 
 interface WrittenStep {
   index: number;
@@ -19,17 +20,54 @@ export function crossCheck(file: unknown): Finding[] {
   if (!isPlainObject(file)) return [];
   const steps = Array.isArray(file.steps) ? file.steps.map(readStep) : [];
   const kinds = Array.isArray(file.steps) ? file.steps.flatMap(stepKindProblems) : [];
-  return [...duplicateNames(steps), ...unknownDependencies(steps), ...dependencyCycles(steps), ...envSecretClashes(file), ...kinds];
+  return [...duplicateNames(steps), ...unknownDependencies(steps), ...dependencyCycles(steps), ...envSecretClashes(file), ...kinds, ...deployedImages(file, steps)];
 }
 
-/** A step runs commands or builds an image: exactly one of them; a build runs in no step image. */
+const KINDS = ['commands', 'build', 'deploy'] as const;
+
+/** A step runs commands, builds an image or deploys one: exactly one of them; only commands run in a step image. */
 function stepKindProblems(raw: unknown, index: number): Finding[] {
   if (!isPlainObject(raw)) return [];
-  const has = (key: string): boolean => raw[key] !== undefined;
-  if (has('commands') && has('build')) return [{ path: ['steps', index, 'build'], message: 'a step runs "commands" or does a "build", not both: make two steps' }];
-  if (!has('commands') && !has('build')) return [{ path: ['steps', index], message: 'a step needs "commands" (to run) or "build" (an image to build and push)' }];
-  if (has('build') && has('image')) return [{ path: ['steps', index, 'image'], message: 'a build step runs in no image: the Docker engine builds from the Dockerfile; leave out "image"' }];
+  const written = KINDS.filter((key) => raw[key] !== undefined);
+  if (written.length > 1) return [{ path: ['steps', index, written[1]!], message: `a step does one of "commands", "build" or "deploy", not ${written.map((k) => `"${k}"`).join(' and ')}: make a step of each` }];
+  if (written.length === 0) return [{ path: ['steps', index], message: 'a step needs "commands" (to run), "build" (an image to build and push) or "deploy" (an image to roll out to an app)' }];
+  if (written[0] !== 'commands' && raw.image !== undefined) {
+    const why = written[0] === 'build' ? 'the Docker engine builds from the Dockerfile' : 'the server rolls the image out to the app';
+    return [{ path: ['steps', index, 'image'], message: `a ${written[0]} step runs in no image: ${why}; leave out "image"` }];
+  }
   return [];
+}
+
+/**
+ * A deploy's `${steps.NAME.image}` names a build step that runs before it (among its dependencies,
+ * directly or not), so that what it deploys was built by then.
+ */
+function deployedImages(file: Record<string, unknown>, steps: WrittenStep[]): Finding[] {
+  if (!Array.isArray(file.steps)) return [];
+  const named = steps.filter((s): s is WrittenStep & { name: string } => s.name !== null);
+  const dependsOn = resolveDependsOn(named.map((s) => s.name), named.map((s) => s.dependsOn));
+  const ancestors = (name: string): Set<string> => {
+    const seen = new Set<string>();
+    const walk = (at: string): void => {
+      const index = named.findIndex((s) => s.name === at);
+      for (const dep of dependsOn[index] ?? []) if (!seen.has(dep)) (seen.add(dep), walk(dep));
+    };
+    walk(name);
+    return seen;
+  };
+  const findings: Finding[] = [];
+  file.steps.forEach((raw: unknown, index: number) => {
+    if (!isPlainObject(raw) || !isPlainObject(raw.deploy) || typeof raw.deploy.image !== 'string') return;
+    const placeholder = STEP_IMAGE_PLACEHOLDER.exec(raw.deploy.image);
+    if (!placeholder) return;
+    const source = placeholder[1]!;
+    const path = ['steps', index, 'deploy', 'image'];
+    const built = (file.steps as unknown[]).find((s) => isPlainObject(s) && s.name === source);
+    if (!built) findings.push({ path, message: `no step "${source}"${didYouMean(source, named.map((s) => s.name))}` });
+    else if (!isPlainObject(built) || built.build === undefined) findings.push({ path, message: `step "${source}" builds no image: \${steps.${source}.${placeholder[2]}} names a step with "build"` });
+    else if (typeof raw.name === 'string' && !ancestors(raw.name).has(source)) findings.push({ path, message: `step "${source}" may not have built its image when this step starts: add it to depends_on` });
+  });
+  return findings;
 }
 
 function readStep(raw: unknown, index: number): WrittenStep {

@@ -1,6 +1,6 @@
 // What the rest of Gantry uses of pipeline definitions. Pure code: no store, no HTTP, no processes
 // (loadPipelineDirectory only reads files).
-export type { Concurrency, GlobFilter, Pipeline, PushEvent, PushTriggers, Step, StepCondition, StepContext, StepBuild, StepEvent, StepResources, StepStatus } from './types.ts';
+export type { Concurrency, GlobFilter, Pipeline, PushEvent, PushTriggers, Step, StepCondition, StepContext, StepBuild, StepDeploy, StepEvent, StepResources, StepStatus } from './types.ts';
 export type { PipelineProblem } from './problems.ts';
 export type { ParseOptions } from './parse-pipeline.ts';
 export type { LoadedPipelines } from './load-directory.ts';

@@ -46,6 +46,8 @@ function normalizeStep(step: StepFile, dependsOn: string[]): Step {
     name: step.name,
     commands: step.commands === undefined ? [] : typeof step.commands === 'string' ? [step.commands] : step.commands.map(String),
     build: step.build === undefined ? null : normalizeBuild(step.build),
+    deploy: step.deploy === undefined ? null : { app: step.deploy.app.startsWith('/') ? step.deploy.app : `/${step.deploy.app}`, image: step.deploy.image },
+    approval: step.approval ?? false,
     image: step.image ?? null,
     env: env.values,
     secrets: env.secrets,

@@ -115,11 +115,30 @@ const imageBuild = fields(
   { file: 'Gantry calls it "dockerfile"', tag: 'Gantry calls it "tags"', build_args: 'Gantry calls it "args"', repository: 'Gantry calls it "image"' },
 );
 
+/** What a deploy step's image may say: a build step's pushed image (or its digest), or an image pinned by digest. */
+export const STEP_IMAGE_PLACEHOLDER = /^\$\{steps\.([A-Za-z0-9][A-Za-z0-9_.-]*)\.(image|digest)\}$/;
+
+const imageDeploy = fields(
+  {
+    app: z.string().regex(/^\/?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(\/[a-z0-9]([a-z0-9.-]*[a-z0-9])?)*$/, 'an app id is a path of lowercase names, e.g. /prod/web'),
+    image: z.string().superRefine(
+      checkedBy((text: string) =>
+        STEP_IMAGE_PLACEHOLDER.test(text) || /@sha256:[0-9a-f]{64}$/.test(text)
+          ? null
+          : `"${text}" can move under a deploy: write \${steps.NAME.image} (what a build step pushed) or an image pinned by digest (repo@sha256:...)`,
+      ),
+    ),
+  },
+  { tag: 'a deploy rolls out an image pinned by digest: write image: ${steps.NAME.image}' },
+);
+
 const step = fields(
   {
     name,
     commands: byShape({ string: z.string().min(1), array: z.array(command).min(1) }, 'a list of commands').optional(),
     build: imageBuild.optional(),
+    deploy: imageDeploy.optional(),
+    approval: z.boolean().optional(),
     image: z.string().min(1).optional(),
     env: env.optional(),
     when: byShape({ object: condition, array: z.array(condition) }, 'a mapping (branch, event, path, status) or a list of them').optional(),

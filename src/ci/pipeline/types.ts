@@ -51,12 +51,24 @@ export interface StepBuild {
   target: string | null;
 }
 
+/** A step that rolls an image out to an app (`deploy:`), on the server, following its deployment. */
+export interface StepDeploy {
+  /** The app's id as written (`/prod/web`). */
+  app: string;
+  /** `${steps.NAME.image}`, `${steps.NAME.digest}` or an image pinned by digest. */
+  image: string;
+}
+
 export interface Step {
   name: string;
   /** Run one after another by a shell in the workspace; the step fails at the first failing command. Empty for a build step. */
   commands: string[];
   /** Set: the step builds this image instead of running commands. */
   build: StepBuild | null;
+  /** Set: the step deploys an image to an app instead of running commands. */
+  deploy: StepDeploy | null;
+  /** The step waits, once ready, until a person approves it (`gantry ci approve RUN STEP`). */
+  approval: boolean;
   /** Set: the Docker driver runs the step in this image. Null: the exec driver runs it on the agent. */
   image: string | null;
   env: Record<string, string>;

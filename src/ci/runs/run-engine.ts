@@ -7,14 +7,15 @@ import type { Logger } from 'pino';
 import { TERMINAL_STATES, parseOwner, type ClusterClient, type TaskRecord, type TaskSubmission } from '../../cluster/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { systemTimers, type TimerHandle, type Timers as TimerFunctions } from '../../shared/timers.ts';
-import { GantryError } from '../../shared/errors.ts';
+import { Conflict, GantryError, NotFound, Unavailable } from '../../shared/errors.ts';
 import { SerialLane } from '../../shared/serial-lane.ts';
-import type { Pipeline, Step } from '../pipeline/index.ts';
+import type { Pipeline, Step, StepDeploy } from '../pipeline/index.ts';
 import { stepRunsWhen } from '../pipeline/index.ts';
 import type { SecretStore } from '../store/secrets.ts';
 import { ACTIVE_RUN_STATES, type CiRun, type CiStep, type RunStore, type StepState } from '../store/runs.ts';
 import { CLONE_STEP, failedSoFar, isFinished, readySteps, runOutcome } from './step-plan.ts';
 import { cleanupTask, cloneTask, stepOwner, stepTask } from './step-tasks.ts';
+import { deployedImage, type AppDeployer } from './deploy-step.ts';
 
 /** A run with no `timeout` of its own ends after this long. */
 export const DEFAULT_RUN_TIMEOUT_MS = 60 * 60_000;
@@ -37,6 +38,8 @@ export interface RunEngineOptions {
   mirrorOf?: (cloneUrl: string) => Promise<string>;
   /** What runs the run and step timeouts (Node's timers by default). */
   timers?: TimerFunctions;
+  /** The apps, as deploy steps reach them; without it a deploy step fails saying so. */
+  deployer?: AppDeployer;
 }
 
 interface Timers {
@@ -49,7 +52,13 @@ export class RunEngine {
   private readonly timers = new Map<string, Timers>();
   /** Why a step's task is being killed (timeout, cancel): its end is recorded with that state. */
   private readonly killIntents = new Map<string, { state: StepState; reason: string }>();
+  /** The same for a deploy step's deployment being canceled, by deployment id. */
+  private readonly deployIntents = new Map<string, { state: StepState; reason: string }>();
+  /** Deployments followed now (a restart follows them again), with their step's lines being written. */
+  private readonly following = new Map<string, Promise<void>>();
   private unwatch: (() => void) | undefined;
+  /** Aborted by stop(): deployments stop being followed, and their steps stay running for the next start. */
+  private readonly stopping = new AbortController();
   private readonly timerFunctions: TimerFunctions;
 
   constructor(private readonly options: RunEngineOptions) {
@@ -70,11 +79,31 @@ export class RunEngine {
 
   async stop(): Promise<void> {
     this.unwatch?.();
+    this.stopping.abort();
+    await Promise.all(this.following.values());
     for (const timers of this.timers.values()) {
       if (timers.run) this.timerFunctions.clearTimeout(timers.run);
       for (const t of timers.steps.values()) this.timerFunctions.clearTimeout(t);
     }
     await this.lane.idle();
+  }
+
+  /** Lets a step that waits for approval go, recording who approved it; 409 when it waits for none. */
+  approve(runId: string, name: string, who: string): Promise<CiRun> {
+    return this.lane.run(async () => {
+      const run = await this.options.runs.get(runId);
+      const definition = (run.definition as Pipeline | null)?.steps.find((s) => s.name === name);
+      const step = (await this.options.runs.steps(run.id)).find((s) => s.name === name);
+      if (!definition || !step) throw new NotFound(`run ${run.id} has no step "${name}"`);
+      if (!definition.approval) throw new Conflict(`step "${name}" waits for no approval`);
+      if (step.approvedAt !== null) throw new Conflict(`step "${name}" was approved by ${step.approvedBy} at ${step.approvedAt}`);
+      if (!['pending', 'waiting'].includes(step.state)) throw new Conflict(`step "${name}" is ${step.state}: nothing to approve`);
+      await this.options.runs.updateStep(run.id, name, [step.state], { approvedBy: who, approvedAt: this.now, ...(step.state === 'waiting' ? { state: 'pending', reason: null } : {}) });
+      this.options.logger.info({ run: run.id, step: name, by: who }, 'CI step approved');
+      this.changed(run);
+      if (run.state === 'running') await this.advance(run.id);
+      return this.options.runs.get(run.id);
+    });
   }
 
   /** A new run (queued): cancels the runs it supersedes, then starts what its group admits. */
@@ -129,6 +158,7 @@ export class RunEngine {
 
   private async startStep(run: CiRun, pipeline: Pipeline, name: string, attempt: number): Promise<void> {
     const step = pipeline.steps.find((s) => s.name === name);
+    if (step?.deploy) return this.startDeploy(run, step, step.deploy, attempt);
     const position = step ? pipeline.steps.indexOf(step) + 1 : 0;
     let submission: TaskSubmission;
     try {
@@ -157,6 +187,85 @@ export class RunEngine {
     this.changed(run);
     const latest = await this.options.cluster.get(task.id);
     if (TERMINAL_STATES.has(latest.state)) await this.taskEnded(latest);
+  }
+
+  // ---- deploy steps (on the server: deploy-step.ts) ----------------------------------------------------
+
+  private async startDeploy(run: CiRun, step: Step, deploy: StepDeploy, attempt: number): Promise<void> {
+    const current = (await this.options.runs.steps(run.id)).find((s) => s.name === step.name)!;
+    if (!(await this.options.runs.updateStep(run.id, step.name, ['pending', 'running'], { state: 'running', attempt, startedAt: current.startedAt ?? this.now, taskId: null, deploymentId: null }))) return;
+    this.changed(run);
+    let started: { deploymentId: string | null; version: string };
+    try {
+      const image = deployedImage(deploy, await this.options.runs.steps(run.id));
+      if (!this.options.deployer) throw new Unavailable('this server deploys no apps');
+      await this.say(run.id, step.name, `deploying ${image} to ${deploy.app}`);
+      started = await this.options.deployer.deploy(deploy.app, image);
+    } catch (err) {
+      if (!(err instanceof GantryError)) throw err;
+      await this.say(run.id, step.name, `cannot deploy: ${err.message}`);
+      await this.endStep(run, step.name, ['running'], { state: 'failure', reason: err.message, exitCode: null });
+      return;
+    }
+    if (started.deploymentId === null) {
+      await this.say(run.id, step.name, `${deploy.app} runs this image already (version ${started.version}): nothing to deploy`);
+      await this.endStep(run, step.name, ['running'], { state: 'success', reason: null, exitCode: null });
+      return;
+    }
+    await this.options.runs.updateStep(run.id, step.name, ['running'], { deploymentId: started.deploymentId });
+    await this.say(run.id, step.name, `version ${started.version}, deployment ${started.deploymentId}`);
+    this.followDeployment(run, step, started.deploymentId);
+  }
+
+  /**
+   * Follows a deploy step's deployment until it ends (outside the lane: it takes as long as the
+   * deployment), then ends the step in the lane: canceled or timed out when it was canceled for that.
+   */
+  private followDeployment(run: CiRun, step: Step, deploymentId: string): void {
+    const deployer = this.options.deployer!;
+    this.armDeployTimeout(run, step, deploymentId);
+    let lines = Promise.resolve();
+    const say = (line: string): void => {
+      lines = lines.then(() => this.say(run.id, step.name, line)).catch(() => undefined);
+    };
+    const followed = deployer
+      .watch(deploymentId, say, this.stopping.signal)
+      .catch((err: Error) => ({ succeeded: false, reason: `lost track of deployment ${deploymentId}: ${err.message}` }))
+      .then(async (outcome) => {
+        await lines;
+        if (this.stopping.signal.aborted) return; // the server stops: the next start follows it again
+        await this.lane.run(async () => {
+          this.clearStepTimeout(run.id, step.name);
+          const intent = this.deployIntents.get(deploymentId);
+          this.deployIntents.delete(deploymentId);
+          const end = intent ?? (outcome.succeeded ? { state: 'success' as const, reason: null } : { state: 'failure' as const, reason: outcome.reason ?? 'the deployment failed' });
+          await this.say(run.id, step.name, end.state === 'success' ? 'deployed' : `${end.state}: ${end.reason}`);
+          await this.endStep(await this.options.runs.get(run.id), step.name, ['running'], { ...end, exitCode: null });
+        });
+      })
+      .catch((err: Error) => this.options.logger.error({ run: run.id, step: step.name, err: err.message }, 'ending a deploy step failed'))
+      .finally(() => this.following.delete(deploymentId));
+    this.following.set(deploymentId, followed);
+  }
+
+  /** Cancels a deploy step's deployment (the apps roll it back); the step then ends as `intent` says. */
+  private async stopDeployment(deploymentId: string, intent: { state: StepState; reason: string }): Promise<void> {
+    this.deployIntents.set(deploymentId, intent);
+    await this.options.deployer?.cancel(deploymentId).catch((err: Error) => this.options.logger.warn({ deployment: deploymentId, err: err.message }, 'could not cancel a deployment'));
+  }
+
+  private armDeployTimeout(run: CiRun, step: Step, deploymentId: string): void {
+    const limit = step.timeoutMs;
+    if (!limit) return;
+    this.timersOf(run.id).steps.set(
+      step.name,
+      this.timerFunctions.setTimeout(() => void this.stopDeployment(deploymentId, { state: 'timeout', reason: `step "${step.name}" took longer than its timeout (${limit / 1000} s)` }), limit),
+    );
+  }
+
+  /** A line of a server-side step's log, with the time it was written. */
+  private say(runId: string, step: string, line: string): Promise<void> {
+    return this.options.runs.appendLine(runId, step, this.now, line);
   }
 
   /** A step's task ended: success, a retry, or a failure; then whatever that unblocks. */
@@ -207,7 +316,7 @@ export class RunEngine {
       const states = new Map(steps.map((s) => [s.name, s.state]));
       if (run.state !== 'running') {
         // Canceled or timed out: nothing new starts; pending steps are canceled.
-        for (const step of steps.filter((s) => s.state === 'pending')) await this.options.runs.updateStep(run.id, step.name, ['pending'], { state: 'canceled', reason: run.reason, finishedAt: this.now });
+        for (const step of steps.filter((s) => s.state === 'pending' || s.state === 'waiting')) await this.options.runs.updateStep(run.id, step.name, [step.state], { state: 'canceled', reason: run.reason, finishedAt: this.now });
         return this.finishIfDone(run.id);
       }
       if (states.get(CLONE_STEP) === 'failure' || states.get(CLONE_STEP) === 'timeout') {
@@ -220,7 +329,11 @@ export class RunEngine {
         const context = { branch: run.branch, tag: run.tag, event: run.event, changedPaths: run.changedPaths, failedSoFar: failedSoFar(pipeline, states) };
         // At the attempt it is at: a step put back to pending by recover() (its task was never
         // submitted) keeps the attempts it already spent.
-        if (stepRunsWhen(step, context)) await this.startStep(run, pipeline, step.name, steps.find((s) => s.name === step.name)?.attempt ?? 0);
+        const row = steps.find((s) => s.name === step.name);
+        if (stepRunsWhen(step, context) && step.approval && !row?.approvedAt) {
+          await this.options.runs.updateStep(run.id, step.name, ['pending'], { state: 'waiting', reason: `waiting for approval: gantry ci approve ${run.id} ${step.name}` });
+          this.changed(run);
+        } else if (stepRunsWhen(step, context)) await this.startStep(run, pipeline, step.name, row?.attempt ?? 0);
         else await this.options.runs.updateStep(run.id, step.name, ['pending'], { state: 'skipped', reason: context.failedSoFar ? 'an earlier step failed' : 'its `when` does not match', finishedAt: this.now });
       }
       // Skipped steps may have unblocked others: look again.
@@ -255,6 +368,7 @@ export class RunEngine {
     // changes (the run's event stream showed it "running" until every step had stopped).
     this.changed(await this.options.runs.get(run.id));
     for (const step of await this.options.runs.steps(run.id)) {
+      if (step.state === 'running' && step.deploymentId) await this.stopDeployment(step.deploymentId, { state, reason });
       if (step.state !== 'running' || !step.taskId) continue;
       this.killIntents.set(step.taskId, { state, reason });
       await this.options.cluster.kill(step.taskId, reason).catch(() => undefined);
@@ -325,6 +439,13 @@ export class RunEngine {
       this.armRunTimeout(run, pipeline);
       for (const step of await this.options.runs.steps(run.id)) {
         if (step.state !== 'running') continue;
+        const definition = pipeline.steps.find((s) => s.name === step.name);
+        if (definition?.deploy) {
+          // A deployment under way is followed again; a deploy not yet started is started again.
+          if (step.deploymentId) this.followDeployment(run, definition, step.deploymentId);
+          else await this.options.runs.updateStep(run.id, step.name, ['running'], { state: 'pending' });
+          continue;
+        }
         const current = await this.recoverTask(run, pipeline, step);
         if (!current) {
           // The server stopped between marking the step and submitting its task.
@@ -347,6 +468,12 @@ export class RunEngine {
       const intent = { state: run.state as StepState, reason: run.reason ?? `run ${run.state}` };
       for (const step of await this.options.runs.steps(run.id)) {
         if (step.state !== 'running') continue;
+        const definition = pipeline.steps.find((s) => s.name === step.name);
+        if (definition?.deploy && step.deploymentId) {
+          this.followDeployment(run, definition, step.deploymentId);
+          await this.stopDeployment(step.deploymentId, intent);
+          continue;
+        }
         const current = await this.recoverTask(run, pipeline, step);
         if (!current) {
           await this.options.runs.updateStep(run.id, step.name, ['running'], { ...intent, finishedAt: this.now });

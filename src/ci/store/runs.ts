@@ -5,9 +5,10 @@ import { NotFound } from '../../shared/errors.ts';
 
 export type RunEvent = 'push' | 'tag' | 'manual';
 export type CiRunState = 'queued' | 'running' | 'success' | 'failure' | 'canceled' | 'timeout';
-export type StepState = 'pending' | 'running' | 'success' | 'failure' | 'skipped' | 'canceled' | 'timeout';
+/** `waiting`: ready, but held until a person approves it (a step with `approval: true`). */
+export type StepState = 'pending' | 'waiting' | 'running' | 'success' | 'failure' | 'skipped' | 'canceled' | 'timeout';
 export const ACTIVE_RUN_STATES: readonly CiRunState[] = ['queued', 'running'];
-export const ACTIVE_STEP_STATES: readonly StepState[] = ['pending', 'running'];
+export const ACTIVE_STEP_STATES: readonly StepState[] = ['pending', 'waiting', 'running'];
 
 export interface CiRun {
   id: string;
@@ -50,6 +51,18 @@ export interface CiStep {
   image: string | null;
   /** A build step's pushed manifest digest. */
   digest: string | null;
+  /** A deploy step's deployment of the app. */
+  deploymentId: string | null;
+  /** Who approved a step that waits for approval, and when. */
+  approvedBy: string | null;
+  approvedAt: string | null;
+}
+
+/** A line a step running on the server itself (a deploy) wrote; `seq` counts from 1 within the step. */
+export interface StepLine {
+  seq: number;
+  at: string;
+  text: string;
 }
 
 export type NewRun = Omit<CiRun, 'number'>;
@@ -152,6 +165,18 @@ export class RunStore {
       .ignore();
   }
 
+  /** Appends a line to a server-side step's log (one writer per step: the run engine's lane). */
+  async appendLine(runId: string, step: string, at: string, text: string): Promise<void> {
+    const last = await this.knex('ci_step_lines').where({ run_id: runId, step }).max({ n: 'seq' }).first();
+    await this.knex('ci_step_lines').insert({ run_id: runId, step, seq: Number(last?.n ?? 0) + 1, at, text });
+  }
+
+  /** A server-side step's lines after `afterSeq`, in order. */
+  async lines(runId: string, step: string, afterSeq = 0): Promise<StepLine[]> {
+    const rows: Array<{ seq: number; at: string; text: string }> = await this.knex('ci_step_lines').where({ run_id: runId, step }).where('seq', '>', afterSeq).orderBy('seq');
+    return rows.map((r) => ({ seq: Number(r.seq), at: r.at, text: r.text }));
+  }
+
   async updateStep(runId: string, name: string, from: readonly StepState[], changes: Partial<Omit<CiStep, 'runId' | 'name' | 'position'>>): Promise<boolean> {
     const row: Record<string, unknown> = {};
     if (changes.state !== undefined) row.state = changes.state;
@@ -164,6 +189,9 @@ export class RunStore {
     if (changes.reason !== undefined) row.reason = changes.reason;
     if (changes.image !== undefined) row.image = changes.image;
     if (changes.digest !== undefined) row.digest = changes.digest;
+    if (changes.deploymentId !== undefined) row.deployment_id = changes.deploymentId;
+    if (changes.approvedBy !== undefined) row.approved_by = changes.approvedBy;
+    if (changes.approvedAt !== undefined) row.approved_at = changes.approvedAt;
     return (await this.knex('ci_steps').where({ run_id: runId, name }).whereIn('state', from).update(row)) === 1;
   }
 }
@@ -235,5 +263,8 @@ function toStep(row: Record<string, unknown>): CiStep {
     reason: (row.reason as string | null) ?? null,
     image: (row.image as string | null) ?? null,
     digest: (row.digest as string | null) ?? null,
+    deploymentId: (row.deployment_id as string | null) ?? null,
+    approvedBy: (row.approved_by as string | null) ?? null,
+    approvedAt: (row.approved_at as string | null) ?? null,
   };
 }

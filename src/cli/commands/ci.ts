@@ -1,4 +1,4 @@
-// `gantry ci ls|run|runs|show|logs|cancel|deliveries|secret`: pipelines and their runs from the terminal.
+// `gantry ci ls|run|runs|show|logs|approve|cancel|deliveries|secret`: pipelines and their runs from the terminal.
 import type { Command } from 'commander';
 import { ApiClient, CliError } from '../client.ts';
 import { followLogs } from '../follow-logs.ts';
@@ -65,7 +65,11 @@ export function registerCiCommands(program: Command): void {
       process.stdout.write(`${run.repository} ${run.pipeline} #${run.number} ${run.state}${run.reason ? `: ${run.reason}` : ''} (${run.ref} ${run.commit?.slice(0, 8) ?? ''})\n`);
       process.stdout.write(stepTable(run.steps ?? []) + '\n');
       // What the build steps pushed, pinned by digest: what a deploy rolls out and `docker pull` takes.
-      for (const step of run.steps ?? []) if (step.image) process.stdout.write(`image ${step.name}: ${step.image}\n`);
+      for (const step of run.steps ?? []) {
+        if (step.image) process.stdout.write(`image ${step.name}: ${step.image}\n`);
+        if (step.deploymentId) process.stdout.write(`deployment ${step.name}: ${step.deploymentId}\n`);
+        if (step.approvedAt) process.stdout.write(`approved ${step.name}: by ${step.approvedBy} at ${step.approvedAt}\n`);
+      }
     });
 
   ci.command('logs')
@@ -82,7 +86,18 @@ export function registerCiCommands(program: Command): void {
       for (const s of steps) {
         if (step === undefined) process.stdout.write(`--- ${s.name} (${s.state})\n`);
         if (s.taskId) await followLogs(client, s.taskId, { follow: false });
+        else if (hasServerLog(s)) process.stdout.write(await client.getText(`/api/v1/runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(s.name)}/logs`));
       }
+    });
+
+  ci.command('approve')
+    .description('let a step that waits for approval run (who and when are recorded)')
+    .argument('<run>')
+    .argument('<step>')
+    .action(async (runId: string, step: string) => {
+      const run = await new ApiClient().post<Run>(`/api/v1/runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(step)}/approve`);
+      const approved = run.steps?.find((s) => s.name === step);
+      process.stdout.write(`${run.pipeline} #${run.number}: ${step} approved by ${approved?.approvedBy ?? '?'}; it is ${approved?.state ?? '?'}\n`);
     });
 
   ci.command('cancel')
@@ -140,9 +155,17 @@ export function registerCiCommands(program: Command): void {
 async function followRun(client: ApiClient, runId: string, only: string | undefined): Promise<void> {
   const printed = new Set<string>();
   const reported = new Map<string, string>();
+  /** Lines printed so far of the steps that run on the server (deploys), which have no task. */
+  const serverLines = new Map<string, number>();
   for (;;) {
     const run = await client.get<Run>(`/api/v1/runs/${encodeURIComponent(runId)}`);
     for (const step of run.steps ?? []) {
+      if ((only === undefined || step.name === only) && !step.taskId && hasServerLog(step)) {
+        const after = serverLines.get(step.name) ?? 0;
+        const text = await client.getText(`/api/v1/runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(step.name)}/logs?after=${after}`);
+        process.stdout.write(text);
+        serverLines.set(step.name, after + (text.match(/\n/g)?.length ?? 0));
+      }
       if (reported.get(step.name) !== step.state) {
         reported.set(step.name, step.state);
         process.stderr.write(`[${step.name}] ${step.state}${step.reason && !STEP_ACTIVE.has(step.state) ? `: ${step.reason}` : ''}\n`);
@@ -162,6 +185,11 @@ async function followRun(client: ApiClient, runId: string, only: string | undefi
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
+}
+
+/** A step that ran on the server (a deploy) keeps its own lines; one with a task has its task's log. */
+function hasServerLog(step: Step): boolean {
+  return step.deploymentId !== null || (step.startedAt !== null && step.taskIds.length === 0);
 }
 
 function stepTable(steps: Step[]): string {

@@ -6,6 +6,7 @@ import type { CiService } from '../../ci/index.ts';
 import { Conflict, Invalid, NotFound } from '../../shared/errors.ts';
 import { parseInput } from '../parse.ts';
 import { SseStream } from '../sse.ts';
+import type { TokenRecord } from '../../store/tokens.ts';
 
 const listQuery = z.object({
   pipeline: z.string().optional(),
@@ -16,6 +17,7 @@ const triggerBody = z
   .object({ ref: z.string().min(1).default('main'), url: z.string().min(1).optional(), repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'a repository is owner/name').optional() })
   .strict();
 const secretBody = z.object({ value: z.string().min(1) }).strict();
+const linesQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
 
 export function ciRoutes(ci: CiService): Router {
   const router = new Router();
@@ -47,13 +49,28 @@ export function ciRoutes(ci: CiService): Router {
     ctx.body = await ci.cancel(ctx.params.id!);
   });
 
+  router.post('/api/v1/runs/:id/steps/:step/approve', async (ctx) => {
+    const identity = ctx.state.identity as TokenRecord;
+    ctx.body = await ci.approve(ctx.params.id!, ctx.params.step!, identity.name);
+  });
+
   // A step's output is its task's: these send the client there (same query: follow, format, stream,
-  // from), so there is one implementation of logs and of resumable events.
+  // from), so there is one implementation of logs and of resumable events. A step that runs on the
+  // server (a deploy) has no task: its lines are answered here, as text, from line `after` on (the
+  // last one's number in X-Gantry-Last-Line, so that a follower asks for what came next).
   for (const kind of ['logs', 'events'] as const) {
     router.get(`/api/v1/runs/:id/steps/:step/${kind}`, async (ctx) => {
       const run = await ci.run(ctx.params.id!);
       const step = run.steps.find((s) => s.name === ctx.params.step);
       if (!step) throw new NotFound(`run ${run.id} has no step "${ctx.params.step}"`);
+      if (!step.taskId && kind === 'logs' && step.state !== 'pending' && step.state !== 'waiting') {
+        const after = parseInput(linesQuery, ctx.query, 'query').after;
+        const lines = await ci.stepLines(run.id, step.name, after);
+        ctx.set('X-Gantry-Last-Line', String(lines.at(-1)?.seq ?? after));
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = lines.map((l) => `${l.text}\n`).join('');
+        return;
+      }
       if (!step.taskId) throw new Conflict(`step "${step.name}" has not started (${step.state})`);
       ctx.status = 307;
       ctx.redirect(`/api/v1/tasks/${encodeURIComponent(step.taskId)}/${kind}${ctx.querystring ? `?${ctx.querystring}` : ''}`);

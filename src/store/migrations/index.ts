@@ -17,6 +17,7 @@ import * as agentTaskUsers from './013-agent-task-users.ts';
 import * as taskProbes from './014-task-probes.ts';
 import * as apps from './015-apps.ts';
 import * as buildResults from './016-build-results.ts';
+import * as ciDeploySteps from './017-ci-deploy-steps.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -40,6 +41,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['014-task-probes', taskProbes],
   ['015-apps', apps],
   ['016-build-results', buildResults],
+  ['017-ci-deploy-steps', ciDeploySteps],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

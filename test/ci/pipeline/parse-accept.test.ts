@@ -14,7 +14,7 @@ const rows: Row[] = [
       { name: 'gantry', repository: null, on: { branches: null, tags: null, paths: null }, env: {}, secrets: {}, concurrency: null, timeoutMs: null },
     );
     assert.deepEqual(step(p), {
-      name: 'build', commands: ['make'], build: null, image: null, env: {}, secrets: {}, when: [], dependsOn: [], timeoutMs: null, retry: 0,
+      name: 'build', commands: ['make'], build: null, deploy: null, approval: false, image: null, env: {}, secrets: {}, when: [], dependsOn: [], timeoutMs: null, retry: 0,
       failure: 'fail', resources: {}, constraints: [],
     });
   }],
@@ -64,6 +64,9 @@ const rows: Row[] = [
   }],
   ['a build step written out: one tag as a string, args as strings', lines('steps:', '  - name: image', '    build:', '      context: web', '      dockerfile: docker/Dockerfile.prod', '      image: team/web', '      tags: ${branch}-${run}', '      args: {NODE: 20, DEBUG: false}', '      target: runtime'), (p) => {
     assert.deepEqual(step(p).build, { context: 'web', dockerfile: 'docker/Dockerfile.prod', image: 'team/web', tags: ['${branch}-${run}'], args: { NODE: '20', DEBUG: 'false' }, target: 'runtime' });
+  }],
+  ['a deploy of what an earlier step built, waiting for approval; the app id made absolute', lines('steps:', '  - name: image', '    build: {image: team/web}', '  - name: test', '    commands: [make]', '  - name: ship', '    approval: true', '    deploy: {app: prod/web, image: "${steps.image.image}"}'), (p) => {
+    assert.deepEqual([step(p, 2).deploy, step(p, 2).approval, step(p, 2).commands], [{ app: '/prod/web', image: '${steps.image.image}' }, true, []]);
   }],
   ['depends_on as one string', lines('steps:', '  - name: a', '    commands: [x]', '  - name: b', '    commands: [x]', '  - name: c', '    depends_on: a', '    commands: [x]'), (p) => assert.deepEqual(step(p, 2).dependsOn, ['a'])],
 ];
