@@ -212,7 +212,8 @@ export class CiService {
     return this.lane.run(async () => {
       try {
         await this.receiver.idle(MAX_PLANNING_DELAY_MS);
-        const push = pushFacts(JSON.parse(delivery.payload) as Record<string, unknown>, deliveryId);
+        const payload = JSON.parse(delivery.payload) as Record<string, unknown>;
+        const push = delivery.event === 'pull_request' ? pullRequestFacts(payload, deliveryId) : pushFacts(payload, deliveryId);
         const planned = await this.planner.plan(push);
         for (const run of planned.runs) if (run.state === 'queued') await this.engine.enqueue(run.id);
         const started = planned.runs.map((r) => `${r.pipeline} #${r.number}`);
@@ -241,5 +242,39 @@ function pushFacts(payload: Record<string, unknown>, deliveryId: string): PushFa
     after: payload.after,
     event: payload.ref.startsWith('refs/tags/') ? 'tag' : 'push',
     deliveryId,
+  };
+}
+
+/**
+ * A pull request's run: the base repository's pipelines, at the head commit, fetched from the base
+ * repository (GitHub keeps every pull request's head at refs/pull/N/head there, forks' too).
+ */
+function pullRequestFacts(payload: Record<string, unknown>, deliveryId: string): PushFacts {
+  const pull = payload.pull_request as
+    | { number?: unknown; head?: { sha?: unknown; ref?: unknown; repo?: { full_name?: unknown } | null }; base?: { sha?: unknown; ref?: unknown; repo?: { full_name?: unknown; clone_url?: unknown } } }
+    | undefined;
+  const base = pull?.base;
+  const head = pull?.head;
+  if (
+    typeof pull?.number !== 'number' ||
+    typeof head?.sha !== 'string' ||
+    typeof head.ref !== 'string' ||
+    typeof base?.ref !== 'string' ||
+    typeof base.repo?.full_name !== 'string' ||
+    typeof base.repo.clone_url !== 'string'
+  ) {
+    throw new Invalid('the pull_request payload lacks pull_request.number, head.sha, head.ref, base.ref or base.repo');
+  }
+  // A deleted fork leaves head.repo null: it is not the base repository either way.
+  const headRepository = typeof head.repo?.full_name === 'string' ? head.repo.full_name : '(deleted fork)';
+  return {
+    repository: base.repo.full_name,
+    cloneUrl: checkCloneUrl(base.repo.clone_url),
+    ref: `refs/pull/${pull.number}/head`,
+    before: typeof base.sha === 'string' ? base.sha : null,
+    after: head.sha,
+    event: 'pull_request',
+    deliveryId,
+    pullRequest: { number: pull.number, baseBranch: base.ref, headBranch: head.ref, headRepository, fork: headRepository !== base.repo.full_name },
   };
 }

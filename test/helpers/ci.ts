@@ -51,6 +51,38 @@ export function pushPayload(fields: PushFields & { deleted?: boolean }): Example
   return base;
 }
 
+const PULL_REQUEST_EXAMPLES = new Map(['opened', 'synchronize', 'reopened', 'closed'].map((action) => [action, exampleOf('pull_request', (e) => e.action === action)]));
+
+export interface PullRequestFields {
+  action: 'opened' | 'synchronize' | 'reopened' | 'closed';
+  number: number;
+  /** The base repository (`owner/name`), its clone URL and the branch merged into, with its commit. */
+  fullName: string;
+  cloneUrl: string;
+  baseRef: string;
+  baseSha: string;
+  /** The head branch and commit, and the repository it comes from (another one: a fork). */
+  headRef: string;
+  headSha: string;
+  headFullName?: string;
+}
+
+/** GitHub's own pull_request example for the action, with our repository, branches and commits. */
+export function pullRequestPayload(fields: PullRequestFields): Example {
+  const base = structuredClone(PULL_REQUEST_EXAMPLES.get(fields.action)!);
+  const [owner, name] = fields.fullName.split('/') as [string, string];
+  const repository = base.repository as Record<string, unknown>;
+  Object.assign(repository, { full_name: fields.fullName, name, clone_url: fields.cloneUrl });
+  (repository.owner as Record<string, unknown>).login = owner;
+  const pull = base.pull_request as Record<string, Record<string, unknown>>;
+  Object.assign(base, { number: fields.number });
+  Object.assign(pull, { number: fields.number });
+  Object.assign(pull.base!, { ref: fields.baseRef, sha: fields.baseSha, repo: { ...(pull.base!.repo as object), full_name: fields.fullName, clone_url: fields.cloneUrl } });
+  const headFullName = fields.headFullName ?? fields.fullName;
+  Object.assign(pull.head!, { ref: fields.headRef, sha: fields.headSha, repo: { ...(pull.head!.repo as object), full_name: headFullName, fork: headFullName !== fields.fullName, clone_url: `https://github.invalid/${headFullName}.git` } });
+  return base;
+}
+
 export interface DeliveryOptions {
   id?: string;
   /** Signs with this secret instead of the server's; `null` sends no signature header. */
@@ -139,6 +171,12 @@ export class GitRepo {
 
   push(ref: string): void {
     this.git(this.work, 'push', '--quiet', '--force', 'origin', ref);
+  }
+
+  /** Publishes `branch` as pull request `number`'s head, where GitHub keeps it: refs/pull/N/head. */
+  publishPull(number: number, branch: string): string {
+    this.git(this.work, 'push', '--quiet', '--force', 'origin', `${branch}:refs/pull/${number}/head`);
+    return this.head(branch);
   }
 
   tag(name: string): string {

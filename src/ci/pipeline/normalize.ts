@@ -27,6 +27,9 @@ export function normalizePipeline(file: PipelineFile, context: { file: string; n
       tags: filterOrNull(file.on?.push?.tags),
       paths: filterOrNull(file.on?.push?.paths),
     },
+    pushes: file.on === undefined || file.on.push !== undefined || file.on.pull_request === undefined,
+    pullRequest:
+      file.on?.pull_request === undefined ? null : { branches: filterOrNull(file.on.pull_request?.branches), paths: filterOrNull(file.on.pull_request?.paths) },
     env: env.values,
     secrets: { ...env.secrets, ...Object.fromEntries(Object.entries(file.secrets ?? {}).map(([key, ref]) => [key, ref.from_secret])) },
     steps: steps.map((step, index) => normalizeStep(step, dependsOn[index] ?? [])),

@@ -15,6 +15,7 @@ export interface PushDecision {
 }
 
 export function matchesPush(pipeline: Pipeline, event: PushEvent): PushDecision {
+  if (!pipeline.pushes) return { run: false, reason: `${event.kind} "${event.name}": the pipeline runs on pull requests only (on has no push)` };
   return event.kind === 'tag' ? matchesTag(pipeline, event.name) : matchesBranch(pipeline, event.name, event.changedPaths);
 }
 
@@ -46,6 +47,23 @@ function matchesBranch(pipeline: Pipeline, branch: string, changedPaths: string[
     return { run: false, reason: `branch "${branch}": ${noPathMatches(changedPaths)} on.push.paths (${describeFilter(paths)})` };
   }
   return { run: true, reason: `${reason}; a changed path matches on.push.paths (${describeFilter(paths)})` };
+}
+
+/**
+ * Whether a pull request (opened, pushed to, reopened) starts a run: `on.pull_request` written, its base
+ * branch passing `branches`, a changed path passing `paths` (unknown paths do not block, as for pushes).
+ */
+export function matchesPullRequest(pipeline: Pipeline, pull: { number: number; baseBranch: string; changedPaths: string[] | null }): PushDecision {
+  const triggers = pipeline.pullRequest;
+  const what = `pull request #${pull.number} into "${pull.baseBranch}"`;
+  if (triggers === null) return { run: false, reason: `${what}: on.pull_request is not set` };
+  if (triggers.branches !== null && !filterMatches(triggers.branches, pull.baseBranch)) {
+    return { run: false, reason: `${what}: the base branch does not match on.pull_request.branches (${describeFilter(triggers.branches)})` };
+  }
+  if (triggers.paths !== null && pull.changedPaths !== null && pull.changedPaths.length > 0 && !anyPathMatches(triggers.paths, pull.changedPaths)) {
+    return { run: false, reason: `${what}: ${noPathMatches(pull.changedPaths)} on.pull_request.paths (${describeFilter(triggers.paths)})` };
+  }
+  return { run: true, reason: `${what} matches on.pull_request` };
 }
 
 function noPathMatches(paths: string[]): string {

@@ -173,6 +173,8 @@ export const pipelineSchema = fields(
     on: fields({
       // `push:` with nothing under it is every push, as in GitHub Actions.
       push: fields({ branches: globFilter('branch').optional(), tags: globFilter('tag').optional(), paths: globFilter('path').optional() }).nullable().optional(),
+      // `pull_request:` with nothing under it is every pull request, as in GitHub Actions.
+      pull_request: fields({ branches: globFilter('branch').optional(), paths: globFilter('path').optional() }, { tags: 'a pull request has no tag; filter its base branches' }).nullable().optional(),
     }).optional(),
     env: env.optional(),
     secrets: secrets.optional(),

@@ -21,7 +21,7 @@ function conditionHolds(condition: StepCondition, context: StepContext): boolean
   if (condition.branch !== null && context.event !== 'tag') {
     if (context.branch === null || !filterMatches(condition.branch, context.branch)) return false;
   }
-  if (condition.path !== null && context.event === 'push' && context.changedPaths !== null && context.changedPaths.length > 0) {
+  if (condition.path !== null && (context.event === 'push' || context.event === 'pull_request') && context.changedPaths !== null && context.changedPaths.length > 0) {
     if (!anyPathMatches(condition.path, context.changedPaths)) return false;
   }
   return true;

@@ -8,6 +8,15 @@ export interface GlobFilter {
   exclude: string[];
 }
 
+/**
+ * `on.pull_request`: which pull requests (opened, pushed to, reopened) start a run: `branches` filters
+ * their base branch (the branch they would merge into), `paths` what they change. `null` = not written.
+ */
+export interface PullRequestTriggers {
+  branches: GlobFilter | null;
+  paths: GlobFilter | null;
+}
+
 /** `on.push`: which pushes start a run. `null` = the filter was not written. */
 export interface PushTriggers {
   branches: GlobFilter | null;
@@ -15,7 +24,7 @@ export interface PushTriggers {
   paths: GlobFilter | null;
 }
 
-export const STEP_EVENTS = ['push', 'tag', 'manual'] as const;
+export const STEP_EVENTS = ['push', 'tag', 'pull_request', 'manual'] as const;
 export type StepEvent = (typeof STEP_EVENTS)[number];
 
 export const STEP_STATUSES = ['success', 'failure'] as const;
@@ -104,6 +113,10 @@ export interface Pipeline {
   /** `owner/name` for server pipelines; null for a `.gantry.yml`, which belongs to its own repository. */
   repository: string | null;
   on: PushTriggers;
+  /** False when `on` names pull_request but not push: pushes start nothing. */
+  pushes: boolean;
+  /** Null: pull requests start nothing (on.pull_request not written). */
+  pullRequest: PullRequestTriggers | null;
   env: Record<string, string>;
   /** Environment variable name → secret name, for every step. */
   secrets: Record<string, string>;

@@ -112,7 +112,11 @@ export class RunEngine {
       const run = await this.options.runs.get(runId);
       const pipeline = run.definition as Pipeline | null;
       if (pipeline?.concurrency?.cancelPrevious && run.branch !== null) {
-        const older = (await this.options.runs.list({ pipeline: run.pipeline, branch: run.branch, states: ACTIVE_RUN_STATES })).filter((r) => r.createdAt < run.createdAt || (r.createdAt === run.createdAt && r.id < run.id));
+        // A pull request's runs supersede each other (a new push to it), not those of its base branch.
+        const same = run.pullRequest
+          ? (await this.options.runs.list({ pipeline: run.pipeline, repository: run.repository, pullRequest: run.pullRequest.number, states: ACTIVE_RUN_STATES })).filter((r) => r.pullRequest !== null)
+          : (await this.options.runs.list({ pipeline: run.pipeline, repository: run.repository, branch: run.branch, states: ACTIVE_RUN_STATES })).filter((r) => r.pullRequest === null);
+        const older = same.filter((r) => r.createdAt < run.createdAt || (r.createdAt === run.createdAt && r.id < run.id));
         for (const old of older) await this.cancelNow(old, `superseded by run #${run.number} (${run.commit?.slice(0, 8) ?? run.ref})`);
       }
       await this.admit(run.concurrencyGroup, pipeline?.concurrency?.limit ?? Infinity);
@@ -162,8 +166,10 @@ export class RunEngine {
     const position = step ? pipeline.steps.indexOf(step) + 1 : 0;
     let submission: TaskSubmission;
     try {
+      // A fork's pull request runs code from outside: no secret, and not the robot's password either.
+      const trusted = !run.pullRequest?.fork;
       submission = step
-        ? stepTask(run, pipeline, step, await this.options.secrets.resolve({ ...pipeline.secrets, ...step.secrets }), this.options.registry?.())
+        ? stepTask(run, pipeline, step, trusted ? await this.options.secrets.resolve({ ...pipeline.secrets, ...step.secrets }) : {}, trusted ? this.options.registry?.() : undefined)
         : cloneTask(run, pipeline, await this.options.mirrorOf?.(run.cloneUrl));
     } catch (err) {
       if (!(err instanceof GantryError)) throw err;
@@ -330,7 +336,10 @@ export class RunEngine {
         // At the attempt it is at: a step put back to pending by recover() (its task was never
         // submitted) keeps the attempts it already spent.
         const row = steps.find((s) => s.name === step.name);
-        if (stepRunsWhen(step, context) && step.approval && !row?.approvedAt) {
+        if (run.pullRequest?.fork && (step.build || step.deploy) && stepRunsWhen(step, context)) {
+          const reason = `a pull request from a fork (${run.pullRequest.headRepository}) ${step.build ? 'pushes no image' : 'deploys nothing'}`;
+          await this.options.runs.updateStep(run.id, step.name, ['pending'], { state: 'skipped', reason, finishedAt: this.now });
+        } else if (stepRunsWhen(step, context) && step.approval && !row?.approvedAt) {
           await this.options.runs.updateStep(run.id, step.name, ['pending'], { state: 'waiting', reason: `waiting for approval: gantry ci approve ${run.id} ${step.name}` });
           this.changed(run);
         } else if (stepRunsWhen(step, context)) await this.startStep(run, pipeline, step.name, row?.attempt ?? 0);

@@ -178,5 +178,8 @@ function ciVariables(run: CiRun, pipeline: Pipeline, step: Step): Record<string,
     CI_COMMIT_TAG: run.tag ?? '',
     CI_STEP_NAME: step.name,
     CI_EVENT: run.event,
+    ...(run.pullRequest
+      ? { CI_PULL_REQUEST: String(run.pullRequest.number), CI_COMMIT_SOURCE_BRANCH: run.pullRequest.headBranch, CI_COMMIT_SOURCE_REPO: run.pullRequest.headRepository }
+      : {}),
   };
 }

@@ -41,7 +41,8 @@ export class GitHubStatusReporter {
     const url = `${this.options.apiUrl.replace(/\/+$/, '')}/repos/${run.repository}/statuses/${run.commit}`;
     const body = {
       state,
-      context: `gantry/${run.pipeline}`,
+      // As GitHub Actions tells a pull request's check from the push's on the same commit.
+      context: `gantry/${run.pipeline}${run.event === 'pull_request' ? ' (pull_request)' : ''}`,
       description: describe(run).slice(0, 140),
       ...(this.options.publicUrl ? { target_url: `${this.options.publicUrl.replace(/\/+$/, '')}/api/v1/runs/${run.id}` } : {}),
     };

@@ -3,12 +3,24 @@
 import type { Knex } from 'knex';
 import { NotFound } from '../../shared/errors.ts';
 
-export type RunEvent = 'push' | 'tag' | 'manual';
+export type RunEvent = 'push' | 'tag' | 'pull_request' | 'manual';
 export type CiRunState = 'queued' | 'running' | 'success' | 'failure' | 'canceled' | 'timeout';
 /** `waiting`: ready, but held until a person approves it (a step with `approval: true`). */
 export type StepState = 'pending' | 'waiting' | 'running' | 'success' | 'failure' | 'skipped' | 'canceled' | 'timeout';
 export const ACTIVE_RUN_STATES: readonly CiRunState[] = ['queued', 'running'];
 export const ACTIVE_STEP_STATES: readonly StepState[] = ['pending', 'waiting', 'running'];
+
+/** The pull request a run builds (event `pull_request`). */
+export interface PullRequestInfo {
+  number: number;
+  /** The branch it merges into (also the run's `branch`). */
+  baseBranch: string;
+  /** The branch it comes from, and its repository (`owner/name`). */
+  headBranch: string;
+  headRepository: string;
+  /** From a fork (another repository than the run's): no secrets, no image pushed, no deploy. */
+  fork: boolean;
+}
 
 export interface CiRun {
   id: string;
@@ -33,6 +45,8 @@ export interface CiRun {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Set for a run of a pull request. */
+  pullRequest: PullRequestInfo | null;
 }
 
 export interface CiStep {
@@ -82,7 +96,8 @@ export class RunStore {
             const existing = await trx('ci_runs').where({ delivery_id: run.deliveryId, pipeline: run.pipeline }).first('id');
             if (existing) return null;
           }
-          const last = await trx('ci_runs').where({ pipeline: run.pipeline }).max({ n: 'number' }).first();
+          // Numbered per repository and pipeline: two repositories' unnamed .gantry.yml are both "gantry".
+          const last = await trx('ci_runs').where({ repository: run.repository, pipeline: run.pipeline }).max({ n: 'number' }).first();
           const number = Number(last?.n ?? 0) + 1;
           const created: CiRun = { ...run, number };
           await trx('ci_runs').insert(runRow(created));
@@ -111,9 +126,11 @@ export class RunStore {
     return row ? toRun(row) : null;
   }
 
-  async list(query: { pipeline?: string; states?: readonly CiRunState[]; branch?: string; limit?: number; before?: string }): Promise<CiRun[]> {
+  async list(query: { pipeline?: string; repository?: string; pullRequest?: number; states?: readonly CiRunState[]; branch?: string; limit?: number; before?: string }): Promise<CiRun[]> {
     const q = this.knex('ci_runs').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
     if (query.pipeline !== undefined) q.where({ pipeline: query.pipeline });
+    if (query.repository !== undefined) q.where({ repository: query.repository });
+    if (query.pullRequest !== undefined) q.where({ pull_number: query.pullRequest });
     if (query.branch !== undefined) q.where({ branch: query.branch });
     if (query.states) q.whereIn('state', query.states);
     if (query.before !== undefined) q.where('created_at', '<', query.before);
@@ -219,6 +236,8 @@ function runRow(run: CiRun): Record<string, unknown> {
     created_at: run.createdAt,
     started_at: run.startedAt,
     finished_at: run.finishedAt,
+    pull_request: run.pullRequest ? JSON.stringify(run.pullRequest) : null,
+    pull_number: run.pullRequest?.number ?? null,
   };
 }
 
@@ -245,6 +264,7 @@ function toRun(row: Record<string, unknown>): CiRun {
     createdAt: row.created_at as string,
     startedAt: (row.started_at as string | null) ?? null,
     finishedAt: (row.finished_at as string | null) ?? null,
+    pullRequest: row.pull_request ? (JSON.parse(row.pull_request as string) as PullRequestInfo) : null,
   };
 }
 

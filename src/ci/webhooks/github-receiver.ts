@@ -20,13 +20,15 @@ export interface GitHubReceiverOptions {
   secrets: readonly string[];
   deliveries: DeliveryStore;
   clock: Clock;
-  /** Called with a recorded delivery that may start runs (push to a branch or tag). */
+  /** Called with a recorded delivery that may start runs (a push to a branch or tag, a pull request opened or pushed to). */
   onDelivery(delivery: Delivery): void;
   /** Called with a recorded push that deleted a branch or tag (it starts nothing). */
   onRefDeleted?(delivery: Delivery): void;
 }
 
 const ZERO_SHA = /^0+$/;
+/** The pull request actions that bring new code to build (GitHub Actions' default for `on: pull_request`). */
+const PULL_REQUEST_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
 
 export class GitHubReceiver {
   private readonly verifiers: Webhooks[];
@@ -99,7 +101,8 @@ export class GitHubReceiver {
     }
 
     const repository = stringAt(payload, 'repository', 'full_name');
-    const ref = typeof payload.ref === 'string' ? payload.ref : null;
+    const pullNumber = typeof payload.number === 'number' ? payload.number : null;
+    const ref = typeof payload.ref === 'string' ? payload.ref : event === 'pull_request' && pullNumber !== null ? `refs/pull/${pullNumber}/head` : null;
     const { outcome, detail, refDeleted } = classify(event, payload);
     const delivery: Delivery = { deliveryId, event, repository, ref, receivedAt: this.options.clock.now().toISOString(), outcome, detail, payload: body };
     const recorded = await this.options.deliveries.record(delivery);
@@ -124,6 +127,11 @@ export class GitHubReceiver {
 /** What becomes of a delivery: `received` (it may start runs) or `ignored`, with why; and whether it deleted a branch or tag. */
 function classify(event: string, payload: Record<string, unknown>): { outcome: 'received' | 'ignored'; detail: string | null; refDeleted?: true } {
   if (event === 'ping') return { outcome: 'ignored', detail: 'pong: the webhook reaches Gantry' };
+  if (event === 'pull_request') {
+    const action = typeof payload.action === 'string' ? payload.action : '';
+    if (PULL_REQUEST_ACTIONS.has(action)) return { outcome: 'received', detail: null };
+    return { outcome: 'ignored', detail: `pull request #${String(payload.number)} ${action || 'without an action'}: only opened, synchronize and reopened start runs` };
+  }
   if (event !== 'push') return { outcome: 'ignored', detail: `event "${event}" starts nothing` };
   const ref = typeof payload.ref === 'string' ? payload.ref : '';
   if (!ref.startsWith('refs/heads/') && !ref.startsWith('refs/tags/')) return { outcome: 'ignored', detail: `ref "${ref}" is neither a branch nor a tag` };

@@ -92,16 +92,18 @@ export class GitMirror {
   }
 
   /** Paths changed from `before` to `after`; null when unknown (a new branch, or `before` is not here). */
-  async changedPaths(url: string, before: string | null, after: string): Promise<string[] | null> {
+  async changedPaths(url: string, before: string | null, after: string, from: 'direct' | 'merge-base' = 'direct'): Promise<string[] | null> {
     if (!before || /^0+$/.test(before) || !COMMIT.test(before)) return null;
     const dir = await this.mirrorOf(url);
     try {
       // No `cat-file -e` first: one git process less on the way from a push to its first step.
-      const out = await this.git(dir, ['diff', '--name-only', '-z', before, after]);
+      // `merge-base` (a pull request): what `after` changed since it left `before`'s history.
+      const out = await this.git(dir, ['diff', '--name-only', '-z', from === 'merge-base' ? `${before}...${after}` : before, ...(from === 'merge-base' ? [] : [after])]);
       return out.split('\0').filter(Boolean);
     } catch (err) {
       const stderr = String((err as { stderr?: string }).stderr ?? '');
-      if (/bad object|unknown revision|invalid object/i.test(stderr) && stderr.includes(before)) return null;
+      if (/bad object|unknown revision|invalid object|bad revision/i.test(stderr) && stderr.includes(before)) return null;
+      if (/no merge base/i.test(stderr)) return null;
       throw err;
     }
   }

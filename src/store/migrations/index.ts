@@ -18,6 +18,7 @@ import * as taskProbes from './014-task-probes.ts';
 import * as apps from './015-apps.ts';
 import * as buildResults from './016-build-results.ts';
 import * as ciDeploySteps from './017-ci-deploy-steps.ts';
+import * as ciPullRequests from './018-ci-pull-requests.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -42,6 +43,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['015-apps', apps],
   ['016-build-results', buildResults],
   ['017-ci-deploy-steps', ciDeploySteps],
+  ['018-ci-pull-requests', ciPullRequests],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

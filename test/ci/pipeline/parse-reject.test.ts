@@ -55,7 +55,7 @@ const rows: Row[] = [
   ['an absolute path glob', lines('on:', '  push:', '    paths:', '      include: /src/**', ...ONE_STEP), [`${FILE}:4: on.push.paths.include: "/src/**": paths are relative to the repository root; write "src/**"`]],
   ['a branch written as a ref', lines('on:', '  push:', '    branches: refs/heads/main', ...ONE_STEP), [`${FILE}:3: on.push.branches: "refs/heads/main": write the branch name without "refs/heads/" (e.g. "main")`]],
   ['an unknown filter key', lines('on:', '  push:', '    branches:', '      only: [main]', ...ONE_STEP), [`${FILE}:4: on.push.branches.only: unknown field "only"`]],
-  ['an unknown event', lines(...ONE_STEP, '    when:', '      event: pull_request'), [`${FILE}:5: steps[0].when.event: must be one of push, tag, manual (got "pull_request")`]],
+  ['an unknown event', lines(...ONE_STEP, '    when:', '      event: merge_request'), [`${FILE}:5: steps[0].when.event: must be one of push, tag, pull_request, manual (got "merge_request")`]],
   ['a misspelled status', lines(...ONE_STEP, '    when: {status: [failur]}'), [`${FILE}:4: steps[0].when.status[0]: must be one of success, failure (got "failur") (did you mean "failure"?)`]],
   ['failure other than ignore or fail', lines(...ONE_STEP, '    failure: continue'), [`${FILE}:4: steps[0].failure: must be one of fail, ignore (got "continue")`]],
   ['resources out of range', lines(...ONE_STEP, '    resources:', '      cpus: 0', '      mem: 2G'), [`${FILE}:5: steps[0].resources.cpus: must be more than 0 (got 0)`, `${FILE}:6: steps[0].resources.mem: expected a number of MiB (e.g. 2048), got "2G"`]],

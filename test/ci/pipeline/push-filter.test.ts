@@ -1,6 +1,6 @@
 // matchesPush: which pushes start a run, for branches, tags and changed paths.
 import assert from 'node:assert/strict';
-import { matchesPush, type PushEvent } from '../../../src/ci/pipeline/index.ts';
+import { matchesPullRequest, matchesPush, type PushEvent } from '../../../src/ci/pipeline/index.ts';
 import { lines, ONE_STEP, parse } from './helpers.ts';
 
 const pipelineWith = (...push: string[]) => parse(lines(...(push.length > 0 ? ['on:', '  push:', ...push.map((l) => `    ${l}`)] : []), ...ONE_STEP));
@@ -73,5 +73,26 @@ describe('ci pipeline: which pushes run a pipeline', () => {
       reason: 'branch "main" matches on.push.branches (main, release/*); changed paths unknown, on.push.paths not applied',
     });
     assert.deepEqual(matchesPush(pipeline, tag('v1')), { run: false, reason: 'tag "v1": on.push filters branches only (add on.push.tags to build tags)' });
+  });
+
+  describe('pull requests (on.pull_request)', () => {
+    const pulls = (...on: string[]) => parse(lines('on:', ...on.map((l) => `  ${l}`), ...ONE_STEP));
+    const into = (baseBranch: string, changedPaths: string[] | null = null) => ({ number: 7, baseBranch, changedPaths });
+
+    it('runs none without on.pull_request, every one with it empty, and filters base branches and paths', () => {
+      assert.deepEqual(matchesPullRequest(parse(lines(...ONE_STEP)), into('main')), { run: false, reason: 'pull request #7 into "main": on.pull_request is not set' });
+      assert.equal(matchesPullRequest(pulls('pull_request:'), into('anything')).run, true);
+      const filtered = pulls('pull_request:', '    branches: [main, "release/*"]', '    paths: {exclude: ["docs/**"]}');
+      assert.deepEqual(matchesPullRequest(filtered, into('dev', ['src/a'])), { run: false, reason: 'pull request #7 into "dev": the base branch does not match on.pull_request.branches (main, release/*)' });
+      assert.deepEqual(matchesPullRequest(filtered, into('release/2', ['docs/a.md'])), { run: false, reason: 'pull request #7 into "release/2": the changed path "docs/a.md" does not match on.pull_request.paths (** except docs/**)' });
+      assert.equal(matchesPullRequest(filtered, into('main', ['src/a', 'docs/a.md'])).run, true);
+      assert.equal(matchesPullRequest(filtered, into('main', null)).run, true, 'unknown paths do not block');
+    });
+
+    it('a pipeline whose on names pull_request only runs on no push; with both, on both', () => {
+      assert.deepEqual(matchesPush(pulls('pull_request:'), branch('main')), { run: false, reason: 'branch "main": the pipeline runs on pull requests only (on has no push)' });
+      assert.equal(matchesPush(pulls('pull_request:', 'push:'), branch('main')).run, true);
+      assert.equal(matchesPullRequest(pulls('pull_request:', 'push:'), into('main')).run, true);
+    });
   });
 });

@@ -65,7 +65,7 @@ describe('RunEngine, timed by the test', function () {
         workspaceHost: null,
         createdAt: iso(time.ms),
         startedAt: null,
-        finishedAt: null,
+        finishedAt: null, pullRequest: null,
       },
       [{ name: CLONE_STEP, position: 0 }, ...pipeline.steps.map((s, i) => ({ name: s.name, position: i + 1 }))],
     );

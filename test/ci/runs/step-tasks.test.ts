@@ -21,7 +21,7 @@ const run: CiRun = {
   id: 'r-1', pipeline: 'shop', repository: 'team/shop', number: 7, event: 'push', ref: 'refs/heads/main', branch: 'main', tag: null,
   commit: 'c0ffee', before: null, cloneUrl: 'https://git.example/team/shop.git', deliveryId: null, state: 'running', reason: null,
   concurrencyGroup: null, definition: pipeline, changedPaths: null, workspaceHost: 'agent-3', createdAt: '2026-12-07T10:00:00.000Z',
-  startedAt: '2026-12-07T10:00:00.000Z', finishedAt: null,
+  startedAt: '2026-12-07T10:00:00.000Z', finishedAt: null, pullRequest: null,
 };
 const registry = { url: 'http://127.0.0.1:5000', username: 'gantry-platform', password: 'robot-secret' };
 

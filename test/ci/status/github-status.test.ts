@@ -10,7 +10,7 @@ import type { CiRun } from '../../../src/ci/store/runs.ts';
 const run = (state: CiRun['state'], extra: Partial<CiRun> = {}): CiRun => ({
   id: 'cr-1', pipeline: 'web', repository: 'acme/web', number: 7, event: 'push', ref: 'refs/heads/main', branch: 'main', tag: null,
   commit: 'a'.repeat(40), before: null, cloneUrl: 'file:///x', deliveryId: 'd', state, reason: null, concurrencyGroup: null, definition: null,
-  changedPaths: null, workspaceHost: null, createdAt: '', startedAt: null, finishedAt: null, ...extra,
+  changedPaths: null, workspaceHost: null, createdAt: '', startedAt: null, finishedAt: null, pullRequest: null, ...extra,
 });
 
 describe('GitHub commit statuses', () => {
