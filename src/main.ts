@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { AppsService, ImageRollout } from './apps/index.ts';
 import { BatchService } from './batch/index.ts';
-import { CiService, GitHubStatusReporter, MIRRORS_DIR } from './ci/index.ts';
+import { CiService, GitHubStatusReporter, GitLabStatusReporter, MIRRORS_DIR } from './ci/index.ts';
 import type { Agent } from './cluster/agent/agent.ts';
 import { assembleAgent, type AgentAssembly } from './cluster/agent/assemble-agent.ts';
 import { parseUidRange } from './cluster/agent/private-uids.ts';
@@ -27,7 +27,7 @@ import { scheduleGarbageCollection } from './registry/gc/gc-schedule.ts';
 import { createApp } from './server/app.ts';
 import { bootstrapTokens, type NewSecrets } from './server/bootstrap-tokens.ts';
 import { trackRequestsInFlight, type TrackedListener } from './server/requests-in-flight.ts';
-import { withGitHubWebhooks } from './server/webhook-listener.ts';
+import { withWebhooks } from './server/webhook-listener.ts';
 import { addExtraAcceptors } from './server/extra-acceptors.ts';
 import { systemClock } from './shared/clock.ts';
 import { restrictDataDir, type DataDirLayout } from './shared/data-dir-modes.ts';
@@ -135,11 +135,17 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
     dataDir: config.dataDir,
     pipelinesDir: config.ci.pipelinesDir,
     webhookSecrets: config.ci.webhookSecrets,
+    gitlabTokens: config.ci.gitlab.webhookTokens,
     registry: () => registryAccess,
     deployer: new ImageRollout(apps),
   });
   if (config.ci.github.token) {
     const statuses = new GitHubStatusReporter({ ...config.ci.github, token: config.ci.github.token, logger: logger.child({ component: 'github-status' }) });
+    ci.subscribe((run) => void statuses.report(run));
+  }
+  if (config.ci.gitlab.url && config.ci.gitlab.token) {
+    const { url, token } = config.ci.gitlab;
+    const statuses = new GitLabStatusReporter({ url, token, ...(config.ci.github.publicUrl ? { publicUrl: config.ci.github.publicUrl } : {}), logger: logger.child({ component: 'gitlab-status' }) });
     ci.subscribe((run) => void statuses.report(run));
   }
   await ci.start();
@@ -162,7 +168,7 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
   started.add(() => gcSchedule.stop());
   const apiLogger = logger.child({ component: 'api' });
   const app = createApp({ store, master, logs, registry, batch, ci, apps, registryAccess: () => registryAccess, logger: apiLogger, version: VERSION });
-  const platformRequests = trackRequestsInFlight(withGitHubWebhooks(ci.receiver, apiLogger, app.callback()));
+  const platformRequests = trackRequestsInFlight(withWebhooks({ '/hooks/github': ci.receiver, '/hooks/gitlab': ci.gitlabReceiver }, apiLogger, app.callback()));
   const server = http.createServer(platformRequests.listener);
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
   server.requestTimeout = 0;

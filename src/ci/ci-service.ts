@@ -15,7 +15,9 @@ import { RunPlanner, type PushFacts } from './runs/run-planner.ts';
 import { DeliveryStore, type Delivery } from './store/deliveries.ts';
 import { RunStore, type CiRun, type CiStep, type StepLine } from './store/runs.ts';
 import { SecretStore } from './store/secrets.ts';
-import { pullRequestFacts, pushFacts } from './webhooks/github-payloads.ts';
+import { deletedRef as githubDeletedRef, pullRequestFacts, pushFacts } from './webhooks/github-payloads.ts';
+import { gitlabDeletedRef, gitlabMergeRequestFacts, gitlabPushFacts } from './webhooks/gitlab-payloads.ts';
+import { GitLabReceiver } from './webhooks/gitlab-receiver.ts';
 import { GitHubReceiver } from './webhooks/github-receiver.ts';
 import { checkCloneUrl, GitMirror, MIRROR_KEY_FILE, MIRRORS_DIR, withoutCredentials } from './workspace/git-mirror.ts';
 
@@ -27,6 +29,8 @@ export interface CiServiceOptions {
   dataDir: string;
   pipelinesDir: string;
   webhookSecrets: readonly string[];
+  /** The tokens GitLab's webhooks may send (X-Gitlab-Token); none: /hooks/gitlab answers 503. */
+  gitlabTokens?: readonly string[];
   /** The bundled registry and the platform robot, handed to every step (see RunEngineOptions.registry). */
   registry?: () => { url: string; username: string; password: string } | undefined;
   /** The apps, as deploy steps reach them (src/main.ts wires them in). */
@@ -42,6 +46,7 @@ export interface PipelineSummary {
 
 export class CiService {
   readonly receiver: GitHubReceiver;
+  readonly gitlabReceiver: GitLabReceiver;
   readonly runs: RunStore;
   readonly secrets: SecretStore;
   readonly deliveries: DeliveryStore;
@@ -76,6 +81,13 @@ export class CiService {
     this.planner = new RunPlanner(this.runs, mirror, (repository) => this.pipelines.filter((p) => p.repository === repository), options.clock);
     this.receiver = new GitHubReceiver({
       secrets: options.webhookSecrets,
+      deliveries: this.deliveries,
+      clock: options.clock,
+      onDelivery: (delivery) => void this.processDelivery(delivery),
+      onRefDeleted: (delivery) => this.noteDeletedRef(delivery),
+    });
+    this.gitlabReceiver = new GitLabReceiver({
+      tokens: options.gitlabTokens ?? [],
       deliveries: this.deliveries,
       clock: options.clock,
       onDelivery: (delivery) => void this.processDelivery(delivery),
@@ -179,10 +191,11 @@ export class CiService {
     let cloneUrl: string;
     let ref: string;
     try {
-      const payload = JSON.parse(delivery.payload) as { ref?: unknown; repository?: { clone_url?: unknown } };
-      if (typeof payload.ref !== 'string' || typeof payload.repository?.clone_url !== 'string') return;
-      cloneUrl = checkCloneUrl(payload.repository.clone_url);
-      ref = payload.ref;
+      const payload = JSON.parse(delivery.payload) as Record<string, unknown>;
+      const deleted = delivery.deliveryId.startsWith('gitlab:') ? gitlabDeletedRef(payload) : githubDeletedRef(payload);
+      if (!deleted) return;
+      cloneUrl = checkCloneUrl(deleted.cloneUrl);
+      ref = deleted.ref;
     } catch {
       return; // not a URL the mirror would have fetched from
     }
@@ -212,9 +225,8 @@ export class CiService {
     const { deliveryId } = delivery;
     return this.lane.run(async () => {
       try {
-        await this.receiver.idle(MAX_PLANNING_DELAY_MS);
-        const payload = JSON.parse(delivery.payload) as Record<string, unknown>;
-        const push = delivery.event === 'pull_request' ? pullRequestFacts(payload, deliveryId) : pushFacts(payload, deliveryId);
+        await Promise.all([this.receiver.idle(MAX_PLANNING_DELAY_MS), this.gitlabReceiver.idle(MAX_PLANNING_DELAY_MS)]);
+        const push = factsOf(delivery);
         const planned = await this.planner.plan(push);
         for (const run of planned.runs) if (run.state === 'queued') await this.engine.enqueue(run.id);
         const started = planned.runs.map((r) => `${r.pipeline} #${r.number}`);
@@ -229,3 +241,12 @@ export class CiService {
 
 /** The longest a push's planning waits for a burst of deliveries to be answered (GitHubReceiver.idle). */
 const MAX_PLANNING_DELAY_MS = 1000;
+
+/** What a recorded delivery asks to build, by its forge (GitLab's ids start with "gitlab:") and event. */
+function factsOf(delivery: Delivery): PushFacts {
+  const payload = JSON.parse(delivery.payload) as Record<string, unknown>;
+  if (delivery.deliveryId.startsWith('gitlab:')) {
+    return delivery.event === 'Merge Request Hook' ? gitlabMergeRequestFacts(payload, delivery.deliveryId) : gitlabPushFacts(payload, delivery.deliveryId);
+  }
+  return delivery.event === 'pull_request' ? pullRequestFacts(payload, delivery.deliveryId) : pushFacts(payload, delivery.deliveryId);
+}

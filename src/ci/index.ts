@@ -5,3 +5,4 @@ export type { CiRun, CiRunState, CiStep, PullRequestInfo, StepLine, StepState } 
 export type { AppDeployer, DeployOutcome } from './runs/deploy-step.ts';
 export { MIRRORS_DIR } from './workspace/git-mirror.ts';
 export { GitHubStatusReporter, type GitHubStatusOptions } from './status/github-status.ts';
+export { GitLabStatusReporter, type GitLabStatusOptions } from './status/gitlab-status.ts';

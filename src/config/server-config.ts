@@ -108,9 +108,21 @@ const serverConfigSchema = z
           })
           .strict()
           .default({ apiUrl: 'https://api.github.com' }),
+        /**
+         * GitLab (optional): the tokens GitLab sends with its webhooks (X-Gitlab-Token; several at once
+         * for rotation), and for commit statuses the instance and a token with the api scope.
+         */
+        gitlab: z
+          .object({
+            webhookTokens: z.array(z.string().min(8, 'a webhook token needs at least 8 characters')).default([]),
+            url: z.url({ protocol: /^https?$/ }).optional(),
+            token: z.string().min(1).optional(),
+          })
+          .strict()
+          .default({ webhookTokens: [] }),
       })
       .strict()
-      .default({ webhookSecrets: [], github: { apiUrl: 'https://api.github.com' } }),
+      .default({ webhookSecrets: [], github: { apiUrl: 'https://api.github.com' }, gitlab: { webhookTokens: [] } }),
     /** An agent not heard from for this long is marked unreachable. */
     heartbeatTimeoutMs: durationMs.default(30_000),
     /** Long-running apps (src/apps/). */
@@ -157,6 +169,8 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, (value: string) => Partial<Se
   ['GANTRY_GITHUB_TOKEN', (v) => ({ ci: { github: { token: v } } })],
   ['GANTRY_GITHUB_API_URL', (v) => ({ ci: { github: { apiUrl: v } } })],
   ['GANTRY_PUBLIC_URL', (v) => ({ ci: { github: { publicUrl: v } } })],
+  ['GANTRY_GITLAB_URL', (v) => ({ ci: { gitlab: { url: v } } })],
+  ['GANTRY_GITLAB_TOKEN', (v) => ({ ci: { gitlab: { token: v } } })],
   ['GANTRY_DATABASE_URL', (v) => ({ databaseUrl: v })],
   ['GANTRY_LOG_LEVEL', (v) => ({ logLevel: v as ServerConfigInput['logLevel'] })],
   ['GANTRY_ADMIN_TOKEN', (v) => ({ adminToken: v })],
@@ -198,6 +212,12 @@ export function loadServerConfig(sources: ConfigSources): ServerConfig {
   if (envSecret) {
     if (envSecret.length < 8) throw new Invalid('invalid configuration: GANTRY_GITHUB_WEBHOOK_SECRET: a webhook secret needs at least 8 characters');
     if (!config.ci.webhookSecrets.includes(envSecret)) config.ci.webhookSecrets = [envSecret, ...config.ci.webhookSecrets];
+  }
+  // The same for GitLab's webhook token.
+  const envToken = sources.env.GANTRY_GITLAB_WEBHOOK_TOKEN;
+  if (envToken) {
+    if (envToken.length < 8) throw new Invalid('invalid configuration: GANTRY_GITLAB_WEBHOOK_TOKEN: a webhook token needs at least 8 characters');
+    if (!config.ci.gitlab.webhookTokens.includes(envToken)) config.ci.gitlab.webhookTokens = [envToken, ...config.ci.gitlab.webhookTokens];
   }
   return {
     ...config,

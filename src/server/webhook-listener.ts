@@ -1,4 +1,5 @@
-// POST /hooks/github, answered by Node's HTTP server itself; every other request goes on to koa.
+// POST /hooks/github and /hooks/gitlab, answered by Node's HTTP server itself; every other request goes
+// on to koa.
 //
 // Why not a koa route like the rest: GitHub's deliveries are the one request that comes in bursts
 // (a push to many repositories, a redelivery of hundreds), and the receiver answers each from one
@@ -8,37 +9,40 @@
 // a raw body, has no token to check (the signature is its authentication) and answers JSON.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { GitHubReceiver, WebhookAnswer } from '../ci/webhooks/github-receiver.ts';
+import type { WebhookAnswer, WebhookRequest } from '../ci/webhooks/github-receiver.ts';
 
-const GITHUB_WEBHOOK_PATH = '/hooks/github';
+/** What answers the deliveries of one forge (GitHubReceiver, GitLabReceiver). */
+export interface WebhookReceiver {
+  receive(request: WebhookRequest): Promise<WebhookAnswer>;
+}
 
-/** GitHub sends at most 25 MB. */
+/** GitHub sends at most 25 MB (GitLab's default limit is the same). */
 const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
 /** A request's handler; what it returns (a promise) is the end of its work (requests-in-flight.ts). */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
-/** `rest` (the koa app's callback) with POST /hooks/github taken off it. */
-export function withGitHubWebhooks(receiver: GitHubReceiver, logger: Logger, rest: RequestHandler): RequestHandler {
+/** `rest` (the koa app's callback) with POST on each of the receivers' paths taken off it. */
+export function withWebhooks(receivers: Readonly<Record<string, WebhookReceiver>>, logger: Logger, rest: RequestHandler): RequestHandler {
   return (req, res) => {
-    if (req.method !== 'POST' || pathOf(req.url) !== GITHUB_WEBHOOK_PATH) {
-      return rest(req, res);
-    }
+    const path = pathOf(req.url);
+    const receiver = req.method === 'POST' && Object.hasOwn(receivers, path) ? receivers[path] : undefined;
+    if (!receiver) return rest(req, res);
     return receiveDelivery(receiver, req, res).catch((err: unknown) => {
-      logger.error({ err, path: GITHUB_WEBHOOK_PATH }, 'a webhook delivery could not be received');
+      logger.error({ err, path }, 'a webhook delivery could not be received');
       answer(res, { status: 500, body: { error: 'internal', message: 'internal error; see the server log' } });
     });
   };
 }
 
-async function receiveDelivery(receiver: GitHubReceiver, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function receiveDelivery(receiver: WebhookReceiver, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const rawBody = await readBody(req);
   if (rawBody === null) {
     // The rest of the body is not read: the connection ends with the answer (Node would otherwise
     // read and discard up to the end of an upload that may never end).
     res.shouldKeepAlive = false;
     res.on('finish', () => req.socket.destroy());
-    answer(res, { status: 413, body: { error: 'too_large', message: `the body is larger than ${MAX_WEBHOOK_BYTES} bytes (GitHub sends at most 25 MB)` } });
+    answer(res, { status: 413, body: { error: 'too_large', message: `the body is larger than ${MAX_WEBHOOK_BYTES} bytes (GitHub and GitLab send at most 25 MB)` } });
     return;
   }
   const contentType = req.headers['content-type'];

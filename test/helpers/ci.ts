@@ -12,6 +12,8 @@ import { ADMIN_TOKEN, JOIN_TOKEN, api, startGantry, tempDir, waitFor, type CliRe
 import { readEvents, type ReceivedEvent } from './sse-client.ts';
 
 export const WEBHOOK_SECRET = 'It is a secret to everybody';
+/** The secret token the test server's GitLab webhooks carry (X-Gitlab-Token). */
+export const GITLAB_TOKEN = 'glwt-test-token-0123456789';
 export const ZERO_SHA = '0'.repeat(40);
 const FINISHED_RUN = new Set(['success', 'failure', 'canceled', 'timeout']);
 
@@ -173,9 +175,12 @@ export class GitRepo {
     this.git(this.work, 'push', '--quiet', '--force', 'origin', ref);
   }
 
-  /** Publishes `branch` as pull request `number`'s head, where GitHub keeps it: refs/pull/N/head. */
-  publishPull(number: number, branch: string): string {
-    this.git(this.work, 'push', '--quiet', '--force', 'origin', `${branch}:refs/pull/${number}/head`);
+  /**
+   * Publishes `branch` as pull request `number`'s head, where GitHub keeps it (refs/pull/N/head), or
+   * where GitLab keeps a merge request's (`refs/merge-requests/N/head`).
+   */
+  publishPull(number: number, branch: string, where: 'pull' | 'merge-requests' = 'pull'): string {
+    this.git(this.work, 'push', '--quiet', '--force', 'origin', `${branch}:refs/${where}/${number}/head`);
     return this.head(branch);
   }
 
@@ -287,7 +292,7 @@ export class CiServer {
       starting = startGantry(
         ['server', '--data-dir', this.dataDir, '--listen', this.url.replace('http://', ''), '--registry-listen', '127.0.0.1:0',
           '--agent-resources', this.options.agentResources ?? 'cpus:32;mem:32768;disk:32768', ...taskUsers, '--log-level', 'warn'],
-        { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN, GANTRY_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET, GANTRY_PIPELINES_DIR: this.pipelinesDir },
+        { GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_JOIN_TOKEN: JOIN_TOKEN, GANTRY_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET, GANTRY_GITLAB_WEBHOOK_TOKEN: GITLAB_TOKEN, GANTRY_PIPELINES_DIR: this.pipelinesDir },
         /listening on (http:\/\/\S+)/,
       );
     } finally {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { DeliveryStore } from '../../src/ci/store/deliveries.ts';
 import { GitHubReceiver } from '../../src/ci/webhooks/github-receiver.ts';
-import { withGitHubWebhooks } from '../../src/server/webhook-listener.ts';
+import { withWebhooks } from '../../src/server/webhook-listener.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { tempDir } from '../helpers/processes.ts';
 
@@ -27,7 +27,7 @@ describe('the webhook listener in front of koa', () => {
     store = await openStore({ dataDir: path.join(tempDir('webhook-listener'), 'data') });
     const receiver = new GitHubReceiver({ secrets: [SECRET], deliveries: new DeliveryStore(store.knex), clock: { now: () => new Date() }, onDelivery: () => undefined });
     const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
-    server = http.createServer(withGitHubWebhooks(receiver, logger, (req, res) => {
+    server = http.createServer(withWebhooks({ '/hooks/github': receiver }, logger, (req, res) => {
       passedOn.push(`${req.method} ${req.url}`);
       res.end('koa');
     }));

@@ -43,11 +43,13 @@ export class RunPlanner {
     await this.mirror.fetch(push.cloneUrl, push.ref);
     // What a pull request changes is counted from where it left its base branch (`base...head`).
     if (pull) await this.mirror.fetch(push.cloneUrl, `refs/heads/${pull.baseBranch}`).catch(() => undefined);
+    // GitLab's merge request payloads name no base commit: the base branch as just fetched is one.
+    const before = push.before ?? (pull ? await this.mirror.resolve(push.cloneUrl, `refs/heads/${pull.baseBranch}`).catch(() => null) : null);
     // A push names its commit; a manual trigger builds what the ref points to now.
     const pinned = push.after ?? (await this.mirror.resolve(push.cloneUrl, push.ref));
     // Both read the mirror at the pinned commit: at once, as they are on the way to the first step.
     const [changedPaths, text] = await Promise.all([
-      push.event === 'manual' ? null : this.mirror.changedPaths(push.cloneUrl, push.before, pinned, pull ? 'merge-base' : 'direct'),
+      push.event === 'manual' ? null : this.mirror.changedPaths(push.cloneUrl, before, pinned, pull ? 'merge-base' : 'direct'),
       this.mirror.readFile(push.cloneUrl, pinned, REPOSITORY_PIPELINE_FILE),
     ]);
     // A pull request's run is on its base branch, as Drone and Woodpecker have it (`when: branch`).
@@ -87,7 +89,7 @@ export class RunPlanner {
         branch,
         tag,
         commit: pinned,
-        before: push.before,
+        before,
         cloneUrl: push.cloneUrl,
         deliveryId: push.deliveryId,
         state: pipeline ? 'queued' : 'failure',

@@ -3,6 +3,7 @@
 // only when a token is configured. A failure to report is logged and never affects the run.
 import type { Logger } from 'pino';
 import type { CiRun } from '../store/runs.ts';
+import { fromGitLab } from './gitlab-status.ts';
 
 export interface GitHubStatusOptions {
   /** https://api.github.com, or a GitHub Enterprise API URL. */
@@ -33,7 +34,7 @@ export class GitHubStatusReporter {
 
   /** Reports the run's state if it changed since the last report. */
   async report(run: CiRun): Promise<void> {
-    if (!run.commit || run.event === 'manual' || !/^[^/\s]+\/[^/\s]+$/.test(run.repository)) return;
+    if (!run.commit || run.event === 'manual' || fromGitLab(run) || !/^[^/\s]+\/[^/\s]+$/.test(run.repository)) return;
     const state = STATE_OF_RUN[run.state];
     if (this.sent.get(run.id) === state) return;
     this.sent.set(run.id, state);

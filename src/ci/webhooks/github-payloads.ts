@@ -53,3 +53,10 @@ export function pullRequestFacts(payload: Record<string, unknown>, deliveryId: s
     pullRequest: { number: pull.number, baseBranch: base.ref, headBranch: head.ref, headRepository, fork: headRepository !== base.repo.full_name },
   };
 }
+
+/** The branch or tag a push deleted, and where from (the mirror drops it). */
+export function deletedRef(payload: Record<string, unknown>): { cloneUrl: string; ref: string } | null {
+  const repository = payload.repository as { clone_url?: unknown } | undefined;
+  if (typeof payload.ref !== 'string' || typeof repository?.clone_url !== 'string') return null;
+  return { cloneUrl: repository.clone_url, ref: payload.ref };
+}
