@@ -132,8 +132,15 @@ export function checkRequest(request: ImageBuildRequest): void {
     throw new Invalid(`the source date epoch ${epoch} is not a whole number of seconds between 0 and ${MAX_EPOCH}`);
   }
   if (request.files.length === 0) throw new Invalid('files: name at least one {src, dest}');
-  for (const name of Object.keys(request.env ?? {})) {
+  for (const [name, value] of Object.entries(request.env ?? {})) {
     if (!ENV_NAME.test(name)) throw new Invalid(`env: ${JSON.stringify(name)} is not a variable name`);
+    if (typeof value !== 'string') throw new Invalid(`env: ${name} must be a string (quote it in YAML)`);
+  }
+  for (const [name, value] of Object.entries(request.labels ?? {})) {
+    if (typeof value !== 'string') throw new Invalid(`labels: ${name} must be a string (quote it in YAML)`);
+  }
+  for (const [field, list] of [['entrypoint', request.entrypoint], ['cmd', request.cmd]] as const) {
+    if (list !== undefined && (!Array.isArray(list) || !list.every((item) => typeof item === 'string'))) throw new Invalid(`${field} must be a list of strings`);
   }
   if (request.workdir !== undefined && !request.workdir.startsWith('/')) throw new Invalid(`workdir ${request.workdir} is not an absolute path`);
   const chunk = request.registry.chunkBytes;

@@ -23,7 +23,9 @@ export interface PushCounts {
 
 const CONCURRENCY = 3;
 
-export async function pushBlobs(client: RegistryClient, target: string, blobs: readonly BlobToPush[], progress: (line: string) => void): Promise<PushCounts> {
+/** Pushes each digest once (a base may list one layer twice, as old Docker images do their empty layer). */
+export async function pushBlobs(client: RegistryClient, target: string, listed: readonly BlobToPush[], progress: (line: string) => void): Promise<PushCounts> {
+  const blobs = [...new Map(listed.map((blob) => [blob.digest, blob])).values()];
   const counts: PushCounts = { pushed: 0, mounted: 0, skipped: 0 };
   let next = 0;
   let failed = false;
@@ -40,7 +42,10 @@ export async function pushBlobs(client: RegistryClient, target: string, blobs: r
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, blobs.length) }, worker));
+  // Settled, not raced: no upload may still read the layer file once the caller removes it.
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(CONCURRENCY, blobs.length) }, worker));
+  const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) throw failure.reason;
   return counts;
 }
 

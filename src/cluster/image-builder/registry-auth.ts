@@ -63,7 +63,8 @@ export class RegistryAuth {
 
   /**
    * Answers a 401's challenge: afterwards header() holds what to retry with. Throws Unauthorized when
-   * there is no way to answer (no credentials, or a challenge with no scheme we speak).
+   * there is no way to answer (no credentials, or a challenge with no scheme we speak); `refused` is
+   * the registry's message for the 401.
    */
   async answer(wwwAuthenticate: string | null, refused: string): Promise<void> {
     const challenge = wwwAuthenticate === null ? null : parseChallenge(wwwAuthenticate);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Invalid, Unavailable } from '../../shared/errors.ts';
 import type { RegistryAccess } from './build-request.ts';
 import { causeOf, RegistryAuth, type Scope } from './registry-auth.ts';
-import { registryFailure } from './registry-errors.ts';
+import { errorMessage, registryFailure } from './registry-errors.ts';
 
 export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
@@ -206,8 +206,8 @@ export class RegistryClient {
         throw new Unavailable(`${call.what}: the registry at ${this.base.origin} did not answer: ${causeOf(err)}`);
       }
       if (response.status === 401 && attempt === 0) {
-        const body = await response.text();
-        await this.auth.answer(response.headers.get('www-authenticate'), registryFailure(401, body, call.what).message);
+        const refused = errorMessage(await response.text()) ?? `${call.what} needs credentials`;
+        await this.auth.answer(response.headers.get('www-authenticate'), refused);
         continue;
       }
       if (call.expect.includes(response.status)) return response;

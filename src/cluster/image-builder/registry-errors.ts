@@ -28,7 +28,8 @@ export function errorCode(body: string): string | null {
 
 /** The error for a registry answer that is not what `what` (e.g. "PUT manifest team/web:1") expected. */
 export function registryFailure(status: number, body: string, what: string): GantryError {
-  const message = errorMessage(body) ?? (body.trim().slice(0, 200) || `status ${status}`);
+  // A HEAD has no body: then the request itself is the message.
+  const message = errorMessage(body) ?? (body.trim().slice(0, 200) || `${what} was refused (${status})`);
   if (status === 401) return new Unauthorized(`unauthorized: ${message}`);
   if (status === 403) return new Forbidden(`denied: ${message}`);
   if (status === 404) return new NotFound(`${what}: ${message}`);

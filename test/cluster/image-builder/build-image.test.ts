@@ -134,6 +134,14 @@ describe('image builder against the bundled registry', function () {
     assert.deepEqual(manifest.json.layers.map((l: { mediaType: string }) => l.mediaType), Array(2).fill('application/vnd.docker.image.rootfs.diff.tar.gzip'));
   });
 
+  it('pushes a layer that the base lists twice once', async () => {
+    const empty = await tarOf({});
+    await pushBaseImage(registry, 'team/twice', ['1'], { format: 'docker', tars: [empty, await tarOf({ 'etc/x': 'x' }), empty] });
+    const result = await buildImage(request({ from: 'team/twice:1', image: 'team/twice-web' }));
+    assert.deepEqual(counts(result), { pushed: 2, mounted: 2, skipped: 0 });
+    assert.equal((await getManifest(registry, 'team/twice-web', '1')).json.layers.length, 4);
+  });
+
   it('builds on the linux/amd64 image of a multi-platform base', async () => {
     const pushed = await pushBaseIndex(registry, 'team/multi', '1', [await tarOf({ 'arch': 'amd64\n' })], [await tarOf({ 'arch': 'arm64\n' })]);
     const lines: string[] = [];
@@ -146,7 +154,16 @@ describe('image builder against the bundled registry', function () {
 
   it('uploads a layer larger than a chunk in chunks', async () => {
     const root = writeTree(path.join(dir, 'big'), { 'data/blob.bin': { content: randomBytes(300 * 1024), mode: 0o644 } });
-    const result = await buildImage(request({ root, files: [{ src: 'data/blob.bin', dest: '/data/' }], image: 'team/big', registry: { url: registry.url, username: 'admin', password: ADMIN_TOKEN, chunkBytes: 64 * 1024 } }));
+    // Through a gateway that counts the requests.
+    const gateway = await startBasicGateway(registry.url, 'ci', 'gateway secret', registry.authorization);
+    let result: ImageBuildResult;
+    try {
+      const access = { url: gateway.url, username: 'ci', password: 'gateway secret', chunkBytes: 64 * 1024 };
+      result = await buildImage(request({ root, files: [{ src: 'data/blob.bin', dest: '/data/' }], image: 'team/big', registry: access }));
+      assert.equal(gateway.seen.methods.PATCH, 5, '300 KiB of random bytes, gzip\'d, in 64 KiB chunks');
+    } finally {
+      await gateway.close();
+    }
     const manifest = await getManifest(registry, 'team/big', '1');
     assert.equal(sha256(manifest.bytes), result.digest);
     const layer = manifest.json.layers[2] as { digest: string; size: number };
@@ -193,7 +210,26 @@ describe('image builder against the bundled registry', function () {
       assert.equal(result.image, `${new URL(gateway.url).host}/team/via-gateway@${result.digest}`);
       assert.equal(sha256((await getManifest(registry, 'team/via-gateway', '1')).bytes), result.digest);
       assert.equal(gateway.seen.challenged, 1, 'one challenge, then Basic on every request');
-      await assert.rejects(buildImage(request({ registry: { url: gateway.url }, image: 'team/via-gateway' })), /unauthorized: gateway: credentials required \(the registry asks for credentials and the build has none\)/);
+      await assert.rejects(buildImage(request({ registry: { url: gateway.url }, image: 'team/via-gateway' })), (err: unknown) => {
+        assert.ok(err instanceof Unauthorized, String(err));
+        assert.equal(err.message, 'unauthorized: gateway: credentials required (the registry asks for credentials and the build has none)');
+        return true;
+      });
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('copies the base layers from the base repository when the registry will not mount them', async () => {
+    const gateway = await startBasicGateway(registry.url, 'ci', 'gateway secret', registry.authorization, { ignoreMounts: true });
+    try {
+      const lines: string[] = [];
+      const result = await buildImage(request({ registry: { url: gateway.url, username: 'ci', password: 'gateway secret' }, image: 'team/copied', progress: (line) => lines.push(line) }));
+      assert.deepEqual(counts(result), { pushed: 4, mounted: 0, skipped: 0 });
+      assert.match(lines.join('\n'), /^base layer 2\/2 sha256:[0-9a-f]{12} \(.*\): copied from team\/base$/m);
+      const manifest = await getManifest(registry, 'team/copied', '1');
+      assert.equal(sha256(manifest.bytes), result.digest);
+      for (const digest of base.layers) assert.equal(sha256(await getBlob(registry, 'team/copied', digest)), digest);
     } finally {
       await gateway.close();
     }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Invalid } from '../../../src/shared/errors.ts';
 import { canonicalJson, imageConfig, mergeEnv, type ConfigChanges } from '../../../src/cluster/image-builder/image-config.ts';
 import { imageManifest, parseManifest, pickPlatform, MEDIA_TYPES } from '../../../src/cluster/image-builder/image-manifest.ts';
-import { parseImageReference } from '../../../src/cluster/image-builder/build-request.ts';
+import { checkRequest, parseImageReference, type ImageBuildRequest } from '../../../src/cluster/image-builder/build-request.ts';
 
 const D = (n: number): string => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 
@@ -136,5 +136,33 @@ describe('image builder references', () => {
       if (typeof expected === 'string') assert.throws(() => parseImageReference(ref, '127.0.0.1:5000', 'from'), (err: unknown) => err instanceof Invalid && err.message.includes(expected));
       else assert.deepEqual(parseImageReference(ref, '127.0.0.1:5000', 'from'), expected);
     });
+  }
+});
+
+describe('image builder request checks', () => {
+  const valid: ImageBuildRequest = {
+    registry: { url: 'http://127.0.0.1:5000' },
+    from: 'team/base:1',
+    image: 'team/web',
+    tags: ['1'],
+    root: '/work',
+    files: [{ src: 'dist', dest: '/app' }],
+    sourceDateEpoch: 0,
+  };
+  const table: Array<[Partial<ImageBuildRequest>, string]> = [
+    [{ image: 'Team/Web' }, 'image Team/Web is not a valid repository name'],
+    [{ tags: ['ok', '-bad'] }, 'tag "-bad" is not a valid tag'],
+    [{ sourceDateEpoch: 1.5 }, 'the source date epoch 1.5 is not a whole number of seconds'],
+    [{ sourceDateEpoch: -1 }, 'the source date epoch -1 is not'],
+    [{ files: [] }, 'files: name at least one {src, dest}'],
+    [{ env: { PORT: 8080 as unknown as string } }, 'env: PORT must be a string (quote it in YAML)'],
+    [{ env: { 'A=B': 'x' } }, 'env: "A=B" is not a variable name'],
+    [{ labels: { n: 1 as unknown as string } }, 'labels: n must be a string'],
+    [{ entrypoint: '/app/server' as unknown as string[] }, 'entrypoint must be a list of strings'],
+    [{ workdir: 'app' }, 'workdir app is not an absolute path'],
+  ];
+  it('accepts a plain request', () => checkRequest(valid));
+  for (const [changes, message] of table) {
+    it(message, () => assert.throws(() => checkRequest({ ...valid, ...changes }), (err: unknown) => err instanceof Invalid && err.message.startsWith(message)));
   }
 });

@@ -129,20 +129,28 @@ export async function listTags(registry: Registry, repo: string): Promise<string
 
 export interface Gateway {
   url: string;
-  /** Requests seen, and how many carried no or wrong credentials (answered 401). */
-  seen: { requests: number; challenged: number };
+  /** Requests seen, by method, and how many carried no or wrong credentials (answered 401). */
+  seen: { requests: number; challenged: number; methods: Record<string, number> };
   close(): Promise<void>;
 }
 
 /**
  * A reverse proxy that asks for Basic credentials (`WWW-Authenticate: Basic`) and passes what it lets
- * through to the registry with `upstreamAuthorization`, rewriting nothing else (Locations are paths).
+ * through to the registry with `upstreamAuthorization`, rewriting nothing else (Locations are paths);
+ * with `ignoreMounts`, a registry that does not mount across repositories.
  */
-export async function startBasicGateway(upstream: string, username: string, password: string, upstreamAuthorization: string): Promise<Gateway> {
+export async function startBasicGateway(
+  upstream: string,
+  username: string,
+  password: string,
+  upstreamAuthorization: string,
+  options: { ignoreMounts?: boolean } = {},
+): Promise<Gateway> {
   const expected = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-  const seen = { requests: 0, challenged: 0 };
+  const seen = { requests: 0, challenged: 0, methods: {} as Record<string, number> };
   const server = http.createServer((req, res) => {
     seen.requests++;
+    seen.methods[req.method ?? ''] = (seen.methods[req.method ?? ''] ?? 0) + 1;
     if (req.headers.authorization !== expected) {
       seen.challenged++;
       req.resume();
@@ -151,6 +159,11 @@ export async function startBasicGateway(upstream: string, username: string, pass
       return;
     }
     const target = new URL(req.url ?? '/', upstream);
+    if (options.ignoreMounts) {
+      // As registries without cross-repository mounts do: the POST opens a plain upload session.
+      target.searchParams.delete('mount');
+      target.searchParams.delete('from');
+    }
     const headers = { ...req.headers, authorization: upstreamAuthorization, host: target.host };
     const forward = http.request(target, { method: req.method, headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
