@@ -145,6 +145,18 @@ describe('CI: from git push to a running app (build and deploy steps)', function
     assert.match((await runCli(['ci', 'approve', run.id, 'image'], server.cliEnv)).stderr, /step "image" waits for no approval/);
   });
 
+  it('waits while another deployment of the app runs, then deploys', async () => {
+    await serving('v3');
+    const restart = await server.client.post<{ deploymentId: string }>(`/v2/apps${APP}/restart`, {});
+    assert.equal(restart.status, 200, JSON.stringify(restart.body));
+    // The pipeline without the approval the test before added.
+    const run = await pushed({ '.gantry.yml': PIPELINE, 'site/index.html': 'v4\n' }, 'v4, during a restart');
+    assert.equal(run.state, 'success', run.reason ?? '');
+    const log = succeeded(await runCli(['ci', 'logs', run.id, 'deploy'], server.cliEnv)).stdout;
+    assert.match(log, new RegExp(`waiting for the app's running deployment to end: .*${restart.body.deploymentId}`));
+    assert.equal(await serving('v4'), step(run, 'image').image);
+  });
+
   it('fails a deploy to an app that does not exist, saying so', async () => {
     const pinned = `127.0.0.1:5000/team/cd-web@sha256:${'0'.repeat(64)}`;
     const run = await pushed({ '.gantry.yml': `steps:\n  - name: deploy\n    deploy: {app: /prod/nothing, image: '${pinned}'}\n` }, 'deploy nowhere');

@@ -3,6 +3,7 @@
 // it depends on have finished and its `when` holds, with its timeout and retries; ends the run, and
 // recovers every active run after a restart (a step's task is found by its owner, never submitted
 // twice). Cancel kills running steps within their grace period.
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { TERMINAL_STATES, parseOwner, type ClusterClient, type TaskRecord, type TaskSubmission } from '../../cluster/index.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -16,6 +17,17 @@ import { ACTIVE_RUN_STATES, type CiRun, type CiStep, type RunStore, type StepSta
 import { CLONE_STEP, failedSoFar, isFinished, readySteps, runOutcome } from './step-plan.ts';
 import { cleanupTask, cloneTask, stepOwner, stepTask } from './step-tasks.ts';
 import { deployedImage, type AppDeployer } from './deploy-step.ts';
+
+/** How often a deploy step asks again while another deployment of its app runs. */
+const DEPLOY_RETRY_MS = 1000;
+
+/** A deploy step on its way to a deployment; `intent` set when a cancel or timeout stopped it. */
+interface WaitingDeploy {
+  abort: AbortController;
+  intent?: { state: StepState; reason: string };
+}
+
+const deployKey = (runId: string, step: string): string => `${runId}/${step}`;
 
 /** A run with no `timeout` of its own ends after this long. */
 export const DEFAULT_RUN_TIMEOUT_MS = 60 * 60_000;
@@ -56,6 +68,8 @@ export class RunEngine {
   private readonly deployIntents = new Map<string, { state: StepState; reason: string }>();
   /** Deployments followed now (a restart follows them again), with their step's lines being written. */
   private readonly following = new Map<string, Promise<void>>();
+  /** Deploy steps handing their image to the apps (waiting while another deployment of the app runs), by deployKey. */
+  private readonly waitingDeploys = new Map<string, WaitingDeploy>();
   private unwatch: (() => void) | undefined;
   /** Aborted by stop(): deployments stop being followed, and their steps stay running for the next start. */
   private readonly stopping = new AbortController();
@@ -201,26 +215,90 @@ export class RunEngine {
     const current = (await this.options.runs.steps(run.id)).find((s) => s.name === step.name)!;
     if (!(await this.options.runs.updateStep(run.id, step.name, ['pending', 'running'], { state: 'running', attempt, startedAt: current.startedAt ?? this.now, taskId: null, deploymentId: null }))) return;
     this.changed(run);
-    let started: { deploymentId: string | null; version: string };
+    let image: string;
     try {
-      const image = deployedImage(deploy, await this.options.runs.steps(run.id));
+      image = deployedImage(deploy, await this.options.runs.steps(run.id));
       if (!this.options.deployer) throw new Unavailable('this server deploys no apps');
-      await this.say(run.id, step.name, `deploying ${image} to ${deploy.app}`);
-      started = await this.options.deployer.deploy(deploy.app, image);
     } catch (err) {
       if (!(err instanceof GantryError)) throw err;
       await this.say(run.id, step.name, `cannot deploy: ${err.message}`);
       await this.endStep(run, step.name, ['running'], { state: 'failure', reason: err.message, exitCode: null });
       return;
     }
-    if (started.deploymentId === null) {
-      await this.say(run.id, step.name, `${deploy.app} runs this image already (version ${started.version}): nothing to deploy`);
-      await this.endStep(run, step.name, ['running'], { state: 'success', reason: null, exitCode: null });
+    await this.say(run.id, step.name, `deploying ${image} to ${deploy.app}`);
+    this.armDeployTimeout(run, step);
+    this.launchDeploy(run, step, deploy, image);
+  }
+
+  /**
+   * Hands the image to the apps outside the lane: while another deployment of the app runs (409), the
+   * step waits for it to end, saying so once, instead of failing (a push right after another one);
+   * a cancel or the step's timeout stop the wait. Then, in the lane, the deployment is recorded and
+   * followed, or the step ends.
+   */
+  private launchDeploy(run: CiRun, step: Step, deploy: StepDeploy, image: string): void {
+    const deployer = this.options.deployer!;
+    const waiting: WaitingDeploy = { abort: new AbortController() };
+    const key = deployKey(run.id, step.name);
+    this.waitingDeploys.set(key, waiting);
+    const attempt = async (): Promise<{ deploymentId: string | null; version: string } | null> => {
+      let told = false;
+      for (;;) {
+        if (waiting.abort.signal.aborted || this.stopping.signal.aborted) return null;
+        try {
+          return await deployer.deploy(deploy.app, image);
+        } catch (err) {
+          if (!(err instanceof Conflict)) throw err;
+          if (!told) await this.say(run.id, step.name, `waiting for the app's running deployment to end: ${err.message}`);
+          told = true;
+          await delay(DEPLOY_RETRY_MS, undefined, { signal: AbortSignal.any([waiting.abort.signal, this.stopping.signal]) }).catch(() => undefined);
+        }
+      }
+    };
+    const ended = attempt().then(
+      (started) =>
+        this.lane.run(async () => {
+          this.waitingDeploys.delete(key);
+          // The server stops: the step stays running without a deployment, and the next start deploys again.
+          if (this.stopping.signal.aborted && started === null) return;
+          if (started === null || started.deploymentId === null) {
+            const end = waiting.intent ?? { state: 'success' as const, reason: null };
+            if (started) await this.say(run.id, step.name, `${deploy.app} runs this image already (version ${started.version}): nothing to deploy`);
+            else await this.say(run.id, step.name, `${end.state}: ${end.reason}`);
+            this.clearStepTimeout(run.id, step.name);
+            await this.endStep(await this.options.runs.get(run.id), step.name, ['running'], { ...end, exitCode: null });
+            return;
+          }
+          await this.options.runs.updateStep(run.id, step.name, ['running'], { deploymentId: started.deploymentId });
+          await this.say(run.id, step.name, `version ${started.version}, deployment ${started.deploymentId}`);
+          this.followDeployment(run, step, started.deploymentId);
+          // Canceled while the apps took it: the deployment goes back as soon as it exists.
+          if (waiting.intent) await this.stopDeployment(started.deploymentId, waiting.intent);
+        }),
+      (err: Error) =>
+        this.lane.run(async () => {
+          this.waitingDeploys.delete(key);
+          const reason = err instanceof GantryError ? err.message : `the apps failed: ${err.message}`;
+          if (!(err instanceof GantryError)) this.options.logger.error({ run: run.id, step: step.name, err: err.message }, 'a deploy step failed');
+          await this.say(run.id, step.name, `cannot deploy: ${reason}`);
+          this.clearStepTimeout(run.id, step.name);
+          await this.endStep(await this.options.runs.get(run.id), step.name, ['running'], { state: 'failure', reason, exitCode: null });
+        }),
+    );
+    this.following.set(key, ended.catch(() => undefined));
+    void ended.finally(() => this.following.delete(key));
+  }
+
+  /** Stops a deploy step as `intent` says, whichever phase it is in: waiting for the app, or deploying. */
+  private async stopDeployStep(runId: string, name: string, intent: { state: StepState; reason: string }): Promise<void> {
+    const waiting = this.waitingDeploys.get(deployKey(runId, name));
+    if (waiting) {
+      waiting.intent = intent;
+      waiting.abort.abort();
       return;
     }
-    await this.options.runs.updateStep(run.id, step.name, ['running'], { deploymentId: started.deploymentId });
-    await this.say(run.id, step.name, `version ${started.version}, deployment ${started.deploymentId}`);
-    this.followDeployment(run, step, started.deploymentId);
+    const step = (await this.options.runs.steps(runId)).find((s) => s.name === name);
+    if (step?.state === 'running' && step.deploymentId) await this.stopDeployment(step.deploymentId, intent);
   }
 
   /**
@@ -229,7 +307,6 @@ export class RunEngine {
    */
   private followDeployment(run: CiRun, step: Step, deploymentId: string): void {
     const deployer = this.options.deployer!;
-    this.armDeployTimeout(run, step, deploymentId);
     let lines = Promise.resolve();
     const say = (line: string): void => {
       lines = lines.then(() => this.say(run.id, step.name, line)).catch(() => undefined);
@@ -260,12 +337,13 @@ export class RunEngine {
     await this.options.deployer?.cancel(deploymentId).catch((err: Error) => this.options.logger.warn({ deployment: deploymentId, err: err.message }, 'could not cancel a deployment'));
   }
 
-  private armDeployTimeout(run: CiRun, step: Step, deploymentId: string): void {
+  private armDeployTimeout(run: CiRun, step: Step): void {
     const limit = step.timeoutMs;
     if (!limit) return;
+    const reason = `step "${step.name}" took longer than its timeout (${limit / 1000} s)`;
     this.timersOf(run.id).steps.set(
       step.name,
-      this.timerFunctions.setTimeout(() => void this.stopDeployment(deploymentId, { state: 'timeout', reason: `step "${step.name}" took longer than its timeout (${limit / 1000} s)` }), limit),
+      this.timerFunctions.setTimeout(() => void this.lane.run(() => this.stopDeployStep(run.id, step.name, { state: 'timeout', reason })), limit),
     );
   }
 
@@ -377,7 +455,7 @@ export class RunEngine {
     // changes (the run's event stream showed it "running" until every step had stopped).
     this.changed(await this.options.runs.get(run.id));
     for (const step of await this.options.runs.steps(run.id)) {
-      if (step.state === 'running' && step.deploymentId) await this.stopDeployment(step.deploymentId, { state, reason });
+      if (step.state === 'running' && !step.taskId) await this.stopDeployStep(run.id, step.name, { state, reason });
       if (step.state !== 'running' || !step.taskId) continue;
       this.killIntents.set(step.taskId, { state, reason });
       await this.options.cluster.kill(step.taskId, reason).catch(() => undefined);
@@ -451,8 +529,10 @@ export class RunEngine {
         const definition = pipeline.steps.find((s) => s.name === step.name);
         if (definition?.deploy) {
           // A deployment under way is followed again; a deploy not yet started is started again.
-          if (step.deploymentId) this.followDeployment(run, definition, step.deploymentId);
-          else await this.options.runs.updateStep(run.id, step.name, ['running'], { state: 'pending' });
+          if (step.deploymentId) {
+            this.armDeployTimeout(run, definition);
+            this.followDeployment(run, definition, step.deploymentId);
+          } else await this.options.runs.updateStep(run.id, step.name, ['running'], { state: 'pending' });
           continue;
         }
         const current = await this.recoverTask(run, pipeline, step);
