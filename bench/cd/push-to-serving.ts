@@ -142,7 +142,7 @@ async function serving(url: string, appId: string, content: string, timeoutMs: n
   return pollUntil(async () => {
     const tasks = (await appTasks(url, appId)).filter(isHealthy);
     if (tasks.length !== 2) return false;
-    const pages = await Promise.all(tasks.map((t) => fetch(`http://127.0.0.1:${t.ports?.[0]}${PAGE}`).then((r) => r.text(), () => '')));
+    const pages = await Promise.all(tasks.map((t) => fetch(`http://127.0.0.1:${t.ports?.[0]}${PAGE}`).then((r) => r.text()).catch(() => '')));
     return pages.every((page) => page.trim() === content);
   }, { timeoutMs, everyMs: 100, what: `${appId} serving "${content}"` });
 }

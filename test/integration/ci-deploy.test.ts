@@ -77,7 +77,7 @@ describe('CI: from git push to a running app (build and deploy steps)', function
     await waitFor(`both instances healthy and serving ${content}`, async () => {
       const tasks = await healthyTasks();
       if (tasks.length !== 2) return false;
-      const pages = await Promise.all(tasks.map((t) => fetch(`http://127.0.0.1:${t.ports[0]}/index.html`).then((r) => r.text(), () => '')));
+      const pages = await Promise.all(tasks.map((t) => fetch(`http://127.0.0.1:${t.ports[0]}/index.html`).then((r) => r.text()).catch(() => '')));
       return pages.every((page) => page.trim() === content);
     }, 60_000);
     return ((await server.client.get<{ app: { container: { docker: { image: string } } } }>(`/v2/apps${APP}`)).body.app.container.docker.image);
