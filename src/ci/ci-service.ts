@@ -68,6 +68,7 @@ export class CiService {
     this.engine = new RunEngine({
       runs: this.runs,
       mirrorOf: (cloneUrl) => mirror.directoryOf(cloneUrl),
+      commitTime: (cloneUrl, commit) => mirror.commitTime(cloneUrl, commit),
       secrets: this.secrets,
       cluster: options.cluster,
       clock: options.clock,

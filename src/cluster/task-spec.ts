@@ -64,6 +64,21 @@ const buildSchema = z
   })
   .strict();
 
+const assembleSchema = z
+  .object({
+    from: z.string().min(1).max(512).regex(/^[^\s]+$/, 'an image reference has no whitespace'),
+    files: z.array(z.object({ src: relativePath, dest: z.string().regex(/^\//, 'a path in the image is absolute').max(1024) }).strict()).min(1).max(100),
+    entrypoint: z.array(z.string()).max(100).optional(),
+    cmd: z.array(z.string()).max(100).optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'), z.string()).optional(),
+    workdir: z.string().regex(/^\//, 'the working directory is absolute').max(1024).optional(),
+    repository: buildSchema.shape.repository,
+    tags: buildSchema.shape.tags,
+    labels: buildSchema.shape.labels,
+    sourceDateEpoch: z.number().int().min(0).max(8_589_934_591),
+  })
+  .strict();
+
 const submitSchema = z
   .object({
     name: z.string().min(1).max(200).optional(),
@@ -87,6 +102,7 @@ const submitSchema = z
     image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'an image reference has no whitespace').optional(),
     forcePull: z.boolean().optional(),
     build: buildSchema.optional(),
+    assemble: assembleSchema.optional(),
     pullOnly: z.boolean().optional(),
     startAt: z.iso.datetime({ offset: true }).optional(),
     network: z.enum(CONTAINER_NETWORKS).optional(),
@@ -119,11 +135,13 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.cmd !== undefined && s.args !== undefined) {
     throw new Invalid('invalid task: give exactly one of "cmd" (a shell command line) or "args" (an argv)');
   }
-  if (s.build !== undefined) {
-    const runs = (['cmd', 'args', 'image', 'ports', 'restart', 'startAt', 'network', 'health', 'readiness'] as const).filter((k) => s[k] !== undefined);
-    if (runs.length > 0) throw new Invalid(`invalid task: a "build" task builds an image and runs nothing; leave out ${runs.map((k) => `"${k}"`).join(', ')}`);
-    if (s.workspace === undefined) throw new Invalid('invalid task: a "build" task builds from a "workspace": name one');
-  } else if (s.cmd === undefined && s.args === undefined && s.image === undefined) {
+  for (const kind of ['build', 'assemble'] as const) {
+    if (s[kind] === undefined) continue;
+    const runs = (['cmd', 'args', 'image', 'ports', 'restart', 'startAt', 'network', 'health', 'readiness', kind === 'build' ? 'assemble' : 'build'] as const).filter((k) => s[k] !== undefined);
+    if (runs.length > 0) throw new Invalid(`invalid task: a "${kind}" task makes an image and runs nothing; leave out ${runs.map((k) => `"${k}"`).join(', ')}`);
+    if (s.workspace === undefined) throw new Invalid(`invalid task: a "${kind}" task makes its image from a "workspace": name one`);
+  }
+  if (s.build === undefined && s.assemble === undefined && s.cmd === undefined && s.args === undefined && s.image === undefined) {
     throw new Invalid('invalid task: give exactly one of "cmd" (a shell command line) or "args" (an argv), or an "image" to run its own command');
   }
   if (s.forcePull !== undefined && s.image === undefined) throw new Invalid('invalid task: "forcePull" needs an "image"');
@@ -154,7 +172,7 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   // A container needs an agent with a Docker engine (agents say so in their `docker` attribute): the
   // task waits for one, with that reason, instead of failing on an agent without the driver.
   if ((s.image !== undefined || s.build !== undefined) && !constraints.some((c) => c.field === 'docker')) constraints.push(parseConstraintArray(['docker', 'LIKE', '.+']));
-  const command = s.cmd ?? s.args?.join(' ') ?? s.image ?? `build ${s.build!.repository}`;
+  const command = s.cmd ?? s.args?.join(' ') ?? s.image ?? (s.build ? `build ${s.build.repository}` : `assemble ${s.assemble!.repository}`);
   const spec: TaskSpec = {
     name: s.name ?? (command.length > 60 ? `${command.slice(0, 57)}...` : command),
     owner: s.owner ?? defaultOwner,
@@ -180,6 +198,7 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
     if (s.build.target !== undefined) spec.build.target = s.build.target;
     if (s.build.labels !== undefined && Object.keys(s.build.labels).length > 0) spec.build.labels = s.build.labels;
   }
+  if (s.assemble !== undefined) spec.assemble = { ...s.assemble, tags: [...new Set(s.assemble.tags)] };
   if (s.pullOnly === true) spec.pullOnly = true;
   if (s.startAt !== undefined) spec.startAt = new Date(s.startAt).toISOString();
   if (s.network !== undefined) spec.network = s.network;

@@ -110,6 +110,13 @@ export interface TaskSpec {
    */
   build?: ImageBuildSpec;
   /**
+   * Assemble an image without a Docker engine (a CI build step with `from:`): the agent puts files of
+   * the task's workspace onto a base image of the bundled registry as one reproducible layer
+   * (cluster/image-builder) and pushes it with the platform robot; the digest ends in
+   * TaskRecord.result as for `build`. Runs on any agent; needs `workspace`; no cmd, args nor image.
+   */
+  assemble?: ImageAssembleSpec;
+  /**
    * With an image: the container's network. `bridge` (the default) publishes each allocated host port
    * from the same port number inside (or from its containerPorts entry); `host` shares the agent's
    * network (the task binds its ports itself); `none` has only loopback (no ports).
@@ -177,6 +184,23 @@ export interface ImageBuildSpec {
   target?: string;
   /** Labels the image gets (`--label`): a CI build's `org.opencontainers.image.revision` and `source`. */
   labels?: Record<string, string>;
+}
+
+/** An image assembled from files onto a base (TaskSpec.assemble). Paths are relative to the workspace. */
+export interface ImageAssembleSpec {
+  /** The base in the bundled registry: `team/base:1` or `team/base@sha256:…`. */
+  from: string;
+  files: Array<{ src: string; dest: string }>;
+  entrypoint?: string[];
+  cmd?: string[];
+  env?: Record<string, string>;
+  workdir?: string;
+  /** The repository pushed to (`team/web`) and its tags. */
+  repository: string;
+  tags: string[];
+  labels?: Record<string, string>;
+  /** Every time in the image (SOURCE_DATE_EPOCH, seconds): a commit's time gives the same digest every build. */
+  sourceDateEpoch: number;
 }
 
 /**

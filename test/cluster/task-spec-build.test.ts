@@ -16,9 +16,9 @@ describe('task spec: image builds', () => {
   });
 
   it('refuses a build that would run something, or has no workspace, or paths that leave it', () => {
-    assert.throws(() => parseTaskSpec({ build, workspace: 'r-1', cmd: 'make' }, 'u'), /a "build" task builds an image and runs nothing; leave out "cmd"/);
+    assert.throws(() => parseTaskSpec({ build, workspace: 'r-1', cmd: 'make' }, 'u'), /a "build" task makes an image and runs nothing; leave out "cmd"/);
     assert.throws(() => parseTaskSpec({ build, workspace: 'r-1', image: 'busybox', ports: [0] }, 'u'), /leave out "image", "ports"/);
-    assert.throws(() => parseTaskSpec({ build }, 'u'), /builds from a "workspace"/);
+    assert.throws(() => parseTaskSpec({ build }, 'u'), /makes its image from a "workspace"/);
     assert.throws(() => parseTaskSpec({ build: { ...build, context: '../x' }, workspace: 'r-1' }, 'u'), /build\.context: a path relative to the workspace, without "\.\."/);
     assert.throws(() => parseTaskSpec({ build: { ...build, dockerfile: '/etc/passwd' }, workspace: 'r-1' }, 'u'), /build\.dockerfile: a path relative/);
   });
@@ -27,5 +27,16 @@ describe('task spec: image builds', () => {
     assert.throws(() => parseTaskSpec({ build: { ...build, repository: 'Team/Web' }, workspace: 'r-1' }, 'u'), /build\.repository: a repository is lowercase/);
     assert.throws(() => parseTaskSpec({ build: { ...build, tags: [] }, workspace: 'r-1' }, 'u'), /build\.tags/);
     assert.throws(() => parseTaskSpec({ build: { ...build, tags: ['-x'] }, workspace: 'r-1' }, 'u'), /build\.tags\.0: a tag is letters/);
+  });
+
+  it('takes an image assembled from files onto a base, on any agent, and refuses paths that leave the workspace', () => {
+    const assemble = { from: 'team/base:1', files: [{ src: 'dist/', dest: '/app' }], entrypoint: ['/app/server'], repository: 'team/web', tags: ['abc', 'abc'], sourceDateEpoch: 1_700_000_000 };
+    const spec = parseTaskSpec({ assemble, workspace: 'r-1' }, 'ci:r-1:2');
+    assert.deepEqual(spec.assemble, { ...assemble, tags: ['abc'] });
+    assert.equal(spec.name, 'assemble team/web');
+    assert.deepEqual(spec.constraints, [], 'no engine needed');
+    assert.throws(() => parseTaskSpec({ assemble: { ...assemble, files: [{ src: '../etc', dest: '/x' }] }, workspace: 'r-1' }, 'u'), /assemble\.files\.0\.src: a path relative to the workspace/);
+    assert.throws(() => parseTaskSpec({ assemble: { ...assemble, files: [{ src: 'dist', dest: 'app' }] }, workspace: 'r-1' }, 'u'), /a path in the image is absolute/);
+    assert.throws(() => parseTaskSpec({ assemble, build, workspace: 'r-1' }, 'u'), /leave out "assemble"/);
   });
 });

@@ -31,6 +31,18 @@ function stepKindProblems(raw: unknown, index: number): Finding[] {
   const written = KINDS.filter((key) => raw[key] !== undefined);
   if (written.length > 1) return [{ path: ['steps', index, written[1]!], message: `a step does one of "commands", "build" or "deploy", not ${written.map((k) => `"${k}"`).join(' and ')}: make a step of each` }];
   if (written.length === 0) return [{ path: ['steps', index], message: 'a step needs "commands" (to run), "build" (an image to build and push) or "deploy" (an image to roll out to an app)' }];
+  if (written[0] === 'build' && isPlainObject(raw.build)) {
+    const build = raw.build;
+    const dockerOnly = ['context', 'dockerfile', 'args', 'target'].filter((k) => build[k] !== undefined);
+    const assembleOnly = ['files', 'entrypoint', 'cmd', 'env', 'workdir'].filter((k) => build[k] !== undefined);
+    if (build.from !== undefined && dockerOnly.length > 0) {
+      return [{ path: ['steps', index, 'build', dockerOnly[0]!], message: `a build "from" a base image puts files onto it without a Dockerfile: leave out ${dockerOnly.map((k) => `"${k}"`).join(', ')}` }];
+    }
+    if (build.from !== undefined && build.files === undefined) return [{ path: ['steps', index, 'build'], message: 'a build "from" a base image needs "files": [{src: dist/, dest: /app}]' }];
+    if (build.from === undefined && assembleOnly.length > 0) {
+      return [{ path: ['steps', index, 'build', assembleOnly[0]!], message: `${assembleOnly.map((k) => `"${k}"`).join(', ')} go with "from" (files onto a base image, no Dockerfile); a Dockerfile says them itself` }];
+    }
+  }
   if (written[0] !== 'commands' && raw.image !== undefined) {
     const why = written[0] === 'build' ? 'the Docker engine builds from the Dockerfile' : 'the server rolls the image out to the app';
     return [{ path: ['steps', index, 'image'], message: `a ${written[0]} step runs in no image: ${why}; leave out "image"` }];

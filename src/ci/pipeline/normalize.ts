@@ -73,6 +73,12 @@ function normalizeBuild(build: NonNullable<StepFile['build']>): StepBuild {
     tags: [...new Set(tags)],
     args: Object.fromEntries(Object.entries(build.args ?? {}).map(([key, value]) => [key, String(value)])),
     target: build.target ?? null,
+    from: build.from ?? null,
+    files: (build.files ?? []).map((f) => ({ src: f.src, dest: f.dest })),
+    entrypoint: build.entrypoint ?? null,
+    cmd: build.cmd ?? null,
+    env: Object.fromEntries(Object.entries(build.env ?? {}).map(([key, value]) => [key, String(value)])),
+    workdir: build.workdir ?? null,
   };
 }
 

@@ -111,6 +111,13 @@ const imageBuild = fields(
     tags: oneOrMany(tagTemplate, 'a tag or a list of tags').optional(),
     args: z.record(z.string(), byShape({ string: z.string(), number: z.number(), boolean: z.boolean() }, 'a string')).superRefine(keysMatch(ENV_NAME, 'build argument name')).optional(),
     target: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a stage name is letters, digits, _ . -').optional(),
+    // Without a Docker engine (the daemonless builder): files onto a base image of the bundled registry.
+    from: z.string().min(1).regex(/^[^\s]+$/, 'an image reference has no whitespace').optional(),
+    files: z.array(fields({ src: workspacePath, dest: z.string().regex(/^\//, 'a path in the image is absolute, e.g. /app') })).min(1).optional(),
+    entrypoint: z.array(z.string()).optional(),
+    cmd: z.array(z.string()).optional(),
+    env: z.record(z.string(), byShape({ string: z.string(), number: z.number(), boolean: z.boolean() }, 'a string')).superRefine(keysMatch(ENV_NAME, ENV_KEY_RULE)).optional(),
+    workdir: z.string().regex(/^\//, 'the working directory is absolute, e.g. /app').optional(),
   },
   { file: 'Gantry calls it "dockerfile"', tag: 'Gantry calls it "tags"', build_args: 'Gantry calls it "args"', repository: 'Gantry calls it "image"' },
 );

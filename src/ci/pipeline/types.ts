@@ -58,6 +58,16 @@ export interface StepBuild {
   tags: string[];
   args: Record<string, string>;
   target: string | null;
+  /**
+   * Set: no Dockerfile: the daemonless builder puts `files` onto this base image of the bundled
+   * registry (reproducible: the same commit gives the same digest) with the config changes below.
+   */
+  from: string | null;
+  files: Array<{ src: string; dest: string }>;
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  env: Record<string, string>;
+  workdir: string | null;
 }
 
 /** A step that rolls an image out to an app (`deploy:`), on the server, following its deployment. */

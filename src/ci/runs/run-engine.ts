@@ -50,6 +50,8 @@ export interface RunEngineOptions {
   mirrorOf?: (cloneUrl: string) => Promise<string>;
   /** What runs the run and step timeouts (Node's timers by default). */
   timers?: TimerFunctions;
+  /** The commit's time (seconds), from the server's mirror: an assembled image's SOURCE_DATE_EPOCH. */
+  commitTime?: (cloneUrl: string, commit: string) => Promise<number | null>;
   /** The apps, as deploy steps reach them; without it a deploy step fails saying so. */
   deployer?: AppDeployer;
 }
@@ -183,7 +185,14 @@ export class RunEngine {
       // A fork's pull request runs code from outside: no secret, and not the robot's password either.
       const trusted = !run.pullRequest?.fork;
       submission = step
-        ? stepTask(run, pipeline, step, trusted ? await this.options.secrets.resolve({ ...pipeline.secrets, ...step.secrets }) : {}, trusted ? this.options.registry?.() : undefined)
+        ? stepTask(
+            run,
+            pipeline,
+            step,
+            trusted ? await this.options.secrets.resolve({ ...pipeline.secrets, ...step.secrets }) : {},
+            trusted ? this.options.registry?.() : undefined,
+            step.build?.from && run.commit ? await this.options.commitTime?.(run.cloneUrl, run.commit) : null,
+          )
         : cloneTask(run, pipeline, await this.options.mirrorOf?.(run.cloneUrl));
     } catch (err) {
       if (!(err instanceof GantryError)) throw err;

@@ -46,8 +46,8 @@ export function cloneTask(run: CiRun, pipeline: Pipeline, mirrorPath?: string): 
  * A step's task: its script in the run's workspace on the workspace's agent, with the pipeline's and
  * the step's environment, the CI variables, the registry's and the secrets' (both masked in its output).
  */
-export function stepTask(run: CiRun, pipeline: Pipeline, step: Step, secretEnv: Record<string, string>, registry?: StepRegistry): TaskSubmission {
-  if (step.build) return buildTask(run, pipeline, step, step.build);
+export function stepTask(run: CiRun, pipeline: Pipeline, step: Step, secretEnv: Record<string, string>, registry?: StepRegistry, commitTime?: number | null): TaskSubmission {
+  if (step.build) return buildTask(run, pipeline, step, step.build, commitTime ?? null);
   const registryEnv: Record<string, string> = registry
     ? { GANTRY_REGISTRY: new URL(registry.url).host, GANTRY_REGISTRY_USERNAME: registry.username, GANTRY_REGISTRY_PASSWORD: registry.password }
     : {};
@@ -76,14 +76,40 @@ export function stepTask(run: CiRun, pipeline: Pipeline, step: Step, secretEnv: 
  * the bundled registry with the platform robot (the agent has its account; the step's environment
  * and secrets take no part: nothing of the pipeline's runs on the agent).
  */
-function buildTask(run: CiRun, pipeline: Pipeline, step: Step, build: StepBuild): TaskSubmission {
+function buildTask(run: CiRun, pipeline: Pipeline, step: Step, build: StepBuild, commitTime: number | null): TaskSubmission {
   const tags = buildTags(build.tags, run);
   if (tags.length === 0) throw new Invalid(`step "${step.name}": none of its tags (${build.tags.join(', ')}) has a value in this run; add one that always has, such as \${commit} or \${run}`);
   const constraints = [...step.constraints];
   if (run.workspaceHost) constraints.push(`hostname:IS:${run.workspaceHost}`);
-  return {
+  const common = {
     name: `${pipeline.name} #${run.number} ${step.name}`,
     group: taskOwner('ci', pipeline.name),
+    constraints,
+    workspace: run.id,
+    cpus: step.resources.cpus ?? STEP_DEFAULTS.cpus,
+    mem: step.resources.mem ?? STEP_DEFAULTS.mem,
+    ...runAs(pipeline),
+  };
+  if (build.from !== null) {
+    return {
+      ...common,
+      // The commit's time for every time in the image: a rebuild of the commit gives the same digest.
+      assemble: {
+        from: build.from,
+        files: build.files,
+        ...(build.entrypoint ? { entrypoint: build.entrypoint } : {}),
+        ...(build.cmd ? { cmd: build.cmd } : {}),
+        ...(Object.keys(build.env).length > 0 ? { env: build.env } : {}),
+        ...(build.workdir ? { workdir: build.workdir } : {}),
+        repository: build.image,
+        tags,
+        labels: imageLabels(run),
+        sourceDateEpoch: commitTime ?? 0,
+      },
+    };
+  }
+  return {
+    ...common,
     build: {
       context: build.context,
       dockerfile: build.dockerfile,
@@ -93,11 +119,6 @@ function buildTask(run: CiRun, pipeline: Pipeline, step: Step, build: StepBuild)
       ...(build.target !== null ? { target: build.target } : {}),
       labels: imageLabels(run),
     },
-    constraints,
-    workspace: run.id,
-    cpus: step.resources.cpus ?? STEP_DEFAULTS.cpus,
-    mem: step.resources.mem ?? STEP_DEFAULTS.mem,
-    ...runAs(pipeline),
   };
 }
 

@@ -80,6 +80,14 @@ export class GitMirror {
     return (await this.git(dir, ['rev-parse', '--verify', `${ref}^{commit}`])).trim();
   }
 
+  /** The commit's committer time (seconds since the epoch), or null when the mirror lacks it. */
+  async commitTime(url: string, commit: string): Promise<number | null> {
+    if (!COMMIT.test(commit)) return null;
+    const dir = await this.mirrorOf(url);
+    const out = await this.git(dir, ['show', '-s', '--format=%ct', commit]).catch(() => '');
+    return /^\d+\s*$/.test(out) ? Number(out) : null;
+  }
+
   /** A file's content at a commit, or null when the commit has no such file. */
   async readFile(url: string, commit: string, file: string): Promise<string | null> {
     const dir = await this.mirrorOf(url);

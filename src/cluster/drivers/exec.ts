@@ -40,6 +40,7 @@ import type { TaskSpec } from '../types.ts';
 import type { Driver, TaskHandle, TaskLaunch } from './driver.ts';
 import { setUpTaskCgroup, TaskCgroup } from './cgroups.ts';
 import { ExecTaskHandle, type MainExit } from './exec-task-handle.ts';
+import { ImageAssembleHandle } from './image-assemble-handle.ts';
 import { prepareTaskDirs, switchesTo, switchUserArgv } from './exec-user.ts';
 import { groupMembers, isSameProcessAlive, readProcStat, sleep } from './process-group.ts';
 import { EXIT_STATUS_FILE, findTaskRecords, readExitStatus, TASK_RECORD_FILE, type ExecTaskRecord } from './task-record.ts';
@@ -118,6 +119,11 @@ export class ExecDriver implements Driver {
   }
 
   async start(launch: TaskLaunch): Promise<TaskHandle> {
+    if (launch.spec.assemble) {
+      // No process: the agent assembles the image itself (image-assemble-handle.ts).
+      if (!launch.workingDir) throw new Error('an image assembly needs a workspace to read its files from');
+      return new ImageAssembleHandle(launch.taskId, launch.spec.assemble, path.resolve(launch.workingDir), launch.registry);
+    }
     commandArgv(launch.spec); // a task without a command fails before any directory is made
     const sandboxDir = path.resolve(launch.sandboxDir);
     const workingDir = launch.workingDir ? path.resolve(launch.workingDir) : sandboxDir;

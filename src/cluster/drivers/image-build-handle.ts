@@ -6,12 +6,12 @@
 //
 // Whatever the Dockerfile says runs in the engine's build containers, not on the agent: the agent
 // itself only reads the context (build-context.ts keeps that read inside the workspace).
-import { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { ImageBuildSpec } from '../types.ts';
 import { packBuildContext, BuildContextError } from './build-context.ts';
 import { engineMessage, registryHostOfUrl } from './docker-pull.ts';
-import type { OutputChunk, OutputStream, RegistryCredentials, TaskExit, TaskHandle } from './driver.ts';
+import type { RegistryCredentials, TaskExit } from './driver.ts';
+import { InProcessHandle, KILLED } from './in-process-handle.ts';
 
 /** One JSON message of the engine's build or push stream. */
 interface EngineEvent {
@@ -35,78 +35,25 @@ export interface ImageBuildLaunch {
   registry: RegistryCredentials | undefined;
 }
 
-export class ImageBuildHandle implements TaskHandle {
+export class ImageBuildHandle extends InProcessHandle {
   readonly limits = 'none: the Docker engine builds (no container of the task runs)';
-  private readonly chunks: OutputChunk[] = [];
-  private readonly listeners = new Set<() => void>();
-  private readonly abort = new AbortController();
-  private ended = false;
   /** The tags the engine gave the image it built (removed again when the push fails). */
   private tagged: string[] = [];
-  private readonly exit: Promise<TaskExit>;
 
   constructor(
     private readonly docker: Dockerode,
     private readonly launch: ImageBuildLaunch,
   ) {
-    this.exit = this.run().then((exit) => {
-      this.ended = true;
-      this.notify();
-      return exit;
-    });
+    super(launch.taskId);
+    this.begin();
   }
 
-  get taskId(): string {
-    return this.launch.taskId;
-  }
-
-  logs(): Readable {
-    let next = 0;
-    const handle = this;
-    return Readable.from(
-      (async function* () {
-        for (;;) {
-          while (next < handle.chunks.length) yield handle.chunks[next++]!;
-          if (handle.ended) return;
-          await new Promise<void>((resolve) => {
-            const wake = (): void => {
-              handle.listeners.delete(wake);
-              resolve();
-            };
-            handle.listeners.add(wake);
-          });
-        }
-      })(),
-    );
-  }
-
-  wait(): Promise<TaskExit> {
-    return this.exit;
-  }
-
-  kill(): Promise<TaskExit> {
-    this.abort.abort();
-    return this.exit;
-  }
-
-  async destroy(): Promise<void> {}
-
-  private write(stream: OutputStream, text: string): void {
-    if (text.length === 0) return;
-    this.chunks.push({ stream, data: Buffer.from(text) });
-    this.notify();
-  }
-
-  private notify(): void {
-    for (const wake of [...this.listeners]) wake();
-  }
-
-  private async run(): Promise<TaskExit> {
+  protected async run(): Promise<TaskExit> {
     try {
       const result = await this.buildAndPush();
       return { exitCode: 0, signal: null, oomKilled: false, killed: false, result };
     } catch (err) {
-      if (this.abort.signal.aborted) return { exitCode: null, signal: 'SIGTERM', oomKilled: false, killed: true };
+      if (this.abort.signal.aborted) return KILLED;
       const message = err instanceof BuildFailure || err instanceof BuildContextError ? err.message : `the build failed: ${engineMessage(err)}`;
       this.write('stderr', `gantry: ${message}\n`);
       // Built but not pushed: the tags go (the layers stay in the engine's cache for the next try).

@@ -60,10 +60,17 @@ const rows: Row[] = [
     assert.deepEqual([step(p).image, step(p).retry], ['node:20', 1]);
   }],
   ['a build step with its defaults: the root context, its Dockerfile, the commit as tag', lines('steps:', '  - name: image', '    build: {image: team/web}'), (p) => {
-    assert.deepEqual([step(p).commands, step(p).build], [[], { context: '.', dockerfile: 'Dockerfile', image: 'team/web', tags: ['${commit}'], args: {}, target: null }]);
+    assert.deepEqual([step(p).commands, step(p).build], [[], { context: '.', dockerfile: 'Dockerfile', image: 'team/web', tags: ['${commit}'], args: {}, target: null, from: null, files: [], entrypoint: null, cmd: null, env: {}, workdir: null }]);
   }],
   ['a build step written out: one tag as a string, args as strings', lines('steps:', '  - name: image', '    build:', '      context: web', '      dockerfile: docker/Dockerfile.prod', '      image: team/web', '      tags: ${branch}-${run}', '      args: {NODE: 20, DEBUG: false}', '      target: runtime'), (p) => {
-    assert.deepEqual(step(p).build, { context: 'web', dockerfile: 'docker/Dockerfile.prod', image: 'team/web', tags: ['${branch}-${run}'], args: { NODE: '20', DEBUG: 'false' }, target: 'runtime' });
+    assert.deepEqual(step(p).build, {
+      context: 'web', dockerfile: 'docker/Dockerfile.prod', image: 'team/web', tags: ['${branch}-${run}'], args: { NODE: '20', DEBUG: 'false' }, target: 'runtime',
+      from: null, files: [], entrypoint: null, cmd: null, env: {}, workdir: null,
+    });
+  }],
+  ['a build from a base image, without a Dockerfile', lines('steps:', '  - name: image', '    build:', '      from: team/base:1', '      files: [{src: dist/, dest: /app}]', '      entrypoint: [/app/server]', '      env: {PORT: 8080}', '      workdir: /app', '      image: team/web'), (p) => {
+    const build = step(p).build!;
+    assert.deepEqual([build.from, build.files, build.entrypoint, build.cmd, build.env, build.workdir], ['team/base:1', [{ src: 'dist/', dest: '/app' }], ['/app/server'], null, { PORT: '8080' }, '/app']);
   }],
   ['a deploy of what an earlier step built, waiting for approval; the app id made absolute', lines('steps:', '  - name: image', '    build: {image: team/web}', '  - name: test', '    commands: [make]', '  - name: ship', '    approval: true', '    deploy: {app: prod/web, image: "${steps.image.image}"}'), (p) => {
     assert.deepEqual([step(p, 2).deploy, step(p, 2).approval, step(p, 2).commands], [{ app: '/prod/web', image: '${steps.image.image}' }, true, []]);

@@ -83,6 +83,17 @@ describe('CI: steps compiled to tasks', () => {
     assert.throws(() => stepTask(run, tagOnly, tagOnly.steps[0]!, {}), /none of its tags \(\$\{tag\}\) has a value in this run/);
   });
 
+  it('a build from a base: an assembly on any agent, every time in the image the commit\'s', () => {
+    const assembled = parse(`steps:\n  - name: image\n    build:\n      from: team/base:1\n      files: [{src: dist/, dest: /app}]\n      entrypoint: [/app/server]\n      image: team/shop\n`);
+    const task = stepTask(run, assembled, assembled.steps[0]!, {}, registry, 1_765_000_000);
+    assert.equal(task.build, undefined);
+    assert.deepEqual(task.assemble, {
+      from: 'team/base:1', files: [{ src: 'dist/', dest: '/app' }], entrypoint: ['/app/server'], repository: 'team/shop', tags: ['c0ffee'],
+      labels: { 'org.opencontainers.image.revision': 'c0ffee', 'org.opencontainers.image.source': 'https://git.example/team/shop.git' }, sourceDateEpoch: 1_765_000_000,
+    });
+    assert.deepEqual(task.constraints, ['hostname:IS:agent-3'], 'on the workspace\'s agent, with or without Docker');
+  });
+
   it('a build\'s tags: placeholders filled, what a tag may not hold made "-", empty ones left out, each once', () => {
     const values = { commit: 'abcdef0123456789', branch: 'release/2.x', tag: null, number: 12 };
     assert.deepEqual(buildTags(['${commit}', '${short_commit}', '${branch}', '${tag}', 'v${run}', 'latest', 'latest', '-${branch}'], values), ['abcdef0123456789', 'abcdef01', 'release-2.x', 'v12', 'latest']);
