@@ -101,6 +101,24 @@ args: {GREETING: hello}`),
     assert.match(shown.stdout, new RegExp(`image image: ${registry.replace(/\./g, '\\.')}/team/web@${image.digest}`));
   });
 
+  it('reuses the engine\'s layer cache for what did not change since the last build on the agent', async () => {
+    // A step of its own (the engine keeps its cache across test runs).
+    const once = `prepared once ${Date.now()}`;
+    const files = (page: string) => ({
+      Dockerfile: `FROM ${BASE}\nRUN echo "${once}" > /prepared\nCOPY site/ /site/\n`,
+      'site/index.html': page,
+      '.gantry.yml': pipeline('image: team/cached'),
+    });
+    const first = await pushed('cached', files('one\n'));
+    assert.equal(first.state, 'success', first.reason ?? '');
+    assert.doesNotMatch(await server.stepLog(first, 'image'), /Using cache/);
+    const second = await pushed('cached', files('two\n'));
+    assert.equal(second.state, 'success', second.reason ?? '');
+    const log = await server.stepLog(second, 'image');
+    assert.match(log, new RegExp(`Step 2/\\d+ : RUN echo "${once}" > /prepared\n ---> Using cache\n`), log);
+    assert.notEqual(step(second, 'image').digest, step(first, 'image').digest, 'the page changed, and with it the last layer');
+  });
+
   it('fails the step with the builder\'s message when the Dockerfile fails, and pushes nothing', async () => {
     const finished = await pushed('broken', {
       Dockerfile: `FROM ${BASE}\nRUN echo "about to fail" && exit 3\n`,

@@ -55,6 +55,13 @@ describe('GitHub commit statuses', () => {
     assert.equal(received[0]!.body.target_url, undefined);
   });
 
+  it('puts a pull request\'s status on its head commit, told apart from the push\'s as GitHub Actions does', async () => {
+    const reporter = new GitHubStatusReporter({ apiUrl, token: 't', logger: pino({ level: 'silent' }) });
+    const head = 'c'.repeat(40);
+    await reporter.report(run('success', { id: 'cr-4', event: 'pull_request', commit: head, pullRequest: { number: 9, baseBranch: 'main', headBranch: 'topic', headRepository: 'mallory/web', fork: true } }));
+    assert.deepEqual([received[0]!.path, received[0]!.body.context], [`/api/v3/repos/acme/web/statuses/${head}`, 'gantry/web (pull_request)']);
+  });
+
   it('never fails the run when GitHub cannot be reached: the report resolves, a warning names the run, and the outcome goes out once GitHub answers again', async () => {
     const warnings: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) });
