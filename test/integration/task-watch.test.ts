@@ -59,10 +59,14 @@ describe('tasks: list, then watch from the cursor', function () {
 
     // The client stops here, with its last cursor; meanwhile the task runs and ends.
     const last = first.body.cursor;
+    // Asked again from that cursor until the task's end is among the changes (each answer comes at once
+    // while there are changes since the cursor: a count of asks ran out before a loaded machine ended it).
     let seen: TaskRecord[] = [];
-    for (let i = 0; i < 50 && !seen.some((t) => t.state === 'finished'); i++) {
+    const deadline = Date.now() + 60_000;
+    while (!seen.some((t) => t.state === 'finished') && Date.now() < deadline) {
       const more = await client.get<Changes>(`/api/v1/tasks/changes?ownerPrefix=svc:web:&cursor=${last}&waitMs=1000`);
       seen = more.body.changes.map((c) => c.task);
+      if (!seen.some((t) => t.state === 'finished')) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const states = [...first.body.changes.map((c) => c.task), ...seen].map((t) => t.state).filter((s, i, all) => s !== all[i - 1]);
     assert.deepEqual(states, ['queued', 'staging', 'running', 'finished'], 'every state once, none missed between the two clients');

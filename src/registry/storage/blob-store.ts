@@ -83,6 +83,8 @@ export interface BlobFile {
 export class BlobStore {
   /** Held for whoever publishes, links, mounts, references, reports or deletes a blob (withBlobsHeld). */
   private readonly locks = new DigestLocks();
+  /** The temporary files of puts being written now (by upload id: `put-…`). */
+  private readonly writing = new Set<string>();
   private readonly layout: StorageLayout;
   private readonly uploads: UploadArea;
   private readonly newId: () => string;
@@ -152,8 +154,14 @@ export class BlobStore {
       throw new Invalid(`invalid expected size ${expected.size}: expected a whole number of bytes`);
     }
     await mkdir(this.layout.uploadsDir, { recursive: true });
-    const temp = this.layout.uploadPath(`put-${this.newId()}`);
-    let handle: FileHandle | null = await open(temp, 'wx');
+    const id = `put-${this.newId()}`;
+    const temp = this.layout.uploadPath(id);
+    // Not a crash's leftover while it is being written: the collector must not take it (listUploads).
+    this.writing.add(id);
+    let handle: FileHandle | null = await open(temp, 'wx').catch((err: unknown) => {
+      this.writing.delete(id);
+      throw err;
+    });
     try {
       const hash = newHash(digest.algorithm);
       const size = await writeHashed(handle, 0, source, hash);
@@ -166,6 +174,7 @@ export class BlobStore {
     } finally {
       await handle?.close().catch(() => undefined);
       await rm(temp, { force: true });
+      this.writing.delete(id);
     }
   }
 
@@ -232,9 +241,13 @@ export class BlobStore {
     }
   }
 
-  /** Uploads in progress, oldest first, including temporary files a crash left behind (for GC). */
-  listUploads(): Promise<UploadInfo[]> {
-    return this.uploads.list();
+  /**
+   * Uploads in progress, oldest first, including temporary files a crash left behind (for GC); not the
+   * files of puts being written now. A collection whose window reaches the present (`--grace 0`) took
+   * one and the put failed with ENOENT (a 500) as it published it.
+   */
+  async listUploads(): Promise<UploadInfo[]> {
+    return (await this.uploads.list()).filter((upload) => !this.writing.has(upload.id));
   }
 
   // ---- reading ----------------------------------------------------------------------------------------

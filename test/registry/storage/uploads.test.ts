@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import { BlobStore } from '../../../src/registry/storage/blob-store.ts';
+import { waitFor } from '../../helpers/processes.ts';
 import { digestOf } from '../../../src/registry/storage/digest.ts';
 import { DigestInvalid, RangeInvalid, UploadUnknown } from '../../../src/registry/storage/errors.ts';
 import { blobFiles, failingStream, readAll, removeRoot, streamOf, tempRoot, uploadFiles } from './fixtures.ts';
@@ -119,6 +121,19 @@ describe('registry storage: resumable uploads', () => {
     assert.equal(await ids.cancelUpload(a), false);
     await assert.rejects(ids.appendUpload(a, streamOf('x')), UploadUnknown);
     assert.deepEqual((await ids.listUploads()).map((u) => u.id), ['upload-2']);
+  });
+
+  it('does not list for GC the file of a put being written (a collection with no grace took it from under the put)', async () => {
+    let n = 0;
+    const store = new BlobStore(root, { newId: () => `id-${++n}` });
+    const source = new PassThrough();
+    const put = store.put(source, { digest: digestOf('written slowly') });
+    source.write('written ');
+    await waitFor('the put\'s file', async () => (await uploadFiles(root)).includes('uploads/put-id-1'), 5_000);
+    assert.deepEqual((await store.listUploads()).map((u) => u.id), [], 'the put\'s own file, while it writes');
+    source.end('slowly');
+    assert.equal((await put).digest, digestOf('written slowly'));
+    assert.deepEqual(await uploadFiles(root), []);
   });
 
   it('rejects unknown uploads', async () => {
