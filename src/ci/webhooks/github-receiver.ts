@@ -4,6 +4,7 @@
 import { Webhooks } from '@octokit/webhooks';
 import type { Clock } from '../../shared/clock.ts';
 import type { Delivery, DeliveryStore } from '../store/deliveries.ts';
+import { DeliveriesInFlight, refusal } from './delivery-intake.ts';
 
 export interface WebhookRequest {
   header(name: string): string | undefined;
@@ -37,41 +38,15 @@ export class GitHubReceiver {
     this.verifiers = options.secrets.map((secret) => new Webhooks({ secret }));
   }
 
-  /** Deliveries being received (verified, recorded) right now. */
-  private inFlight = 0;
-  private idleWaiters: Array<() => void> = [];
+  /** Deliveries being received right now (the planner waits for a burst to be answered). */
+  private readonly inFlight = new DeliveriesInFlight();
 
-  /**
-   * Resolves once no delivery is being received, or after `maxWaitMs`: the planner waits for it so
-   * that a burst of deliveries is answered before their git work competes with it for the CPU
-   * (bench/README.md, CI: a burst's p99 71 → 54 ms). A lone push does not wait: it is answered first.
-   */
   idle(maxWaitMs: number): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.idleWaiters = this.idleWaiters.filter((w) => w !== wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, maxWaitMs);
-      this.idleWaiters.push(wake);
-    });
+    return this.inFlight.idle(maxWaitMs);
   }
 
-  async receive(request: WebhookRequest): Promise<WebhookAnswer> {
-    this.inFlight++;
-    try {
-      return await this.receiveOne(request);
-    } finally {
-      // Woken on the next turn, once the caller has written the answer (a later delivery may have come).
-      if (--this.inFlight === 0) setImmediate(() => this.wakeIfIdle());
-    }
-  }
-
-  private wakeIfIdle(): void {
-    if (this.inFlight > 0) return;
-    for (const wake of [...this.idleWaiters]) wake();
+  receive(request: WebhookRequest): Promise<WebhookAnswer> {
+    return this.inFlight.around(() => this.receiveOne(request));
   }
 
   private async receiveOne(request: WebhookRequest): Promise<WebhookAnswer> {
@@ -141,9 +116,6 @@ function classify(event: string, payload: Record<string, unknown>): { outcome: '
   return { outcome: 'received', detail: null };
 }
 
-function refusal(status: number, error: string, message: string): WebhookAnswer {
-  return { status, body: { error, message } };
-}
 
 function stringAt(object: Record<string, unknown>, key: string, inner: string): string | null {
   const value = object[key];

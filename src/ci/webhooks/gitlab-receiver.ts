@@ -5,6 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../shared/clock.ts';
 import type { Delivery, DeliveryStore } from '../store/deliveries.ts';
+import { DeliveriesInFlight, refusal } from './delivery-intake.ts';
 import type { WebhookAnswer, WebhookRequest } from './github-receiver.ts';
 import { gitlabMergeRequestRef, gitlabRefDeleted } from './gitlab-payloads.ts';
 
@@ -39,36 +40,15 @@ export class GitLabReceiver {
     this.digests = options.tokens.filter((token) => token.length > 0).map(digest);
   }
 
-  /** Deliveries being received (checked, recorded) right now. */
-  private inFlight = 0;
-  private idleWaiters: Array<() => void> = [];
+  /** Deliveries being received right now (the planner waits for a burst to be answered). */
+  private readonly inFlight = new DeliveriesInFlight();
 
-  /** Resolves once no delivery is being received, or after `maxWaitMs` (as GitHubReceiver.idle). */
   idle(maxWaitMs: number): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.idleWaiters = this.idleWaiters.filter((w) => w !== wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, maxWaitMs);
-      this.idleWaiters.push(wake);
-    });
+    return this.inFlight.idle(maxWaitMs);
   }
 
-  async receive(request: WebhookRequest): Promise<WebhookAnswer> {
-    this.inFlight++;
-    try {
-      return await this.receiveOne(request);
-    } finally {
-      if (--this.inFlight === 0) setImmediate(() => this.wakeIfIdle());
-    }
-  }
-
-  private wakeIfIdle(): void {
-    if (this.inFlight > 0) return;
-    for (const wake of [...this.idleWaiters]) wake();
+  receive(request: WebhookRequest): Promise<WebhookAnswer> {
+    return this.inFlight.around(() => this.receiveOne(request));
   }
 
   private async receiveOne(request: WebhookRequest): Promise<WebhookAnswer> {
@@ -147,9 +127,6 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
-function refusal(status: number, error: string, message: string): WebhookAnswer {
-  return { status, body: { error, message } };
-}
 
 function objectAt(object: Record<string, unknown>, key: string): Record<string, unknown> | undefined {
   const value = object[key];
