@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { AppsService, ImageRollout } from './apps/index.ts';
 import { BatchService } from './batch/index.ts';
+import { checkExposure, Discovery } from './discovery/index.ts';
 import { CiService, GitHubStatusReporter, GitLabStatusReporter, MIRRORS_DIR } from './ci/index.ts';
 import type { Agent } from './cluster/agent/agent.ts';
 import { assembleAgent, type AgentAssembly } from './cluster/agent/assemble-agent.ts';
@@ -44,6 +45,7 @@ export interface RunningServer {
   batch: BatchService;
   ci: CiService;
   apps: AppsService;
+  discovery: Discovery;
   localAgent: Agent | undefined;
   /** Secrets generated at this start (first start only), to show the operator once. */
   newSecrets: NewSecrets;
@@ -124,9 +126,16 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
     cluster: clusterClient(master),
     logger: logger.child({ component: 'apps' }),
     progressDeadlineSeconds: Math.ceil(config.apps.progressDeadlineMs / 1000),
+    drainDelayMs: config.apps.drainDelayMs,
+    exposure: { check: (app, others) => checkExposure(app, others, { servicePorts: config.discovery.servicePorts, httpPort: config.discovery.lbHttpPort }) },
   });
   await apps.start();
   started.add(() => apps.stop());
+  // After the apps (it follows their instances), before the API (whose routes read it).
+  const discovery = new Discovery({ source: apps.endpoints, logger: logger.child({ component: 'discovery' }), dataDir: config.dataDir, ...config.discovery });
+  await discovery.start();
+  started.add(() => discovery.close());
+  if (discovery.dnsAddress) logger.info({ dns: formatListenAddress(discovery.dnsAddress), domain: config.discovery.domain }, 'DNS listening');
   const ci = new CiService({
     knex: store.knex,
     cluster: clusterClient(master),
@@ -167,7 +176,7 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
   });
   started.add(() => gcSchedule.stop());
   const apiLogger = logger.child({ component: 'api' });
-  const app = createApp({ store, master, logs, registry, batch, ci, apps, registryAccess: () => registryAccess, logger: apiLogger, version: VERSION });
+  const app = createApp({ store, master, logs, registry, batch, ci, apps, discovery, registryAccess: () => registryAccess, logger: apiLogger, version: VERSION });
   const platformRequests = trackRequestsInFlight(withWebhooks({ '/hooks/github': ci.receiver, '/hooks/gitlab': ci.gitlabReceiver }, apiLogger, app.callback()));
   const server = http.createServer(platformRequests.listener);
   // Long polls and followed logs hold requests open; don't let Node's default timeouts cut them.
@@ -226,6 +235,7 @@ async function startParts(config: ServerConfig, embeddedAgent: EmbeddedAgentSett
     batch,
     ci,
     apps,
+    discovery,
     localAgent,
     newSecrets,
     async close(options = {}) {

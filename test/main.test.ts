@@ -56,7 +56,7 @@ describe('startServer', function () {
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const config = loadServerConfig({
       env: { GANTRY_JOIN_TOKEN: JOIN_TOKEN },
-      flags: { dataDir: path.join(tempDir('main-stop'), 'data'), listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', localAgent: false },
+      flags: { dataDir: path.join(tempDir('main-stop'), 'data'), listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', discovery: { dnsListen: '127.0.0.1:0' }, localAgent: false },
     });
     const server = await startServer(config, logger);
     const post = (route: string, token: string, body: unknown) =>

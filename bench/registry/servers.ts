@@ -92,7 +92,7 @@ export async function startGantry(): Promise<RunningRegistry> {
   const child = spawn(
     process.execPath,
     [path.join(ROOT, 'bin/gantry'), 'server', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--registry-listen', `127.0.0.1:${port}`, '--no-local-agent'],
-    { cwd: ROOT, env: { ...process.env, GANTRY_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: { ...process.env, GANTRY_ADMIN_TOKEN: ADMIN_TOKEN, GANTRY_DNS_LISTEN: '127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let apiUrl: string | undefined;
   const line = await waitForLine(child, 'gantry', (l) => {

@@ -25,7 +25,9 @@ export interface GantryServer {
 export async function spawnGantryServer(opts: { nodeArgs?: string[]; serverArgs: string[]; env: NodeJS.ProcessEnv; localAgent: boolean }): Promise<GantryServer> {
   const args = [...(opts.nodeArgs ?? []), path.join(ROOT, 'bin/gantry'), 'server', ...opts.serverArgs];
   const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Several servers may run at once (peers): the DNS server takes any free port. Instances stop
+  // without a drain delay, as the peers' do, unless the bench's env asks for one.
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { GANTRY_DNS_LISTEN: '127.0.0.1:0', GANTRY_APP_DRAIN_DELAY: '0', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

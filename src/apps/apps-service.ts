@@ -20,6 +20,11 @@ import { appChange, planDeployment, type DeploymentPlan } from './deployments/in
 import { instanceOwner } from './instances/owner.ts';
 import { poolGaps } from './instances/pool-gaps.ts';
 import { submissionFor } from './instances/to-task.ts';
+import { AppEndpointsFeed } from './endpoints/app-endpoints.ts';
+import { BlueGreenSwitches, type SwitchHost } from './blue-green/blue-green-switches.ts';
+import type { SwitchSettings } from './blue-green/switch-plan.ts';
+import { SwitchStore, type SwitchRecord } from './blue-green/switch-store.ts';
+import { exposureOf, type ExposureCheck } from './endpoints/exposure.ts';
 import { AppsRuntime, type AppState, type RunningDeployment } from './runtime/apps-runtime.ts';
 import type { TaskFailure } from './runtime/instance-tracker.ts';
 import { AppEvents } from './runtime/marathon-events.ts';
@@ -33,6 +38,10 @@ export interface AppsServiceOptions {
   timers?: Timers;
   /** A deployment with no progress for this long is rolled back (default 10 minutes). */
   progressDeadlineSeconds?: number;
+  /** An instance asked to stop leaves discovery, then gets its SIGTERM this much later (default 0). */
+  drainDelayMs?: number;
+  /** Service discovery's rules on service ports and virtual hosts (main.ts); none: not checked. */
+  exposure?: ExposureCheck;
 }
 
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
@@ -82,6 +91,10 @@ export class AppsService {
   private readonly store: AppStore;
   private readonly runtime: AppsRuntime;
   private readonly clock: Clock;
+  /** The apps' instances that serve or drain, for service discovery. */
+  readonly endpoints: AppEndpointsFeed;
+  /** Blue-green and canary switches between two apps of one deployment group. */
+  readonly switches: BlueGreenSwitches;
 
   constructor(private readonly options: AppsServiceOptions) {
     this.clock = options.clock ?? systemClock;
@@ -95,18 +108,64 @@ export class AppsService {
       timers: options.timers ?? systemTimers,
       logger: options.logger,
       progressDeadlineSeconds: options.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
+      drainDelayMs: options.drainDelayMs ?? 0,
       onDeploymentFailed: async (deployment, reason) => {
         await this.rollBack(deployment, reason);
       },
     });
+    this.switches = new BlueGreenSwitches({
+      store: new SwitchStore(options.knex),
+      host: this.switchHost(),
+      clock: this.clock,
+      timers: options.timers ?? systemTimers,
+      logger: options.logger.child({ part: 'blue-green' }),
+    });
+    this.endpoints = new AppEndpointsFeed(this.runtime, (appId) => this.switches.shareOf(appId));
   }
 
-  start(): Promise<void> {
-    return this.runtime.start();
+  async start(): Promise<void> {
+    await this.runtime.start();
+    await this.switches.start();
   }
 
-  stop(): Promise<void> {
-    return this.runtime.stop();
+  async stop(): Promise<void> {
+    await this.switches.stop();
+    await this.runtime.stop();
+  }
+
+  /**
+   * A blue-green (or canary) deployment: `json` (its id names the group, `/prod/web`) starts as the green
+   * of the live app, and traffic moves to it in `settings.steps` (switches.ts). With no live app of the
+   * group it is created as usual: `switch` is then null.
+   */
+  async deployBlueGreen(json: unknown, settings: SwitchSettings): Promise<{ deploymentId: string; switch: SwitchRecord | null }> {
+    const definition = parseAppDefinition(json);
+    const started = await this.switches.begin(definition.source, definition.id, settings);
+    if (started) return { deploymentId: started.deploymentId, switch: started.record };
+    const created = await this.createApp(json);
+    return { deploymentId: created.deploymentId, switch: null };
+  }
+
+  /** What the switches need of the apps. */
+  private switchHost(): SwitchHost {
+    return {
+      exists: (appId) => this.runtime.app(appId) !== undefined,
+      readiness: (appId) => {
+        const state = this.runtime.app(appId);
+        if (!state) return null;
+        const up = this.endpoints.get(appId)?.instances.filter((i) => i.state === 'up').length ?? 0;
+        return { wanted: state.current.definition.instances, up, deploying: this.runtime.deploymentOf(appId) !== undefined };
+      },
+      deploymentState: async (id) => (await this.deployment(id))?.state ?? null,
+      // Forced: the only deployment a new green's id can have is the removal of an earlier green, still
+      // draining its instances; the new app supersedes it (the old instances are killed all the same).
+      create: async (json) => this.createApp(json, { force: true }),
+      remove: async (appId) => {
+        await this.deleteApp(appId, { force: true });
+      },
+      announce: (appId) => this.endpoints.announce(appId),
+      watch: (listener) => this.runtime.watchApps(listener),
+    };
   }
 
   /** Settles once the runtime has acted on every change so far (tests). */
@@ -362,6 +421,7 @@ export class AppsService {
     options: ChangeOptions & { rollbackOf?: string },
   ): Promise<ChangeResult> {
     for (const change of changes) this.checkRunnable(change.definition);
+    this.checkExposure(changes.map((c) => c.definition), removals);
     const touched = [...changes.map((c) => c.definition.id), ...removals];
     const running = [...new Set(touched.flatMap((id) => (this.lockedBy(id, options) ? [this.runtime.deploymentOf(id)!] : [])))];
     const restart = changes.filter((c) => c.restart).map((c) => c.definition.id);
@@ -396,6 +456,15 @@ export class AppsService {
     if (gaps.length > 0) throw new AppDefinitionInvalid(`app "${definition.id}"`, gaps);
     const probe = { instanceId: 'check' };
     this.options.cluster.check(instanceOwner(definition.id, probe.instanceId), submissionFor(definition, probe).submission);
+  }
+
+  /** Each changed app's service ports and virtual hosts against the apps there will be (discovery's rules). */
+  private checkExposure(changed: readonly AppDefinition[], removals: readonly string[]): void {
+    const check = this.options.exposure;
+    if (!check) return;
+    const gone = new Set([...changed.map((d) => d.id), ...removals]);
+    const after = [...this.runtime.allApps().filter((s) => !gone.has(s.record.id)).map((s) => exposureOf(s.current.definition)), ...changed.map(exposureOf)];
+    for (const definition of changed) check.check(exposureOf(definition), after.filter((e) => e.appId !== definition.id));
   }
 
   private newDeployment(plan: DeploymentPlan, apps: string[], rollbackOf?: string): DeploymentRecord<DeploymentPlan> {

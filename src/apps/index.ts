@@ -7,3 +7,5 @@ export { ImageRollout, type RolloutOutcome } from './image-rollout.ts';
 export type { MarathonEvent } from './runtime/marathon-events.ts';
 export { marathonTaskStatus } from './runtime/marathon-events.ts';
 export type { TaskFailure } from './runtime/instance-tracker.ts';
+export { parseSteps, type SwitchSettings } from './blue-green/switch-plan.ts';
+export type { SwitchRecord } from './blue-green/switch-store.ts';

@@ -8,6 +8,7 @@ import { registerAgentCommand } from './commands/agent.ts';
 import { registerAgentCommands } from './commands/agents.ts';
 import { registerAppCommands } from './commands/apps.ts';
 import { registerCiCommands } from './commands/ci.ts';
+import { registerDiscoveryCommands } from './commands/discovery.ts';
 import { registerImageCommands } from './commands/images.ts';
 import { registerJobCommands } from './commands/jobs.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
@@ -30,6 +31,7 @@ registerTaskCommands(program);
 registerRegistryCommands(program);
 registerJobCommands(program);
 registerCiCommands(program);
+registerDiscoveryCommands(program);
 registerAppCommands(program);
 
 try {

@@ -61,6 +61,11 @@ export interface KillOrder {
   taskId: string;
   graceMs: number;
   reason: string;
+  /**
+   * A running task's TaskSpec.shutdownDelayMs: the agent waits this long before the SIGTERM, while load
+   * balancers and DNS, which dropped the task when its kill was asked for, stop sending it work. Absent: 0.
+   */
+  delayMs?: number;
 }
 
 /**

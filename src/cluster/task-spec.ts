@@ -99,6 +99,7 @@ const submitSchema = z
     strategy: z.enum(RANKERS).optional(),
     spreadGroup: z.boolean().optional(),
     killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
+    shutdownDelayMs: z.number().int().min(0).max(600_000).optional(),
     image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'an image reference has no whitespace').optional(),
     forcePull: z.boolean().optional(),
     build: buildSchema.optional(),
@@ -190,6 +191,7 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.cmd !== undefined) spec.cmd = s.cmd;
   if (s.args !== undefined) spec.args = s.args;
   if (s.strategy !== undefined) spec.strategy = s.strategy;
+  if (s.shutdownDelayMs !== undefined && s.shutdownDelayMs > 0) spec.shutdownDelayMs = s.shutdownDelayMs;
   if (s.spreadGroup === true) spec.spreadGroup = true;
   if (s.image !== undefined) spec.image = s.image;
   if (s.forcePull === true) spec.forcePull = true;

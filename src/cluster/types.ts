@@ -87,6 +87,12 @@ export interface TaskSpec {
   /** SIGTERM → SIGKILL grace period. */
   killGraceMs: number;
   /**
+   * A kill of the running task waits this long before its SIGTERM (Nomad's shutdown_delay): the task
+   * leaves service discovery and load balancers the moment its kill is asked for (killRequested), and
+   * finishes what it was sent meanwhile. A drain of its agent or a task the master ended does not wait.
+   */
+  shutdownDelayMs?: number;
+  /**
    * The instant the task's command starts (ISO 8601). Everything before it is done ahead: placement,
    * the process (or container) prepared and waiting, so that many tasks due at one instant start at
    * that instant instead of one after the other (the batch scheduler launches its runs a little early

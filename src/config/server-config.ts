@@ -19,6 +19,8 @@ const DAY_MS = 24 * HOUR_MS;
 /** As the master's suggested defaults (src/cluster/master/task-logs.ts, log-retention.ts): a service keeps its last 10 MiB, a log lives a week after its task. */
 const DEFAULT_MAX_BYTES_PER_TASK = 10 * 1024 * 1024;
 const DEFAULT_LOG_RETENTION_MS = 7 * DAY_MS;
+/** As DNS's default TTL: a client that looked an instance up just before it left still reaches it. */
+const DEFAULT_DRAIN_DELAY_MS = 5_000;
 
 const serverConfigSchema = z
   .object({
@@ -130,9 +132,36 @@ const serverConfigSchema = z
       .object({
         /** A deployment that makes no progress for this long is rolled back to the last healthy version. */
         progressDeadlineMs: durationMs.default(600_000),
+        /**
+         * An instance asked to stop (scale down, upgrade, kill) leaves DNS and the load balancers at once
+         * and gets its SIGTERM this much later: clients holding its address from DNS (TTL) still reach it.
+         */
+        drainDelayMs: z.number().int().min(0).max(600_000).default(DEFAULT_DRAIN_DELAY_MS),
       })
       .strict()
-      .default({ progressDeadlineMs: 600_000 }),
+      .default({ progressDeadlineMs: 600_000, drainDelayMs: DEFAULT_DRAIN_DELAY_MS }),
+    /** Reaching apps (src/discovery/): the DNS server and the load balancer. */
+    discovery: z
+      .object({
+        /** The DNS zone apps are named in: `web.prod.gantry.` for /prod/web. */
+        domain: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'a DNS domain in lower case, no trailing dot').default('gantry'),
+        /** Where the DNS server listens (UDP and TCP), `HOST:PORT`; `off`: no DNS server. */
+        dnsListen: z.string().default('127.0.0.1:8600'),
+        dnsTtlSeconds: z.number().int().min(0).max(3600).default(5),
+        /** The load balancer's data plane: `builtin` (embedded), `haproxy` (Debian's haproxy, managed), `off`. */
+        lb: z.enum(['builtin', 'haproxy', 'off']).default('builtin'),
+        /** The address the load balancer's listeners bind. */
+        lbBindHost: z.string().min(1).default('0.0.0.0'),
+        /** The shared HTTP port for virtual hosts (HAPROXY_{n}_VHOST), as marathon-lb's 80. */
+        lbHttpPort: z.number().int().min(1).max(65535).default(80),
+        /** The HAPROXY_GROUPs served (`*`: all); an app without the label is in `external`. */
+        lbGroups: z.array(z.string().min(1)).min(1).default(['external']),
+        /** The range service ports are taken from, `MIN-MAX` (Marathon's default 10000-20000). */
+        servicePorts: z.string().regex(/^\d{1,5}-\d{1,5}$/, 'MIN-MAX').default('10000-20000'),
+        haproxyBinary: z.string().min(1).default('haproxy'),
+      })
+      .strict()
+      .default({ domain: 'gantry', dnsListen: '127.0.0.1:8600', dnsTtlSeconds: 5, lb: 'builtin', lbBindHost: '0.0.0.0', lbHttpPort: 80, lbGroups: ['external'], servicePorts: '10000-20000', haproxyBinary: 'haproxy' }),
     /** Task output the master keeps (src/cluster/master/task-logs.ts, log-retention.ts). */
     taskLogs: z
       .object({
@@ -153,9 +182,10 @@ export type ServerConfigInput = z.input<typeof serverConfigSchema>;
 
 type ParsedConfig = z.output<typeof serverConfigSchema>;
 
-export interface ServerConfig extends Omit<ParsedConfig, 'listen' | 'registryListen' | 'ci'> {
+export interface ServerConfig extends Omit<ParsedConfig, 'listen' | 'registryListen' | 'ci' | 'discovery'> {
   listen: ListenAddress;
   registryListen: ListenAddress;
+  discovery: Omit<ParsedConfig['discovery'], 'dnsListen' | 'servicePorts'> & { dnsListen: ListenAddress | null; servicePorts: { min: number; max: number } };
   ci: ParsedConfig['ci'] & { pipelinesDir: string };
 }
 
@@ -180,6 +210,14 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, (value: string) => Partial<Se
   ['GANTRY_DRAIN_ON_STOP', (v) => ({ drainOnStop: parseSwitch('GANTRY_DRAIN_ON_STOP', v) })],
   ['GANTRY_TASK_USERS', (v) => ({ agent: { taskUsers: parseNameList(v) } })],
   ['GANTRY_TASK_UIDS', (v) => ({ agent: { taskUids: v } })],
+  ['GANTRY_APP_DRAIN_DELAY', (v) => ({ apps: { drainDelayMs: parseDuration(v, 'GANTRY_APP_DRAIN_DELAY') } })],
+  ['GANTRY_DNS_LISTEN', (v) => ({ discovery: { dnsListen: v } })],
+  ['GANTRY_DNS_DOMAIN', (v) => ({ discovery: { domain: v } })],
+  ['GANTRY_LB', (v) => ({ discovery: { lb: v as 'builtin' } })],
+  ['GANTRY_LB_BIND', (v) => ({ discovery: { lbBindHost: v } })],
+  ['GANTRY_LB_HTTP_PORT', (v) => ({ discovery: { lbHttpPort: Number(v) } })],
+  ['GANTRY_LB_GROUPS', (v) => ({ discovery: { lbGroups: v.split(',').map((g) => g.trim()).filter((g) => g !== '') } })],
+  ['GANTRY_SERVICE_PORTS', (v) => ({ discovery: { servicePorts: v } })],
   ['GANTRY_APP_PROGRESS_DEADLINE', (v) => ({ apps: { progressDeadlineMs: parseDuration(v, 'GANTRY_APP_PROGRESS_DEADLINE') } })],
 ];
 
@@ -225,7 +263,18 @@ export function loadServerConfig(sources: ConfigSources): ServerConfig {
     ci: { ...config.ci, pipelinesDir: path.resolve(config.ci.pipelinesDir ?? path.join(config.dataDir, 'pipelines')) },
     listen: parseListenAddress(config.listen, 'listen address'),
     registryListen: parseListenAddress(config.registryListen, 'registry listen address'),
+    discovery: {
+      ...config.discovery,
+      dnsListen: config.discovery.dnsListen === 'off' ? null : parseListenAddress(config.discovery.dnsListen, 'DNS listen address (discovery.dnsListen, GANTRY_DNS_LISTEN)'),
+      servicePorts: servicePortRange(config.discovery.servicePorts),
+    },
   };
+}
+
+function servicePortRange(text: string): { min: number; max: number } {
+  const [min, max] = text.split('-').map(Number) as [number, number];
+  if (min < 1 || max > 65535 || min > max) throw new Invalid(`invalid configuration: discovery.servicePorts: "${text}" is not a range of ports MIN-MAX within 1-65535`);
+  return { min, max };
 }
 
 function readConfigFile(file: string | undefined): ServerConfigInput {

@@ -13,6 +13,8 @@ import { mountRoutes, type MountedRoute } from './mount-routes.ts';
 import type { BatchService } from '../batch/index.ts';
 import type { CiService } from '../ci/index.ts';
 import type { AppsService } from '../apps/index.ts';
+import type { Discovery } from '../discovery/index.ts';
+import { discoveryRoutes } from './routes/discovery.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { appRoutes } from './routes/apps.ts';
 import { chronosRoutes } from './routes/chronos.ts';
@@ -33,6 +35,7 @@ export interface AppParts {
   batch: BatchService;
   ci: CiService;
   apps: AppsService;
+  discovery: Discovery;
   master: Master;
   logs: TaskLogStore;
   logger: Logger;
@@ -77,7 +80,8 @@ export function createApp(parts: AppParts): ApiApp {
     { router: ciRoutes(parts.ci) },
     { router: appRoutes(parts.apps) },
     // The Marathon API too: it changes apps, whose definitions run commands.
-    { router: marathonRoutes({ apps: parts.apps, master: parts.master, version: parts.version }) },
+    { router: marathonRoutes({ apps: parts.apps, master: parts.master, version: parts.version, services: () => parts.discovery.snapshot() }) },
+    { router: discoveryRoutes(parts.discovery) },
     {
       router: marathonPingRoutes(),
       public: 'Marathon\'s /ping: load balancers and liveness checks call it without a token (Marathon asks none); it answers pong and nothing else',

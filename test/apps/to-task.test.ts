@@ -66,7 +66,7 @@ describe('apps: an instance as the pool\'s task', () => {
     assert.deepEqual(specOf(app({ portDefinitions: ports, requirePorts: true })).ports, [8080, 8443]);
     const { submission, notApplied } = taskForInstance(app({ portDefinitions: ports }), instance);
     assert.deepEqual(submission.ports, [0, 0]);
-    assert.ok(notApplied.some((line) => /service ports: not assigned/.test(line)));
+    assert.ok(!notApplied.some((line) => /service port/.test(line)), 'service ports are discovery\'s: nothing the task lacks');
     assert.deepEqual(submission.portNames, ['http', 'https'], 'the pool sets PORT_HTTP and PORT_HTTPS from them');
     assert.equal(specOf(app({ portDefinitions: [] })).ports.length, 0);
   });

@@ -23,7 +23,7 @@ function importsOf(file: string): string[] {
 
 const top = (rel: string): string => rel.split(path.sep)[0]!;
 
-const DOMAINS = ['batch', 'ci', 'apps', 'registry'];
+const DOMAINS = ['batch', 'ci', 'apps', 'registry', 'discovery'];
 
 describe('architecture: import rules', () => {
   const files = sourceFiles(SRC).map((f) => ({ rel: path.relative(SRC, f), imports: importsOf(f) }));
@@ -33,12 +33,14 @@ describe('architecture: import rules', () => {
   });
 
   const rules: Array<[string, (from: string) => boolean, (target: string, from: string) => boolean]> = [
-    ['cluster/ imports nothing of batch, ci, apps, registry, server or cli', (f) => top(f) === 'cluster', (t) => ['batch', 'ci', 'apps', 'registry', 'server', 'cli'].includes(top(t))],
+    ['cluster/ imports nothing of batch, ci, apps, registry, discovery, server or cli', (f) => top(f) === 'cluster', (t) => ['batch', 'ci', 'apps', 'registry', 'discovery', 'server', 'cli'].includes(top(t))],
     ['registry/ never imports cluster/', (f) => top(f) === 'registry', (t) => top(t) === 'cluster'],
     ['batch/, ci/ and apps/ use only cluster/index.ts', (f) => ['batch', 'ci', 'apps'].includes(top(f)), (t) => top(t) === 'cluster' && t !== path.join('cluster', 'index.ts')],
     // What two domains both need (validation kits, graphs) lives in shared/; a new cross-domain need is an interface wired in main.ts.
-    ['batch/, ci/, apps/ and registry/ import none of each other', (f) => DOMAINS.includes(top(f)), (t, f) => DOMAINS.includes(top(t)) && top(t) !== top(f)],
-    ['store, config and shared import no domain folder', (f) => ['store', 'config', 'shared'].includes(top(f)), (t) => ['batch', 'ci', 'apps', 'registry', 'server', 'cli', 'main.ts', 'agent-main.ts'].includes(top(t))],
+    ['batch/, ci/, apps/, registry/ and discovery/ import none of each other', (f) => DOMAINS.includes(top(f)), (t, f) => DOMAINS.includes(top(t)) && top(t) !== top(f)],
+    ['store, config and shared import no domain folder', (f) => ['store', 'config', 'shared'].includes(top(f)), (t) => ['batch', 'ci', 'apps', 'registry', 'discovery', 'server', 'cli', 'main.ts', 'agent-main.ts'].includes(top(t))],
+    // It learns of instances through apps' endpoints (an interface wired in main.ts), never from the pool.
+    ['discovery/ imports nothing of cluster/', (f) => top(f) === 'discovery', (t) => top(t) === 'cluster'],
     ['only cli/ and main.ts import server/', (f) => !['cli', 'server', 'main.ts'].includes(top(f)), (t) => top(t) === 'server'],
     ['store/ imports nothing of cluster/', (f) => top(f) === 'store', (t) => top(t) === 'cluster'],
     // The composition roots (main.ts, agent-main.ts) build the pool's parts; the API and the CLI drive them through its surface.

@@ -18,7 +18,7 @@ describe('cluster client (TaskSource contract)', function () {
   before(async () => {
     const config = loadServerConfig({
       env: {},
-      flags: { dataDir: path.join(tempDir('client'), 'data'), listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:2;mem:512', usageIntervalMs: 200 } },
+      flags: { dataDir: path.join(tempDir('client'), 'data'), listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', discovery: { dnsListen: '127.0.0.1:0' }, logLevel: 'silent', agent: { resources: 'cpus:2;mem:512', usageIntervalMs: 200 } },
     });
     server = await startServer(config, pino({ level: 'silent' }));
     cluster = clusterClient(server.master);

@@ -27,10 +27,12 @@ const running = new Set<ChildProcess>();
 /**
  * Starts `gantry ARGS` and resolves once a line of its stdout matches `ready`. Servers and agents
  * started here drain on stop (their tasks die with them, so a test leaves no process behind) unless
- * `env` says GANTRY_DRAIN_ON_STOP=0, as the tests of a stop that keeps tasks do.
+ * `env` says GANTRY_DRAIN_ON_STOP=0, as the tests of a stop that keeps tasks do. Their DNS server takes
+ * any free port (several servers run at once), and app instances are killed without a drain delay
+ * unless `env` asks for them (the discovery tests do).
  */
 export function startGantry(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 20_000): Promise<Started & { match: RegExpMatchArray }> {
-  const child = spawn(GANTRY, args, { env: { ...process.env, GANTRY_DRAIN_ON_STOP: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(GANTRY, args, { env: { ...process.env, GANTRY_DRAIN_ON_STOP: '1', GANTRY_DNS_LISTEN: '127.0.0.1:0', GANTRY_APP_DRAIN_DELAY: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { BatchService } from '../../src/batch/index.ts';
 import { CiService } from '../../src/ci/index.ts';
 import { AppsService } from '../../src/apps/index.ts';
+import { Discovery } from '../../src/discovery/index.ts';
 import { clusterClient } from '../../src/cluster/index.ts';
 import { Master } from '../../src/cluster/master/master.ts';
 import { TaskLogStore } from '../../src/cluster/master/task-logs.ts';
@@ -53,6 +54,7 @@ describe('route authentication: admin token by default, public by declaration', 
   let app: ApiApp;
   let server: http.Server;
   let url: string;
+  let discovery: Discovery;
 
   before(async () => {
     // As src/main.ts composes them, without the listeners the app does not own (webhooks, registry).
@@ -77,7 +79,9 @@ describe('route authentication: admin token by default, public by declaration', 
       reserves: { minFreeBytes: 0, minFreeInodes: 0 },
       logger,
     });
-    parts = { store, master, logs, registry, batch, ci, apps, logger, version: 'test' };
+    discovery = new Discovery({ source: apps.endpoints, logger, dataDir: dir, domain: 'gantry', dnsListen: null, dnsTtlSeconds: 5, lb: 'off', lbBindHost: '127.0.0.1', lbHttpPort: 80, lbGroups: ['*'], haproxyBinary: 'haproxy' });
+    await discovery.start();
+    parts = { store, master, logs, registry, batch, ci, apps, discovery, logger, version: 'test' };
     app = createApp(parts);
     server = http.createServer(app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -87,6 +91,7 @@ describe('route authentication: admin token by default, public by declaration', 
   after(async () => {
     server?.closeAllConnections();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await discovery?.close();
     await apps?.stop();
     await ci?.stop();
     await batch?.stop();

@@ -13,6 +13,8 @@ export interface InstanceInfo {
   instanceId: string;
   /** The app version the instance runs, as MARATHON_APP_VERSION (Marathon: the version's timestamp). */
   version?: string;
+  /** Between the kill's ask (the instance leaves DNS and load balancers) and its SIGTERM. */
+  shutdownDelayMs?: number;
 }
 
 export interface InstanceTask {
@@ -65,6 +67,7 @@ export function submissionFor(app: AppDefinition, instance: InstanceInfo): { sub
       : {}),
     ...(app.user !== null ? { user: app.user } : {}),
     ...(app.taskKillGracePeriodSeconds !== null ? { killGraceMs: app.taskKillGracePeriodSeconds * 1000 } : {}),
+    ...(instance.shutdownDelayMs ? { shutdownDelayMs: instance.shutdownDelayMs } : {}),
     ...(health ? { health } : {}),
     ...(readiness ? { readiness } : {}),
   };
@@ -85,8 +88,6 @@ function checkPorts(app: AppDefinition, ports: readonly AppPort[], gaps: Finding
       if (port.protocol !== 'tcp') gaps.push({ path: [...at, 'protocol'], message: `${port.protocol}: the pool's Docker driver publishes TCP ports only` });
     });
   }
-  const servicePorts = [...(app.container?.portMappings ?? []).map((m) => m.servicePort), ...(app.requirePorts ? [] : app.portDefinitions.map((d) => d.port))];
-  if (servicePorts.some((p) => p !== 0)) notes.push('service ports: not assigned nor load balanced (no service discovery yet)');
 }
 
 /**

@@ -63,6 +63,8 @@ export interface AppsRuntimeOptions {
   logger: Logger;
   /** A deployment that makes no progress for this long fails and is rolled back. */
   progressDeadlineSeconds: number;
+  /** Instances get it as their shutdown delay: out of discovery at the kill, SIGTERM this much later. */
+  drainDelayMs: number;
   /** A deployment failed: roll it back (the service writes the versions). */
   onDeploymentFailed(deployment: RunningDeployment, reason: string): Promise<void>;
 }
@@ -90,6 +92,8 @@ export class AppsRuntime {
   private readonly unhealthySince = new Map<string, number>();
   /** Why an app's launch could not be made (the pool refused it), for /v2/queue. */
   readonly launchErrors = new Map<string, string>();
+  /** Told the id of an app whose definition or instances changed (service discovery follows them). */
+  private readonly watchers = new Set<(appId: string) => void>();
   private deadlineTimer: TimerHandle | undefined;
   private stopped = false;
   /** Until the tracker holds every instance, no app reconciles: it would launch what already runs. */
@@ -144,6 +148,7 @@ export class AppsRuntime {
     this.apps.set(state.record.id, state);
     this.versions.set(`${state.record.id} ${state.current.version}`, state.current);
     this.schedule(state.record.id);
+    this.tell(state.record.id);
   }
 
   /** The app was removed: its instances are killed. */
@@ -151,6 +156,28 @@ export class AppsRuntime {
     this.apps.delete(appId);
     this.backoff.forget(appId);
     this.schedule(appId);
+    this.tell(appId);
+  }
+
+  /** Calls `listener` with an app's id each time its definition, one of its instances, or its deployment's state changes. */
+  watchApps(listener: (appId: string) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  /** The definition an instance was launched with, when it is held (the current one's, else null). */
+  definitionOf(instance: TrackedInstance): AppDefinition | null {
+    return this.versions.get(`${instance.appId} ${instance.version}`)?.definition ?? null;
+  }
+
+  private tell(appId: string): void {
+    for (const watcher of this.watchers) {
+      try {
+        watcher(appId);
+      } catch (err) {
+        this.options.logger.error({ app: appId, err: (err as Error).message }, 'an app watcher failed');
+      }
+    }
   }
 
   addDeployment(record: DeploymentRecord<DeploymentPlan>): void {
@@ -176,7 +203,10 @@ export class AppsRuntime {
   endDeployment(id: string): void {
     const deployment = this.deployments.get(id);
     this.deployments.delete(id);
-    for (const appId of deployment?.record.affectedApps ?? []) this.schedule(appId);
+    for (const appId of deployment?.record.affectedApps ?? []) {
+      this.schedule(appId);
+      this.tell(appId);
+    }
   }
 
   /** Runs the app's reconcile soon; calls made while one runs are folded into one more. */
@@ -226,6 +256,7 @@ export class AppsRuntime {
       if (deployment && this.isCurrent(state, instance)) deployment.failedNew.set(appId, (deployment.failedNew.get(appId) ?? 0) + 1);
     }
     this.schedule(appId);
+    this.tell(appId);
   }
 
   private isCurrent(state: AppState, instance: TrackedInstance): boolean {
@@ -345,7 +376,7 @@ export class AppsRuntime {
     // round (one after the other, 1,000 instances took 40 s to submit).
     const submitted = await Promise.allSettled(
       Array.from({ length: count }, () => {
-        const { owner, submission } = taskForInstance(state.current.definition, { instanceId: newInstanceId(), version: state.current.version });
+        const { owner, submission } = taskForInstance(state.current.definition, { instanceId: newInstanceId(), version: state.current.version, shutdownDelayMs: this.options.drainDelayMs });
         return this.options.cluster.submit(owner, submission);
       }),
     );
@@ -415,11 +446,14 @@ export class AppsRuntime {
     this.deployments.delete(record.id);
     this.options.logger.info({ deployment: record.id, apps: record.affectedApps }, 'deployment succeeded');
     this.options.events.publish('deployment_success', { id: record.id, plan: this.planView(record) });
+    // Watchers waiting for the app to be deployed (a blue-green switch) look again.
+    for (const appId of record.affectedApps) this.tell(appId);
   }
 
   private async fail(deployment: RunningDeployment, reason: string): Promise<void> {
     if (!this.deployments.has(deployment.record.id)) return;
     this.deployments.delete(deployment.record.id);
+    for (const appId of deployment.record.affectedApps) this.tell(appId);
     this.options.logger.warn({ deployment: deployment.record.id, reason }, 'deployment failed');
     this.options.events.publish('deployment_failed', { id: deployment.record.id, plan: this.planView(deployment.record), reason });
     await this.options.onDeploymentFailed(deployment, reason);

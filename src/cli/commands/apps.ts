@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { Command } from 'commander';
 import { parseDeployFile } from '../../apps/definition/index.ts';
-import type { AppView, ChangeResult } from '../../apps/index.ts';
+import type { AppView, ChangeResult, SwitchRecord } from '../../apps/index.ts';
 import { parseOwner, type TaskRecord } from '../../cluster/index.ts';
 import { ApiClient, CliError } from '../client.ts';
 import { LinesByTime, type TimedLine } from '../lines-by-time.ts';
@@ -40,12 +40,20 @@ export function registerAppCommands(program: Command): void {
     .argument('<file>')
     .option('--force', 'supersede a deployment of the app that is still running')
     .option('--no-follow', 'return once the deployment has started')
-    .action(async (file: string, flags: { force?: boolean; follow: boolean }) => {
+    .option('--blue-green', 'start the new version as a second app beside the live one, then move traffic to it (see --steps)')
+    .option('--steps <percentages>', 'with --blue-green: the new version\'s share of requests at each step, e.g. 10,50,100 (default 100: all at once)')
+    .option('--pause <duration>', 'with --blue-green: hold each step this long (default: until `gantry apps promote`)')
+    .option('--rollback-window <duration>', 'with --blue-green: keep the old version this long at 0% for `gantry apps abort` (default 5m)')
+    .action(async (file: string, flags: { force?: boolean; follow: boolean; blueGreen?: boolean; steps?: string; pause?: string; rollbackWindow?: string }) => {
       const text = readText(file);
       const parsed = parseDeployFile(text, { file });
       const client = new ApiClient();
-      if (parsed.kind === 'group') return deployGroup(client, parsed.group.id, parseYaml(text) as Record<string, unknown>, flags);
+      if (parsed.kind === 'group') {
+        if (flags.blueGreen) throw new CliError('--blue-green deploys one app, not a group', 2);
+        return deployGroup(client, parsed.group.id, parseYaml(text) as Record<string, unknown>, flags);
+      }
       const { app } = parsed;
+      if (flags.blueGreen) return deployBlueGreen(client, { ...app.source, id: app.id }, flags);
       const follower = flags.follow ? await DeploymentFollower.open(client, app.id) : null;
       try {
         const result = await client.put<ChangeResult & { created: boolean }>(appPath(app.id, forceQuery(flags.force)), { ...app.source, id: app.id });
@@ -54,6 +62,24 @@ export function registerAppCommands(program: Command): void {
       } finally {
         follower?.close();
       }
+    });
+
+  apps
+    .command('promote')
+    .description('a blue-green switch goes on now: its next traffic step without waiting, or the end of its rollback window')
+    .argument('<id>')
+    .action(async (id: string) => {
+      const record = await new ApiClient().post<SwitchRecord>(appPath(id, '/promote'));
+      process.stdout.write(`Promoting ${record.green} (group ${record.group})\n`);
+    });
+
+  apps
+    .command('abort')
+    .description('a blue-green switch goes back: all traffic to the old version, the new one removed')
+    .argument('<id>')
+    .action(async (id: string) => {
+      const record = await new ApiClient().post<SwitchRecord>(appPath(id, '/abort'));
+      process.stdout.write(`Aborted: all traffic of ${record.group} back to ${record.blue}; ${record.green} is removed\n`);
     });
 
   apps
@@ -546,5 +572,42 @@ async function instanceLog(client: ApiClient, task: TaskRecord, follow: boolean,
   }
   for (const stream of ['stdout', 'stderr'] as const) {
     if (pending[stream].text) line({ at: pending[stream].at, stream, text: `${prefix}${pending[stream].text}\n` });
+  }
+}
+
+/**
+ * `apps deploy --blue-green`: starts the switch, then prints each move (the green's share) until it
+ * succeeds (exit 0), goes back (exit 1 with the reason), or only starts with --no-follow.
+ */
+async function deployBlueGreen(client: ApiClient, app: Record<string, unknown>, flags: { follow: boolean; steps?: string; pause?: string; rollbackWindow?: string }): Promise<void> {
+  const started = await client.post<{ deploymentId: string; switch: SwitchRecord | null }>('/api/v1/blue-green', {
+    app,
+    ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
+    ...(flags.pause !== undefined ? { pause: flags.pause } : {}),
+    ...(flags.rollbackWindow !== undefined ? { rollbackWindow: flags.rollbackWindow } : {}),
+  });
+  if (!started.switch) {
+    process.stdout.write(`Created ${String(app.id)} (no live version to switch from), deployment ${started.deploymentId}\n`);
+    return;
+  }
+  const { id, group, blue, green, settings } = started.switch;
+  process.stdout.write(`Blue-green ${group}: ${green} starts beside ${blue}; traffic steps ${settings.steps.join('%, ')}%\n`);
+  if (!flags.follow) return;
+  let said = '';
+  for (;;) {
+    const { active, recent } = await client.get<{ active: SwitchRecord[]; recent: SwitchRecord[] }>('/api/v1/blue-green');
+    const now = active.find((r) => r.id === id) ?? recent.find((r) => r.id === id);
+    if (!now) throw new CliError(`the switch ${id} is gone`);
+    const line =
+      now.phase === 'starting' ? `${green}: starting, waiting for all its instances to be healthy`
+      : now.phase === 'shifting' ? `${green}: ${now.settings.steps[now.step]}% of requests${now.settings.pauseMs === null ? ' (gantry apps promote to go on)' : ''}`
+      : now.phase === 'window' ? `${green}: 100% of requests; ${blue} kept for the rollback window (gantry apps abort to go back)`
+      : now.phase === 'succeeded' ? `Switched: ${green} serves ${group}; ${blue} is removed`
+      : `Went back to ${blue}: ${now.reason ?? now.phase}`;
+    if (line !== said) process.stdout.write(`${line}\n`);
+    said = line;
+    if (now.phase === 'succeeded') return;
+    if (now.phase === 'aborted' || now.phase === 'failed') throw new CliError(`blue-green switch of ${group} ${now.phase}: ${now.reason ?? ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

@@ -30,6 +30,9 @@ interface ServerFlags {
   taskLogMax?: string;
   taskLogRetention?: string;
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  lb?: 'builtin' | 'haproxy' | 'off';
+  dnsListen?: string;
+  drainDelay?: string;
 }
 
 export function registerServerCommand(program: Command): void {
@@ -59,6 +62,9 @@ export function registerServerCommand(program: Command): void {
     .option('--heartbeat-timeout <duration>', 'mark agents unreachable after this long without a heartbeat (default 30s)')
     .option('--task-log-max <size>', 'the most output kept per task; the oldest is cut past it (default 10MiB; 0: no cap; env GANTRY_TASK_LOG_MAX)')
     .option('--task-log-retention <duration>', 'remove a finished task\'s log this long after it ended (default 168h; 0: never; env GANTRY_TASK_LOG_RETENTION)')
+    .option('--lb <plane>', 'the load balancer: builtin (embedded, the default), haproxy (Debian\'s haproxy, managed with seamless reloads) or off (env GANTRY_LB)')
+    .option('--dns-listen <host:port>', 'where the DNS server answers for apps (default 127.0.0.1:8600; off: none; env GANTRY_DNS_LISTEN)')
+    .option('--drain-delay <duration>', 'an app instance asked to stop leaves DNS and the load balancer, then gets its SIGTERM this much later (default 5s; env GANTRY_APP_DRAIN_DELAY)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (flags: ServerFlags) => {
       const config = loadServerConfig({
@@ -99,6 +105,8 @@ export function registerServerCommand(program: Command): void {
                 }
               : undefined,
           logLevel: flags.logLevel,
+          discovery: flags.lb !== undefined || flags.dnsListen !== undefined ? { ...(flags.lb !== undefined ? { lb: flags.lb } : {}), ...(flags.dnsListen !== undefined ? { dnsListen: flags.dnsListen } : {}) } : undefined,
+          apps: flags.drainDelay !== undefined ? { drainDelayMs: parseDuration(flags.drainDelay, '--drain-delay') } : undefined,
         },
       });
       // Loaded here so that client commands do not pay for the server's modules.
@@ -112,6 +120,7 @@ export function registerServerCommand(program: Command): void {
         out(`  export GANTRY_URL=${server.url} GANTRY_TOKEN=${server.newSecrets.adminToken}`);
       }
       if (server.newSecrets.joinToken) out(`Join token for agents (shown once, stored hashed): ${server.newSecrets.joinToken}`);
+      if (server.discovery.dnsAddress) out(`DNS for apps on ${server.discovery.dnsAddress.host}:${server.discovery.dnsAddress.port} (udp and tcp; zone ${config.discovery.domain}.)`);
       if (server.localAgent) out(`Local agent ${server.localAgent.id} registered`);
 
       onStopSignals(async (signal) => {

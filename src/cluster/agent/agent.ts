@@ -370,7 +370,7 @@ export class Agent {
       await this.reporter.status({ taskId: order.taskId, state: 'killed', exitCode: null, reason: order.reason });
       return;
     }
-    await task.kill(order.graceMs, order.reason);
+    await task.kill(order.graceMs, order.reason, order.delayMs ?? 0);
   }
 
   /** Hands a running task to its supervisor, which follows it from now on. */

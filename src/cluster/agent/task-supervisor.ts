@@ -83,6 +83,8 @@ export class TaskSupervisor {
   private killReason: string | undefined;
   /** Between two runs of a restarted task (no process to kill): ends its wait for the next run early. */
   private wakeBetweenRuns: (() => void) | undefined;
+  /** Ends a kill's shutdown delay early (the agent leaves the task running). */
+  private endDelay: (() => void) | undefined;
   /** Stops its probes, when it has some. */
   private stopProbes: (() => void) | undefined;
   /** The agent stopped and left the task running: nothing more is reported or cleaned up for it. */
@@ -124,10 +126,13 @@ export class TaskSupervisor {
     return this.killReason !== undefined;
   }
 
-  async kill(graceMs: number, reason: string): Promise<void> {
+  async kill(graceMs: number, reason: string, delayMs = 0): Promise<void> {
     if (this.killReason) return;
     this.killReason = reason;
     if (this.wakeBetweenRuns) return this.wakeBetweenRuns(); // between two runs: nothing to kill
+    // The shutdown delay: the task is already out of discovery; it serves what was sent to it meanwhile.
+    // The agent stopping ends the wait without a kill: the next agent is sent the kill again.
+    if (delayMs > 0 && !(await this.waitUnlessLeft(delayMs))) return;
     await this.handle.kill(graceMs).catch((err: Error) => this.deps.logger.error({ task: this.taskId, err: err.message }, 'kill failed'));
   }
 
@@ -138,6 +143,7 @@ export class TaskSupervisor {
    */
   leaveRunning(): void {
     this.leftRunning = true;
+    this.endDelay?.();
     this.stopProbes?.();
     this.output?.destroy();
     this.wakeBetweenRuns?.();
@@ -175,6 +181,22 @@ export class TaskSupervisor {
     await removeRedactValues(workDir, this.taskId).catch(() => undefined);
     if (restarting) await removeRestartState(workDir, this.taskId).catch(() => undefined);
     await this.deps.ended(this);
+  }
+
+  /** Waits `ms`; false when the agent left the task running meanwhile (then nothing more is done to it). */
+  private waitUnlessLeft(ms: number): Promise<boolean> {
+    if (this.leftRunning) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const handle = this.timers.setTimeout(() => {
+        this.endDelay = undefined;
+        resolve(!this.leftRunning);
+      }, ms);
+      this.endDelay = () => {
+        this.timers.clearTimeout(handle);
+        this.endDelay = undefined;
+        resolve(false);
+      };
+    });
   }
 
   /** After each wait in the following: once the agent left the task running, it touches it no more. */

@@ -18,7 +18,8 @@ export function deriveOrders(assigned: readonly TaskRecord[], runningOnAgent: re
     unexplained.delete(task.id);
     if (task.killRequested) {
       if (killing.has(task.id)) continue;
-      orders.push({ type: 'kill', taskId: task.id, graceMs: task.spec.killGraceMs, reason: task.reason ?? 'killed' });
+      const delayMs = task.state === 'running' ? (task.spec.shutdownDelayMs ?? 0) : 0;
+      orders.push({ type: 'kill', taskId: task.id, graceMs: task.spec.killGraceMs, reason: task.reason ?? 'killed', ...(delayMs > 0 ? { delayMs } : {}) });
     } else if (task.state === 'staging' && task.allocation && !known.has(task.id)) {
       orders.push({ type: 'launch', taskId: task.id, spec: task.spec, allocation: task.allocation });
     }

@@ -6,7 +6,8 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { absoluteId, type AppView, type AppsService, type DeploymentView } from '../../apps/index.ts';
+import { absoluteId, parseSteps, type AppView, type AppsService, type DeploymentView } from '../../apps/index.ts';
+import { parseDuration } from '../../shared/duration.ts';
 import { redactedTask } from '../../cluster/index.ts';
 import { Invalid, NotFound } from '../../shared/errors.ts';
 import { parseInput } from '../parse.ts';
@@ -14,6 +15,16 @@ import { parseInput } from '../parse.ts';
 const forceQuery = z.object({ force: z.enum(['true', 'false', '1', '0']).optional() });
 const scaleBody = z.object({ instances: z.number().int().min(0) });
 const rollbackBody = z.object({ version: z.string().min(1).optional() });
+const blueGreenBody = z.object({
+  app: z.record(z.string(), z.unknown()),
+  /** Green's share at each step: `10,50,100` or [10, 50, 100]; default all at once. */
+  steps: z.union([z.string(), z.array(z.number())]).optional(),
+  /** Each step is held this long; absent: until promoted. */
+  pause: z.string().optional(),
+  /** The blue is kept this long at 0 % (default 5 minutes). */
+  rollbackWindow: z.string().optional(),
+});
+const DEFAULT_ROLLBACK_WINDOW_MS = 5 * 60_000;
 
 export function appRoutes(apps: AppsService): Router {
   const router = new Router();
@@ -29,6 +40,31 @@ export function appRoutes(apps: AppsService): Router {
     const created = await apps.createApp(body(ctx), { force: force(ctx) });
     ctx.status = 201;
     ctx.body = { deploymentId: created.deploymentId, version: created.version, app: appJson(created.app, true) };
+  });
+
+  // Blue-green and canary: the new version as a second app of the live one's group, traffic moved in steps.
+  router.post('/api/v1/blue-green', async (ctx) => {
+    const input = parseInput(blueGreenBody, (ctx.request as { body?: unknown }).body);
+    const settings = {
+      steps: parseSteps(input.steps ?? ''),
+      pauseMs: input.pause === undefined ? null : parseDuration(input.pause, 'pause'),
+      rollbackWindowMs: input.rollbackWindow === undefined ? DEFAULT_ROLLBACK_WINDOW_MS : parseDuration(input.rollbackWindow, 'rollbackWindow'),
+    };
+    const started = await apps.deployBlueGreen(input.app, settings);
+    ctx.status = 201;
+    ctx.body = started;
+  });
+
+  router.get('/api/v1/blue-green', async (ctx) => {
+    ctx.body = { active: apps.switches.list(), recent: await apps.switches.recent() };
+  });
+
+  router.post('/api/v1/apps/*id/promote', (ctx) => {
+    ctx.body = apps.switches.promote(appId(ctx));
+  });
+
+  router.post('/api/v1/apps/*id/abort', async (ctx) => {
+    ctx.body = await apps.switches.abort(appId(ctx));
   });
 
   router.post('/api/v1/apps/*id/scale', async (ctx) => {

@@ -19,6 +19,7 @@ import * as apps from './015-apps.ts';
 import * as buildResults from './016-build-results.ts';
 import * as ciDeploySteps from './017-ci-deploy-steps.ts';
 import * as ciPullRequests from './018-ci-pull-requests.ts';
+import * as appSwitches from './019-app-switches.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -44,6 +45,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['016-build-results', buildResults],
   ['017-ci-deploy-steps', ciDeploySteps],
   ['018-ci-pull-requests', ciPullRequests],
+  ['019-app-switches', appSwitches],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

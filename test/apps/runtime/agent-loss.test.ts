@@ -28,6 +28,7 @@ describe('apps: an agent lost under an app', function () {
         dataDir: path.join(dir, 'server'),
         listen: '127.0.0.1:0',
         registryListen: '127.0.0.1:0',
+        discovery: { dnsListen: '127.0.0.1:0' },
         logLevel: 'silent',
         adminToken: ADMIN_TOKEN,
         joinToken: JOIN_TOKEN,

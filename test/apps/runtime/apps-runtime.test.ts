@@ -37,7 +37,7 @@ describe('apps runtime: instances, rolling upgrades, rollbacks, backoff', functi
   before(async () => {
     const config = loadServerConfig({
       env: {},
-      flags: { dataDir, listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:4;mem:4096;ports:[33000-33999]', taskUsers: ['root'] }, apps: { progressDeadlineMs: 30_000 } },
+      flags: { dataDir, listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', discovery: { dnsListen: '127.0.0.1:0' }, logLevel: 'silent', agent: { resources: 'cpus:4;mem:4096;ports:[33000-33999]', taskUsers: ['root'] }, apps: { progressDeadlineMs: 30_000, drainDelayMs: 0 } },
     });
     server = await startServer(config, pino({ level: 'silent' }));
     apps = server.apps;
@@ -187,7 +187,7 @@ describe('apps runtime: instances, rolling upgrades, rollbacks, backoff', functi
     await server.close(); // as a crash: the embedded agent's tasks keep running
     const config = loadServerConfig({
       env: {},
-      flags: { dataDir, listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', logLevel: 'silent', agent: { resources: 'cpus:4;mem:4096;ports:[33000-33999]', taskUsers: ['root'] }, apps: { progressDeadlineMs: 30_000 } },
+      flags: { dataDir, listen: '127.0.0.1:0', registryListen: '127.0.0.1:0', discovery: { dnsListen: '127.0.0.1:0' }, logLevel: 'silent', agent: { resources: 'cpus:4;mem:4096;ports:[33000-33999]', taskUsers: ['root'] }, apps: { progressDeadlineMs: 30_000, drainDelayMs: 0 } },
     });
     server = await startServer(config, pino({ level: 'silent' }));
     apps = server.apps;

@@ -198,6 +198,34 @@ describe('a task supervisor', () => {
     assert.deepEqual(ended, ['t-1']);
   });
 
+  it('a kill with a shutdown delay sends its SIGTERM only when the delay is over, and no second kill order is wanted meanwhile', async () => {
+    const run = new PlayedRun('t-1');
+    const task = new TaskSupervisor(deps, { handle: run, killGraceMs: 700, redact: [] });
+    const killing = task.kill(700, 'scaled down', 3000);
+    assert.ok(task.killing, 'the agent tells the master it is stopping the task');
+    await time.advance(2999);
+    assert.equal(run.killedWithGrace, undefined, 'still serving what was sent before it left discovery');
+    await time.advance(1);
+    await killing;
+    await task.done;
+    assert.equal(run.killedWithGrace, 700);
+    assert.deepEqual([statuses.at(-1)?.state, statuses.at(-1)?.reason], ['killed', 'scaled down']);
+  });
+
+  it('an agent that stops during a shutdown delay leaves the task running, unkilled, for the next agent', async () => {
+    const run = new PlayedRun('t-1');
+    const task = new TaskSupervisor(deps, { handle: run, killGraceMs: 700, redact: [] });
+    const killing = task.kill(700, 'scaled down', 3000);
+    stopping = true;
+    task.leaveRunning();
+    await killing;
+    assert.deepEqual(time.dueTimes(), [], 'the delay\'s timer is gone');
+    assert.equal(run.killedWithGrace, undefined);
+    run.exit({ exitCode: 0 });
+    await task.done;
+    assert.deepEqual(statuses, []);
+  });
+
   it('left running between two runs: the wait ends, and nothing more is started or reported', async () => {
     const first = new PlayedRun('t-1');
     const task = await supervise(first);

@@ -6,8 +6,8 @@ import { minimalSpec } from '../../helpers/task-spec.ts';
 
 const allocation = { cpus: 0.1, mem: 64, disk: 0, gpus: 0, ports: [], scalars: {}, ranges: {}, sets: {} };
 
-function task(id: string, state: TaskState, killRequested = false): TaskRecord {
-  const record = newQueuedTask(minimalSpec({ cmd: 'true', killGraceMs: 2500 }), new Date('2026-11-24T00:00:00Z'), id);
+function task(id: string, state: TaskState, killRequested = false, shutdownDelayMs = 0): TaskRecord {
+  const record = newQueuedTask(minimalSpec({ cmd: 'true', killGraceMs: 2500, shutdownDelayMs }), new Date('2026-11-24T00:00:00Z'), id);
   return { ...record, state, agentId: 'a-1', allocation, killRequested, reason: killRequested ? 'killed by user' : null };
 }
 
@@ -24,10 +24,13 @@ describe('orders an agent gets on its poll', () => {
     // Else each poll would come back at once with the same kill, for as long as the task takes to stop.
     ['a task the agent is stopping already gets no second kill', [task('t-1', 'running', true), task('t-2', 'running', true)], ['t-1', 't-2'], ['kill t-2 2500ms killed by user'], ['t-1']],
     ['nor an unexplained one it is stopping', [], ['t-9'], [], ['t-9']],
+    // Out of discovery already, a running task finishes what it was sent before its SIGTERM.
+    ['a running task with a shutdown delay waits it', [task('t-1', 'running', true, 5000)], ['t-1'], ['kill t-1 2500ms killed by user after 5000ms']],
+    ['a staging one does not: it never served', [task('t-1', 'staging', true, 5000)], ['t-1'], ['kill t-1 2500ms killed by user']],
   ];
   for (const [what, assigned, running, expected, killing] of table) {
     it(what, () => {
-      const orders = deriveOrders(assigned, running, killing).map((o) => (o.type === 'launch' ? `launch ${o.taskId}` : `kill ${o.taskId} ${o.graceMs}ms ${o.reason}`));
+      const orders = deriveOrders(assigned, running, killing).map((o) => (o.type === 'launch' ? `launch ${o.taskId}` : `kill ${o.taskId} ${o.graceMs}ms ${o.reason}${o.delayMs ? ` after ${o.delayMs}ms` : ''}`));
       assert.deepEqual(orders, expected);
     });
   }

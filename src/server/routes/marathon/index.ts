@@ -13,6 +13,8 @@ import { marathonEventRoutes } from './events.ts';
 import { marathonGroupRoutes } from './groups.ts';
 import { marathonDeployment, marathonQueueItem, marathonTask } from './json.ts';
 import { flag, objectBody, values } from './request.ts';
+import { endpointsText } from './endpoints-text.ts';
+import type { CatalogSnapshot } from '../../../discovery/index.ts';
 
 export { marathonErrors } from './errors.ts';
 
@@ -21,6 +23,8 @@ export interface MarathonParts {
   master: Master;
   version: string;
   sse?: SseOptions;
+  /** The service catalog, for /v2/tasks in text (the format marathon-lb-style tools read). */
+  services?: () => CatalogSnapshot;
 }
 
 export function marathonRoutes(parts: MarathonParts): Router {
@@ -32,6 +36,11 @@ export function marathonRoutes(parts: MarathonParts): Router {
   // Every app's tasks; ?status=running|staging (or status[]=...) keeps those in TASK_RUNNING or TASK_STAGING
   // (TasksResource: other values are ignored; a task being killed is neither).
   router.get('/v2/tasks', (ctx) => {
+    if (parts.services && ctx.accepts('application/json', 'text/plain') === 'text/plain') {
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = endpointsText(parts.services());
+      return;
+    }
     const wanted = new Set<string>([...values(ctx, 'status'), ...values(ctx, 'status[]')].map((s) => s.toLowerCase()).filter((s) => s === 'running' || s === 'staging'));
     const tasks = apps.listApps().flatMap((view) =>
       view.tasks
