@@ -108,3 +108,15 @@ export function steadyStream(port: number, options: { clients?: number; path?: s
     },
   };
 }
+
+/** Answers `VERSION INSTANCE PID`; /health is 503 while the file SICK/<instance> exists; a SIGTERM closes it gracefully. */
+export function serverCommand(sickDir: string): string {
+  return `node -e '
+const fs = require("fs"); const http = require("http");
+const me = process.env.GANTRY_APP_INSTANCE;
+const server = http.createServer((q, r) => {
+  if (q.url === "/health") { r.statusCode = fs.existsSync("${sickDir}/" + me) ? 503 : 200; return r.end(); }
+  r.end(process.env.VERSION + " " + me + " " + process.pid);
+}).listen(process.env.PORT0);
+process.on("SIGTERM", () => server.close(() => process.exit(0)));'`;
+}

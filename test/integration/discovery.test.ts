@@ -8,21 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ADMIN_TOKEN, JOIN_TOKEN, api, killAll, runCli, startGantry, tempDir, waitFor, type Started } from '../helpers/processes.ts';
-import { dig, digFull, freePortInRange, requireDig, steadyStream } from '../helpers/discovery.ts';
+import { dig, digFull, freePortInRange, requireDig, serverCommand, steadyStream } from '../helpers/discovery.ts';
 
 const PORTS = '[39000-39499]';
-
-/** Answers `VERSION INSTANCE PID`; /health is 503 while the file SICK/<instance> exists; a SIGTERM closes it gracefully. */
-function serverCommand(sickDir: string): string {
-  return `node -e '
-const fs = require("fs"); const http = require("http");
-const me = process.env.GANTRY_APP_INSTANCE;
-const server = http.createServer((q, r) => {
-  if (q.url === "/health") { r.statusCode = fs.existsSync("${sickDir}/" + me) ? 503 : 200; return r.end(); }
-  r.end(process.env.VERSION + " " + me + " " + process.pid);
-}).listen(process.env.PORT0);
-process.on("SIGTERM", () => server.close(() => process.exit(0)));'`;
-}
 
 interface Task {
   id: string;
