@@ -24,6 +24,8 @@ export type { Registration, RegistryAccess } from './protocol.ts';
 export type { OutputChunk } from './drivers/driver.ts';
 export { parseTaskSpec, USER_NAME, USER_NAME_RULE } from './task-spec.ts';
 export { CONTAINER_NETWORKS } from './types.ts';
+/** Container networks by name (TaskSpec.network): the rule on names, for clients that check theirs first. */
+export { NETWORK_NAME_RULE, networkNameProblem } from './container-network.ts';
 export { formatAttributes, parseConstraint } from './resources/parse.ts';
 /** Constraints as Marathon and Chronos write them (`[field, OPERATOR, value]`, EQUALS) in the pool's form. */
 export { mapConstraint, type TaskConstraint } from './resources/marathon-constraints.ts';

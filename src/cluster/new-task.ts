@@ -24,6 +24,7 @@ export function newQueuedTask(spec: TaskSpec, now: Date, id: string = newId('t',
     ready: null,
     probeMessage: null,
     result: null,
+    address: null,
     version: 1,
   };
 }

@@ -98,6 +98,11 @@ export interface StatusReport {
   restartAt?: string;
   /** With an end: what the task produced (an image build's digest). */
   result?: TaskResult;
+  /**
+   * With `running`: the run's own IP address on its container network (TaskSpec.network naming one),
+   * recorded as TaskRecord.address. Sent again for a restarted task's next run and a recovered container.
+   */
+  address?: string;
 }
 
 /** A change of a running task's probe verdicts (only changes are reported). */

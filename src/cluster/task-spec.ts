@@ -4,6 +4,7 @@ import { Invalid } from '../shared/errors.ts';
 import { parseConstraint, parseConstraintArray } from './resources/parse.ts';
 import { RESTART_DEFAULTS } from './restart-policy.ts';
 import { probeInputSchema, probeSpec } from './probes/probe-spec.ts';
+import { namedNetworkOf, networkNameProblem } from './container-network.ts';
 import { CONTAINER_NETWORKS, RANKERS, RESTART_POLICIES, type Constraint, type RestartPolicy, type TaskSpec } from './types.ts';
 
 /** How far ahead a task's startAt may be. */
@@ -106,8 +107,16 @@ const submitSchema = z
     assemble: assembleSchema.optional(),
     pullOnly: z.boolean().optional(),
     startAt: z.iso.datetime({ offset: true }).optional(),
-    network: z.enum(CONTAINER_NETWORKS).optional(),
+    // Docker's own networks, or a container network's name (container-network.ts).
+    network: z
+      .string()
+      .superRefine((network, ctx) => {
+        const problem = (CONTAINER_NETWORKS as readonly string[]).includes(network) ? null : networkNameProblem(network);
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: `${problem}; give ${CONTAINER_NETWORKS.join(', ')} or a container network's name` });
+      })
+      .optional(),
     containerPorts: z.array(z.number().int().min(0).max(65535)).max(100).optional(),
+    loopbackPorts: z.array(z.boolean()).max(100).optional(),
     // '' for a port without a name.
     portNames: z.array(z.string().regex(/^([a-z0-9][a-z0-9-]{0,62})?$/, 'a port name is lowercase letters, digits and -, at most 63, as Marathon\'s')).max(100).optional(),
     workspace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a workspace name is letters, digits, . _ - (at most 100), not starting with . or -').optional(),
@@ -157,12 +166,18 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   }
   if (s.network === 'none' && (s.ports ?? []).length > 0) throw new Invalid('invalid task: a container with network "none" cannot have ports');
   if (s.containerPorts !== undefined) {
-    if (s.image === undefined || (s.network ?? 'bridge') !== 'bridge') throw new Invalid('invalid task: "containerPorts" maps host ports into a container on the bridge network: it needs an "image" and network "bridge"');
+    const mapped = (s.network ?? 'bridge') === 'bridge' || namedNetworkOf(s) !== null;
+    if (s.image === undefined || !mapped) throw new Invalid('invalid task: "containerPorts" maps host ports into a container on the bridge network: it needs an "image" and network "bridge" (or a container network\'s name)');
     if (s.containerPorts.length !== (s.ports ?? []).length) {
       throw new Invalid(`invalid task: "containerPorts" has one entry per entry of "ports" (${(s.ports ?? []).length}), got ${s.containerPorts.length}`);
     }
     const inside = s.containerPorts.filter((p) => p !== 0);
     if (new Set(inside).size !== inside.length) throw new Invalid('invalid task: the same container port is mapped twice');
+  }
+  if (s.loopbackPorts !== undefined) {
+    const published = (s.network ?? 'bridge') === 'bridge' || namedNetworkOf(s) !== null;
+    if (s.image === undefined || !published) throw new Invalid('invalid task: "loopbackPorts" says where a container\'s host ports are published: it needs an "image" and network "bridge" or a container network\'s name');
+    if (s.loopbackPorts.length !== (s.ports ?? []).length) throw new Invalid(`invalid task: "loopbackPorts" has one entry per entry of "ports" (${(s.ports ?? []).length}), got ${s.loopbackPorts.length}`);
   }
   const ports = s.ports ?? [];
   const fixed = ports.filter((p) => p !== 0);
@@ -205,6 +220,7 @@ export function parseTaskSpec(input: unknown, defaultOwner: string): TaskSpec {
   if (s.startAt !== undefined) spec.startAt = new Date(s.startAt).toISOString();
   if (s.network !== undefined) spec.network = s.network;
   if (s.containerPorts !== undefined && s.containerPorts.some((p) => p !== 0)) spec.containerPorts = s.containerPorts;
+  if (s.loopbackPorts !== undefined && s.loopbackPorts.some((loopback) => loopback)) spec.loopbackPorts = s.loopbackPorts;
   if (s.portNames !== undefined) {
     if (s.portNames.length !== ports.length) throw new Invalid(`invalid task: "portNames" has one name per entry of "ports" (${ports.length}), got ${s.portNames.length}`);
     const named = s.portNames.filter((name) => name !== '');

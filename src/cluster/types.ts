@@ -44,8 +44,11 @@ export interface Constraint {
   value?: string;
 }
 
+/** Docker's own networks; any other TaskSpec.network names a container network (container-network.ts). */
 export const CONTAINER_NETWORKS = ['bridge', 'host', 'none'] as const;
 export type ContainerNetwork = (typeof CONTAINER_NETWORKS)[number];
+/** One of Docker's own networks, or the name of a container network (`blue`). */
+export type TaskNetwork = ContainerNetwork | (string & {});
 
 export const RANKERS = ['binpack', 'spread', 'random'] as const;
 export type RankerName = (typeof RANKERS)[number];
@@ -125,15 +128,28 @@ export interface TaskSpec {
   /**
    * With an image: the container's network. `bridge` (the default) publishes each allocated host port
    * from the same port number inside (or from its containerPorts entry); `host` shares the agent's
-   * network (the task binds its ports itself); `none` has only loopback (no ports).
+   * network (the task binds its ports itself); `none` has only loopback (no ports). Any other name is a
+   * container network (container-network.ts): a Docker network of that name on the agent, made on first
+   * use and removed once no task uses it, where the task has its own IP address (TaskRecord.address)
+   * that tasks on the same network reach and tasks on another do not; its ports are published on the
+   * host as with bridge (on the agent's loopback only for those of `loopbackPorts`), so that the agent's
+   * probes reach it as they reach any task.
    */
-  network?: ContainerNetwork;
+  network?: TaskNetwork;
   /**
-   * With an image on the bridge network: for each entry of `ports`, the port inside the container its
-   * host port is published from (Marathon's portMappings containerPort), so that an image listens on
-   * its usual port (8080) whatever host port it got. 0: the host port's own number (the default).
+   * With an image on the bridge network or a container network: for each entry of `ports`, the port
+   * inside the container its host port is published from (Marathon's portMappings containerPort), so
+   * that an image listens on its usual port (8080) whatever host port it got. 0: the host port's own
+   * number (the default). On a container network these are the ports to reach it on at its address.
    */
   containerPorts?: number[];
+  /**
+   * With an image on the bridge network or a container network: for each entry of `ports`, true to
+   * publish its host port on the agent's loopback address only, where the agent's probes reach it and
+   * nothing from outside the agent does: a port reached at the task's own address on its container
+   * network (Marathon's port mapping without a hostPort there). Absent: every port on every address.
+   */
+  loopbackPorts?: boolean[];
   /**
    * A name for each entry of `ports` (Marathon's port names, e.g. `http`; '' for none): the task finds
    * its host port in PORT_<NAME> (PORT_HTTP) besides PORTn.
@@ -295,6 +311,12 @@ export interface TaskRecord {
   probeMessage: string | null;
   /** What the task produced (an image build's digest); null for most tasks, and until it ended. */
   result: TaskResult | null;
+  /**
+   * On a container network (TaskSpec.network naming one): the task's own IP address there, as its agent
+   * read it when the run started; reach it at that address on its container ports. Null otherwise, and
+   * while a restarted task waits for its next run (the next run's container gets an address anew).
+   */
+  address: string | null;
   version: number;
 }
 

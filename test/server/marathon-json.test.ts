@@ -46,6 +46,7 @@ function task(overrides: Partial<TaskRecord> = {}): TaskRecord {
     ready: null,
     probeMessage: null,
     result: null,
+    address: null,
     version: 3,
     ...overrides,
   };

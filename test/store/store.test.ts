@@ -20,7 +20,7 @@ for (const database of testDatabases()) {
     it('runs its migrations again without error (versioned, idempotent)', async () => {
       const again = await openStore({ dataDir: '/nonexistent-not-used', databaseUrl: store.kind === 'postgres' ? process.env.GANTRY_TEST_DATABASE_URL : `sqlite://${(store.knex.client.config.connection as { filename: string }).filename}` });
       const rows = await again.knex('gantry_migrations').select('name');
-      assert.deepEqual(rows.map((r: { name: string }) => r.name), ['001-initial', '002-registry', '003-registry-auth', '004-batch', '005-ci', '006-agent-disk-usage', '007-task-restarts', '008-agent-images', '009-registry-gc', '010-registry-retention', '011-registry-quotas', '012-task-log-retention', '013-agent-task-users', '014-task-probes', '015-apps', '016-build-results', '017-ci-deploy-steps', '018-ci-pull-requests']);
+      assert.deepEqual(rows.map((r: { name: string }) => r.name), ['001-initial', '002-registry', '003-registry-auth', '004-batch', '005-ci', '006-agent-disk-usage', '007-task-restarts', '008-agent-images', '009-registry-gc', '010-registry-retention', '011-registry-quotas', '012-task-log-retention', '013-agent-task-users', '014-task-probes', '015-apps', '016-build-results', '017-ci-deploy-steps', '018-ci-pull-requests', '019-app-switches', '020-task-addresses']);
       await again.close();
     });
 

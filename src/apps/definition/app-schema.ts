@@ -6,7 +6,7 @@
 // defaults are in ports.ts, checks.ts and field-rules.ts. Nested objects name an unknown field (with
 // the field probably meant) through ci/pipeline's `fields`, shared with pipeline files.
 import { z } from 'zod';
-import { mapConstraint, type TaskConstraint } from '../../cluster/index.ts';
+import { mapConstraint, networkNameProblem, type TaskConstraint } from '../../cluster/index.ts';
 import { byShape, checkedBy, fields, isPlainObject } from '../../shared/validation/schema-kit.ts';
 import { REFUSED, refusedField, refusedWhen, volumeRefusal } from './refusals.ts';
 import { HEALTH_CHECK_PROTOCOLS, KILL_SELECTIONS, PORT_PROTOCOLS } from './types.ts';
@@ -52,7 +52,8 @@ const portMapping = fields({
   protocol: protocol.optional(),
   name: portName.optional(),
   labels: labels.optional(),
-  networkNames: refusedWhen(z.array(z.string()), (names) => names.length > 0, REFUSED.networkNames).optional(),
+  /** The container networks the mapping is on: with one network, only its name (ports.ts). */
+  networkNames: z.array(z.string()).optional(),
 });
 
 const docker = fields({
@@ -76,13 +77,24 @@ const container = fields({
   linuxInfo: refusedField(REFUSED.linuxInfo).optional(),
 });
 
+/** A container network's name is one Docker takes (the pool's rule, cluster/container-network.ts). */
+const networkName = z.string().superRefine((name, ctx) => {
+  const problem = networkNameProblem(name);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const network = fields({
-  // Marathon's default mode is "container" (network.raml), which is refused: say so for an absent mode too.
+  // Marathon's default mode is "container" (network.raml): a network without a mode is a container network.
   mode: z.enum(['host', 'container/bridge', 'container']).optional(),
-  name: z.string().optional(),
+  name: networkName.optional(),
+  // Passed by Marathon to the network's CNI plugin: a Docker bridge takes none; accepted, ignored.
   labels: labels.optional(),
 }).superRefine((n, ctx) => {
-  if (n.mode === undefined || n.mode === 'container') ctx.addIssue({ code: 'custom', path: ['mode'], message: REFUSED.containerNetwork });
+  const container = n.mode === undefined || n.mode === 'container';
+  if (container && n.name === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['name'], message: 'a container network (mode "container", the default when a network has no mode) needs its "name"' });
+  }
+  if (!container && n.name !== undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: `only a container network has a name (mode "${n.mode}" has none)` });
 });
 
 const healthCheck = fields({

@@ -40,7 +40,7 @@ export function checkAppDefinition(json: unknown, options: ParseOptions = {}): {
   const base = options.base ?? ROOT_ID;
 
   const id = failed('id') ? undefined : idOf(fields.id, base, findings);
-  const networking = networkingOf(fields, findings);
+  const networking = networkingOf(fields, findings, failed('networks'));
   const portsKnown = !(['container', 'networks', 'portDefinitions', 'ports', 'requirePorts'] as const).some(failed);
   const ports = portsKnown ? appPorts(networking) : null;
   const healthChecks = healthChecksOf(fields.healthChecks ?? [], ports, findings);

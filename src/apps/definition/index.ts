@@ -13,6 +13,7 @@ export { parseAppYaml, parseDeployFile, parseGroupYaml, type YamlOptions } from 
 export type {
   AppContainer,
   AppDefinition,
+  AppNetwork,
   AppPort,
   AppSource,
   HealthCheck,

@@ -25,20 +25,19 @@ export const REFUSED = {
   acceptedResourceRoles:
     'the pool does not place by resource role: use a constraint on an agent attribute instead (e.g. ["public", "IS", "true"]); ' +
     'only ["*"] (any agent) is accepted',
-  ipAddress: 'ipAddress (an IP per task) was replaced by "networks" in Marathon 1.5; container networks are not supported yet',
+  ipAddress: 'ipAddress (an IP per task) was replaced by "networks" in Marathon 1.5: use "networks": [{"mode": "container", "name": NAME}]',
   residency: 'local persistent volumes (residency) are not supported yet',
   resourceLimits: 'resourceLimits are not supported: a task is held to the cpus and mem it asks for',
   check: 'Mesos checks ("check") are not supported: use healthChecks or readinessChecks',
   executor: 'custom Mesos executors are not supported: leave "executor" empty (or "//cmd", the command executor)',
   executorResources: 'custom Mesos executors are not supported, so they need no resources',
   tty: 'tasks get no pseudo-terminal (tty)',
-  containerNetwork:
-    'container networks (mode "container", the default when a network has no mode) are not supported yet: they arrive with ' +
-    'service discovery; use {"mode": "host"} or {"mode": "container/bridge"}',
-  networkNames: 'networkNames name container networks, which are not supported yet',
+  networkNames: 'an app has one network: a port mapping\'s networkNames may only name it',
   ipv6: 'health checks connect over IPv4',
   dockerNetworkNone: 'unsupported docker network type NONE (as in Marathon 1.5+): an app without a network has nothing to serve on',
-  dockerNetworkUser: 'docker network USER is a container network, which is not supported yet: use BRIDGE or HOST',
+  dockerNetworkUser:
+    'docker network USER named its container network in ipAddress, which was replaced in Marathon 1.5: use "networks": ' +
+    '[{"mode": "container", "name": NAME}]',
   pods: 'pods are not supported: give their containers as apps',
   scaleBy: '"scaleBy" scales a deployed group; it is not part of a group\'s definition',
 } as const;

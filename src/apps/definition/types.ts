@@ -27,12 +27,19 @@ export interface PortDefinition {
   labels: Record<string, string>;
 }
 
-/** A port with bridge networking (`container.portMappings`): the container's port published on a host port. */
+/**
+ * A port with bridge or container networking (`container.portMappings`): the container's port, published
+ * on a host port.
+ */
 export interface PortMapping {
   /** The port the program listens on inside; 0: the same number as the host port it gets. */
   containerPort: number;
-  /** 0: any free one. */
-  hostPort: number;
+  /**
+   * 0: any free one. null (container networks only, where Marathon allocates none when it is absent):
+   * any free one published on the agent's loopback only, for its probes; the port is reached at the
+   * instance's own address.
+   */
+  hostPort: number | null;
   /** For load balancers (Marathon does not interpret it); 0: none asked for. */
   servicePort: number;
   protocol: PortProtocol;
@@ -40,13 +47,19 @@ export interface PortMapping {
   labels: Record<string, string>;
 }
 
-export type NetworkMode = 'host' | 'container/bridge';
+export type NetworkMode = 'host' | 'container/bridge' | 'container';
+
+/**
+ * The app's one network: the agent's (host), Docker's bridge, or a container network by name, where each
+ * instance has its own IP address (the pool's TaskSpec.network naming it).
+ */
+export type AppNetwork = { mode: 'host' | 'container/bridge' } | { mode: 'container'; name: string };
 
 export interface AppContainer {
   type: 'DOCKER' | 'MESOS';
   /** null: a MESOS container without an image (the program runs on the agent, as without a container). */
   docker: { image: string; forcePullImage: boolean } | null;
-  /** With container/bridge networking (else empty). */
+  /** With container/bridge or container networking (else empty). */
   portMappings: PortMapping[];
 }
 
@@ -113,7 +126,7 @@ export interface AppDefinition {
   gpus: number;
   container: AppContainer | null;
   /** Exactly one network. */
-  networks: [{ mode: NetworkMode }];
+  networks: [AppNetwork];
   /** With host networking (else empty). */
   portDefinitions: PortDefinition[];
   /** Host networking only: the portDefinitions' numbers are the host ports. */
@@ -144,8 +157,8 @@ export interface AppDefinition {
 export interface AppPort {
   name: string | null;
   protocol: PortProtocol;
-  /** The host port asked for: 0 for any free one. */
-  hostPort: number;
-  /** With bridge networking: the port inside the container (0: the same as the host port); null with host networking. */
+  /** The host port asked for: 0 for any free one; null: none asked (a container network's, see PortMapping). */
+  hostPort: number | null;
+  /** With bridge or container networking: the port inside the container (0: the same as the host port); null with host networking. */
   containerPort: number | null;
 }

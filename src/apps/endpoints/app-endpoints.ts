@@ -1,7 +1,8 @@
 // The apps' endpoints as service discovery needs them: per app, its exposure (ports, service ports,
 // labels) and the instances that serve (`up`: running, and healthy and ready where its version has those
 // checks) or are going away (`draining`: running, its kill asked for, out of DNS and load balancers
-// while its shutdown delay lets it finish what it was sent). Read from the runtime's instances (the
+// while its shutdown delay lets it finish what it was sent), at their agent's host and host ports, or on
+// a container network at their own address and container ports. Read from the runtime's instances (the
 // pool's tasks, watched: never polled); `watch` tells which app changed, discovery reads it again.
 import { checksOf, isAvailable } from '../deployments/index.ts';
 import type { AppsRuntime } from '../runtime/apps-runtime.ts';
@@ -13,7 +14,12 @@ export interface EndpointInstance {
   taskId: string;
   /** The agent's hostname. */
   host: string;
-  /** Host ports by port index. */
+  /**
+   * Its own IP address on its container network, where it is reached (DNS names it, load balancers
+   * send to it); null: it is reached at its agent's host.
+   */
+  address: string | null;
+  /** By port index: the host ports, or with an address the container's own ports. */
   ports: number[];
   state: 'up' | 'draining';
 }
@@ -72,11 +78,15 @@ export class AppEndpointsFeed {
     const checks = checksOf(this.runtime.definitionOf(instance) ?? current);
     const serving = isAvailable({ phase: 'running', healthy: task.health === null ? null : task.health === 'healthy', ready: task.ready }, checks);
     if (!serving) return null;
+    const { host, ports } = task.allocation;
+    // On a container network: its address there and the ports it listens on inside (0: the host port's number).
+    const inside = task.address !== null ? ports.map((port, i) => task.spec.containerPorts?.[i] || port) : null;
     return {
       instanceId: instance.instanceId,
       taskId: task.id,
-      host: task.allocation.host,
-      ports: [...task.allocation.ports],
+      host,
+      address: task.address,
+      ports: inside ?? [...ports],
       state: task.killRequested ? 'draining' : 'up',
     };
   }

@@ -58,13 +58,11 @@ export function submissionFor(app: AppDefinition, instance: InstanceInfo): { sub
     disk: app.disk,
     constraints: app.constraints.map(withAppGroups),
     ...(app.gpus > 0 ? { gpus: app.gpus } : {}),
-    ...(ports.length > 0 ? { ports: ports.map((p) => p.hostPort) } : {}),
+    ...(ports.length > 0 ? { ports: ports.map((p) => p.hostPort ?? 0) } : {}),
     ...portMapping(app, ports),
     ...(app.cmd !== null ? { cmd: app.cmd } : {}),
     ...(app.args !== null ? { args: app.args } : {}),
-    ...(image !== null
-      ? { image: image.image, network: app.networks[0].mode === 'host' ? 'host' : 'bridge', ...(image.forcePullImage ? { forcePull: true } : {}) }
-      : {}),
+    ...(image !== null ? { image: image.image, network: taskNetwork(app), ...(image.forcePullImage ? { forcePull: true } : {}) } : {}),
     ...(app.user !== null ? { user: app.user } : {}),
     ...(app.taskKillGracePeriodSeconds !== null ? { killGraceMs: app.taskKillGracePeriodSeconds * 1000 } : {}),
     ...(instance.shutdownDelayMs ? { shutdownDelayMs: instance.shutdownDelayMs } : {}),
@@ -74,14 +72,21 @@ export function submissionFor(app: AppDefinition, instance: InstanceInfo): { sub
   return { submission, gaps, notes };
 }
 
+/** The pool's network for the app's containers: the agent's, Docker's bridge, or a container network by name. */
+function taskNetwork(app: AppDefinition): string {
+  const network = app.networks[0];
+  return network.mode === 'container' ? network.name : network.mode === 'host' ? 'host' : 'bridge';
+}
+
 /**
- * The pool allocates host ports and, on bridge, publishes each from its container port
- * (cluster/drivers/docker-create.ts, TaskSpec.containerPorts); UDP it does not publish: a gap.
+ * The pool allocates host ports and, on bridge and container networks, publishes each from its container
+ * port (cluster/drivers/docker-create.ts, TaskSpec.containerPorts); UDP it does not publish: a gap.
  */
 function checkPorts(app: AppDefinition, ports: readonly AppPort[], gaps: Finding[], notes: string[]): void {
-  if (app.networks[0].mode === 'container/bridge') {
+  const { mode } = app.networks[0];
+  if (mode !== 'host') {
     if (!app.container?.docker) {
-      gaps.push({ path: ['networks', 0, 'mode'], message: 'container/bridge needs a Docker image: a task without one runs on its agent\'s network (use "host")' });
+      gaps.push({ path: ['networks', 0, 'mode'], message: `${mode} networking needs a Docker image: a task without one runs on its agent's network (use "host")` });
     }
     ports.forEach((port, i) => {
       const at = ['container', 'portMappings', i];
@@ -91,15 +96,19 @@ function checkPorts(app: AppDefinition, ports: readonly AppPort[], gaps: Finding
 }
 
 /**
- * The container port each host port is published from (bridge), and the ports' names: the pool sets
- * PORT_<container port> and PORT_<NAME> from them, as Marathon does.
+ * The container port each host port is published from (bridge and container networks), those published
+ * on the agent's loopback only (a container network's port without a hostPort: Marathon allocates none,
+ * the pool one its probes reach), and the ports' names: the pool sets PORT_<container port> and
+ * PORT_<NAME> from them, as Marathon does.
  */
-function portMapping(app: AppDefinition, ports: readonly AppPort[]): Pick<TaskSubmission, 'containerPorts' | 'portNames'> {
-  const bridge = app.networks[0].mode === 'container/bridge' && app.container?.docker;
-  const containerPorts = bridge ? ports.map((p) => p.containerPort ?? 0) : [];
+function portMapping(app: AppDefinition, ports: readonly AppPort[]): Pick<TaskSubmission, 'containerPorts' | 'loopbackPorts' | 'portNames'> {
+  const mapped = app.networks[0].mode !== 'host' && app.container?.docker;
+  const containerPorts = mapped ? ports.map((p) => p.containerPort ?? 0) : [];
+  const loopbackPorts = mapped ? ports.map((p) => p.hostPort === null) : [];
   const portNames = ports.map((p) => p.name ?? '');
   return {
     ...(containerPorts.some((p) => p !== 0) ? { containerPorts } : {}),
+    ...(loopbackPorts.some((loopback) => loopback) ? { loopbackPorts } : {}),
     ...(portNames.some((n) => n !== '') ? { portNames } : {}),
   };
 }

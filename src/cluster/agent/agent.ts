@@ -148,6 +148,8 @@ export class Agent {
       });
       const probes = await loadProbeSetup(workDir, handle.taskId);
       if (probes) task.startProbes(probes);
+      // Its container network's address, read again: what the master records for the task (unchanged, usually).
+      if (held && handle.address !== undefined) void this.reporter.status({ taskId: handle.taskId, state: 'running', address: handle.address });
     }
     for (const state of waiting) await this.resumeBetweenRuns(state, outputSoFar?.[state.order.taskId]);
     this.loopDone = this.pollLoop();
@@ -301,7 +303,7 @@ export class Agent {
         ...(restarting ? { restarting } : {}),
         ...(order.spec.workspace ? { workspace: order.spec.workspace } : {}),
       });
-      await this.reporter.status({ taskId: order.taskId, state: 'running', limits: handle.limits });
+      await this.reporter.status({ taskId: order.taskId, state: 'running', limits: handle.limits, ...(handle.address !== undefined ? { address: handle.address } : {}) });
       // Probed once the master has it running (it takes probe verdicts only of running tasks).
       if (probes) task.startProbes(probes);
       if (order.spec.image) this.reporter.imageUsed(order.spec.image);
@@ -357,6 +359,7 @@ export class Agent {
     });
     const probes = await loadProbeSetup(workDir, taskId);
     if (probes) task.startProbes(probes);
+    if (handle.address !== undefined) await this.reporter.status({ taskId, state: 'running', address: handle.address });
   }
 
   private async kill(order: KillOrder): Promise<void> {

@@ -274,6 +274,8 @@ export class TaskSupervisor {
     }
     // A kill that came while the run was being started.
     if (this.killReason !== undefined) await this.handle.kill(state.order.spec.killGraceMs).catch(() => undefined);
+    // The new run's container has its own address on its container network (the master cleared the last one).
+    else if (this.handle.address !== undefined) await this.deps.reportStatus({ taskId, state: 'running', address: this.handle.address });
     return { held: base };
   }
 

@@ -12,25 +12,34 @@
 //   task's PORT0..n (the host ports) are then also the ports to listen on inside, with no per-task
 //   translation; unless the spec maps it from another port inside (containerPorts, Marathon's
 //   portMappings: C/tcp → host P). With host the task binds its host ports itself; none has no ports.
+//   A container network (any other name) attaches the container to the engine's `gantry-<name>`
+//   (docker-networks.ts), labelled gantry.network, and publishes its ports as bridge does: the task is
+//   reached at its own address on the network by the tasks there, and at host:port by everyone else
+//   (probes, clients outside), as any task with ports; a port of TaskSpec.loopbackPorts is published on
+//   the agent's loopback only (its probes reach it, nothing from outside the agent does).
 // - Directories: the sandbox is bind-mounted at its own path (so GANTRY_SANDBOX and MESOS_SANDBOX are
 //   true inside); a shared working directory (a CI workspace) likewise, and the container starts in
 //   it. Without one the container starts in the image's WORKDIR.
 // - Init: the engine's init (tini) is PID 1 by default, so SIGTERM reaches a command that has no
 //   handler for it and zombies are reaped, as they are for exec tasks.
 // - Logs: the json-file log driver whatever the engine's default, because logs() reads the log back.
-// - Labels: gantry.task, gantry.agent (when known) and gantry.sandbox (recover() finds a sandbox
-//   root's containers by it).
+// - Labels: gantry.task, gantry.agent (when known), gantry.sandbox (recover() finds a sandbox root's
+//   containers by it) and on a container network gantry.network (its name, for recover()).
 // - User: the image's own, unless the task names one (TaskSpec.user, which its agent allows): then
 //   the container's User. Never privileged.
 import path from 'node:path';
 import type Dockerode from 'dockerode';
+import { namedNetworkOf } from '../container-network.ts';
 import type { TaskLaunch } from './driver.ts';
+import { dockerNetworkName, LABEL_NETWORK } from './docker-networks.ts';
 
 export const LABEL_TASK = 'gantry.task';
 export const LABEL_AGENT = 'gantry.agent';
 export const LABEL_SANDBOX = 'gantry.sandbox';
 
 const MiB = 1024 * 1024;
+/** Where a port of TaskSpec.loopbackPorts is published: the agent's probes reach it, nothing outside the agent does. */
+const LOOPBACK = '127.0.0.1';
 
 export interface CreateSettings {
   /** The image reference to create from (with its tag). */
@@ -51,17 +60,19 @@ export function containerCreateOptions(launch: TaskLaunch, settings: CreateSetti
   const workingDir = launch.workingDir ? path.resolve(launch.workingDir) : undefined;
   const binds = [`${sandboxDir}:${sandboxDir}`];
   if (workingDir && workingDir !== sandboxDir) binds.push(`${workingDir}:${workingDir}`);
-  const network = spec.network ?? 'bridge';
+  const named = namedNetworkOf(spec);
+  const network = named !== null ? dockerNetworkName(named) : (spec.network ?? 'bridge');
   const exposed: Record<string, object> = {};
   const bindings: Record<string, Dockerode.PortBinding[]> = {};
-  const hostPorts = network === 'bridge' ? launch.allocation.ports : [];
+  const hostPorts = network === 'bridge' || named !== null ? launch.allocation.ports : [];
   hostPorts.forEach((port, index) => {
     const inside = spec.containerPorts?.[index] || port;
     exposed[`${inside}/tcp`] = {};
-    bindings[`${inside}/tcp`] = [{ HostIp: '', HostPort: String(port) }];
+    bindings[`${inside}/tcp`] = [{ HostIp: spec.loopbackPorts?.[index] ? LOOPBACK : '', HostPort: String(port) }];
   });
   const labels: Record<string, string> = { [LABEL_TASK]: launch.taskId, [LABEL_SANDBOX]: sandboxDir };
   if (launch.agentId) labels[LABEL_AGENT] = launch.agentId;
+  if (named !== null) labels[LABEL_NETWORK] = named;
   const memory = spec.mem > 0 ? Math.round(spec.mem * MiB) : 0;
   const options: Dockerode.ContainerCreateOptions = {
     name: containerName(launch.taskId),

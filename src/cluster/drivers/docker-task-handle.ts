@@ -11,7 +11,8 @@
 // - destroy(): kills a container that still runs (no grace) and marks it reported (REPORTED_MARKER in
 //   the sandbox: recover() leaves it to the container GC); then removes it with its anonymous volumes,
 //   or, with `keepExited`, leaves the exited container to the GC (docker-gc.ts) for its delay.
-//   Idempotent, and a container that is already gone is fine.
+//   Idempotent, and a container that is already gone is fine. Then `released` runs (the driver removes
+//   the task's container network when no other task uses it).
 import type Dockerode from 'dockerode';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,6 +34,10 @@ export interface DockerTaskHandleInit {
   sandboxDir: string;
   /** Leave the exited container to the container GC instead of removing it in destroy(). */
   keepExited?: boolean;
+  /** Its IP address on its container network (TaskHandle.address). */
+  address?: string | undefined;
+  /** Called at the end of destroy(): what the container held may go (its container network). */
+  released?: () => Promise<void>;
   log?: (msg: string) => void;
 }
 
@@ -48,6 +53,8 @@ export class DockerTaskHandle implements TaskHandle {
   readonly taskId: string;
   readonly limits: string;
   readonly container: Dockerode.Container;
+  readonly address?: string;
+  private readonly released: (() => Promise<void>) | undefined;
   private readonly stopSignal: string;
   private readonly preamble: readonly string[];
   private readonly sandboxDir: string;
@@ -64,6 +71,8 @@ export class DockerTaskHandle implements TaskHandle {
     this.taskId = init.taskId;
     this.limits = init.limits;
     this.container = init.container;
+    if (init.address !== undefined) this.address = init.address;
+    this.released = init.released;
     this.stopSignal = init.stopSignal || 'SIGTERM';
     this.preamble = init.preamble ?? [];
     this.sandboxDir = init.sandboxDir;
@@ -144,14 +153,16 @@ export class DockerTaskHandle implements TaskHandle {
       await writeFile(path.join(this.sandboxDir, REPORTED_MARKER), `${this.container.id}\n`).catch((err: Error) =>
         this.log(`docker driver: task ${this.taskId}: cannot mark its container reported: ${err.message}`),
       );
-      if (this.keepExited) return;
-      try {
-        await this.container.remove({ force: true, v: true });
-      } catch (err) {
-        const status = statusOf(err);
-        // 404: already gone; 409: the engine is removing it already.
-        if (status !== 404 && status !== 409) this.log(`docker driver: cannot remove the container of task ${this.taskId}: ${engineMessage(err)}`);
+      if (!this.keepExited) {
+        try {
+          await this.container.remove({ force: true, v: true });
+        } catch (err) {
+          const status = statusOf(err);
+          // 404: already gone; 409: the engine is removing it already.
+          if (status !== 404 && status !== 409) this.log(`docker driver: cannot remove the container of task ${this.taskId}: ${engineMessage(err)}`);
+        }
       }
+      await this.released?.().catch((err: Error) => this.log(`docker driver: task ${this.taskId}: ${err.message}`));
     })();
     return this.destroying;
   }

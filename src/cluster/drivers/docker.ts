@@ -18,16 +18,23 @@
 // (default 10 minutes; 0 removes it in destroy()) and then the container GC (collectGarbage, run by
 // the agent; docker-gc.ts) removes it, with orphans that carry Gantry's labels.
 //
+// A task on a container network (TaskSpec.network naming one; docker-networks.ts): the network is made
+// on first use, before the container is created attached to it, and the container's IP address there
+// is read after its start (TaskHandle.address, reported with the run's `running` status). The network
+// goes once no task uses it: when a task on it ended, and in collectGarbage for what is left over.
+//
 // An image build (TaskSpec.build) runs no container: image-build-handle.ts builds and pushes.
 //
 // recover(): the containers labelled with a sandbox directly under the given sandbox root (this
 // agent's, even when several agents share one engine) become handles again: running ones, and also
 // those that exited while no agent ran, so that their exit code and output are still reported; not
 // those already reported (kept for the GC). Containers created but never started are removed (the
-// task's launch will come again).
+// task's launch will come again). A running container on a container network keeps its address: it is
+// read again.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Dockerode from 'dockerode';
+import { namedNetworkOf } from '../container-network.ts';
 import type { Driver, TaskHandle, TaskLaunch } from './driver.ts';
 import { execInContainer, type ExecResult } from './docker-exec.ts';
 import { containerCreateOptions, containerName, describeLimits, LABEL_SANDBOX, LABEL_TASK } from './docker-create.ts';
@@ -36,6 +43,7 @@ import { PulledImageHandle } from './pulled-image-handle.ts';
 import { ImageBuildHandle } from './image-build-handle.ts';
 import { DockerTaskHandle } from './docker-task-handle.ts';
 import { collectContainers, containersDiskUsage, pruneDanglingImages, REPORTED_MARKER } from './docker-gc.ts';
+import { addressOn, DockerNetworks, LABEL_NETWORK } from './docker-networks.ts';
 
 export interface DockerDriverOptions {
   /** The engine's client; default: from DOCKER_HOST, else /var/run/docker.sock. */
@@ -63,12 +71,15 @@ export const PULL_LOG_FILE = 'image-pull.log';
 export class DockerDriver implements Driver {
   readonly name = 'docker';
   readonly docker: Dockerode;
+  /** The container networks of this driver's tasks. */
+  readonly networks: DockerNetworks;
   private readonly log: (msg: string) => void;
   private lastImagePrune = 0;
 
   constructor(private readonly options: DockerDriverOptions = {}) {
     this.docker = options.docker ?? new Dockerode();
     this.log = options.log ?? (() => undefined);
+    this.networks = new DockerNetworks(this.docker, this.log);
   }
 
   async available(): Promise<boolean> {
@@ -116,17 +127,31 @@ export class DockerDriver implements Driver {
       pidsLimit: this.options.pidsLimit ?? DEFAULT_PIDS_LIMIT,
       init: this.options.init ?? true,
     });
-    const { container, warnings } = await this.create(launch.taskId, createOptions);
-    // Pulled and created ahead; started at its instant (TaskSpec.startAt).
-    const untilStart = spec.startAt ? Date.parse(spec.startAt) - Date.now() : 0;
-    if (untilStart > 0) await new Promise((resolve) => setTimeout(resolve, untilStart));
-    try {
-      await container.start();
-    } catch (err) {
-      await container.remove({ force: true, v: true }).catch(() => undefined);
-      throw new Error(`cannot start the container: ${engineMessage(err)}`);
-    }
-    const inspected = await container.inspect().catch(() => null);
+    // On a container network: attached by the network's id (docker-networks.ts says why).
+    const run = async (networkId?: string) => {
+      const options = networkId === undefined ? createOptions : { ...createOptions, HostConfig: { ...createOptions.HostConfig, NetworkMode: networkId } };
+      const { container, warnings } = await this.create(launch.taskId, options);
+      // Pulled and created ahead; started at its instant (TaskSpec.startAt).
+      const untilStart = spec.startAt ? Date.parse(spec.startAt) - Date.now() : 0;
+      if (untilStart > 0) await new Promise((resolve) => setTimeout(resolve, untilStart));
+      try {
+        await container.start();
+      } catch (err) {
+        await container.remove({ force: true, v: true }).catch(() => undefined);
+        throw new Error(`cannot start the container: ${engineMessage(err)}`);
+      }
+      return { container, warnings, inspected: await container.inspect().catch(() => null) };
+    };
+    const network = namedNetworkOf(spec);
+    const { container, warnings, inspected } =
+      network === null
+        ? await run()
+        : await this.networks.using(network, (id) => run(id)).catch(async (err: unknown) => {
+            await this.networks.release(network).catch(() => undefined); // made for this task only, maybe
+            throw err;
+          });
+    const address = network === null ? undefined : addressOn(inspected, network);
+    if (network !== null && address === undefined) this.log(`docker driver: task ${launch.taskId}: no address on container network ${network}; it is reached at its host ports only`);
     return new DockerTaskHandle({
       taskId: launch.taskId,
       limits: describeLimits(createOptions.HostConfig, warnings),
@@ -135,8 +160,15 @@ export class DockerDriver implements Driver {
       preamble: ensured.progress,
       sandboxDir,
       keepExited: this.keepExitedMs > 0,
+      address,
+      ...this.networkRelease(network),
       log: this.log,
     });
+  }
+
+  /** What a handle on a container network calls once it is destroyed: the network goes if unused. */
+  private networkRelease(network: string | null | undefined): { released?: () => Promise<void> } {
+    return network ? { released: () => this.networks.release(network) } : {};
   }
 
   private get keepExitedMs(): number {
@@ -144,12 +176,15 @@ export class DockerDriver implements Driver {
   }
 
   /**
-   * Removes exited containers past their delay and orphans, and (when configured, at most hourly)
-   * dangling images past their age (docker-gc.ts); says what it removed.
+   * Removes exited containers past their delay and orphans, container networks no container is attached
+   * to (docker-networks.ts), and (when configured, at most hourly) dangling images past their age
+   * (docker-gc.ts); says what it removed.
    */
   async collectGarbage(sandboxRoot: string, known: ReadonlySet<string>): Promise<string[]> {
     const removed = await collectContainers(this.docker, { sandboxRoot, known, keepExitedMs: this.keepExitedMs }, this.log);
     const lines = removed.map((r) => `container ${r.id.slice(0, 12)} of task ${r.taskId} (${r.why})`);
+    // After the containers: an orphan removed above may have been the last one on its network.
+    lines.push(...(await this.networks.collect()));
     const pruneAfter = this.options.pruneImagesAfterMs;
     if (pruneAfter !== undefined && Date.now() - this.lastImagePrune >= IMAGE_PRUNE_INTERVAL_MS) {
       this.lastImagePrune = Date.now();
@@ -237,6 +272,7 @@ export class DockerDriver implements Driver {
       const marker = await readFile(path.join(sandboxDir, REPORTED_MARKER), 'utf8').catch(() => null);
       if (marker?.trim() === info.Id) continue; // its end was reported: the GC's now
       const preamble = (await readFile(path.join(sandboxDir, PULL_LOG_FILE), 'utf8').catch(() => '')).split('\n').filter((line) => line.length > 0);
+      const network = info.Labels[LABEL_NETWORK];
       handles.push(
         new DockerTaskHandle({
           taskId,
@@ -246,6 +282,8 @@ export class DockerDriver implements Driver {
           preamble,
           sandboxDir,
           keepExited: this.keepExitedMs > 0,
+          address: network && inspected.State.Running ? addressOn(inspected, network) : undefined,
+          ...this.networkRelease(network),
           log: this.log,
         }),
       );

@@ -85,6 +85,11 @@ export interface TaskHandle {
   /** What the driver could enforce of the limits, said in the task record ("cgroup v1: memory 64 MiB, cpu 0.5 (quota)"). */
   readonly limits: string;
   /**
+   * The task's own IP address on its container network (TaskSpec.network naming one), read by the
+   * docker driver once the container started; the agent reports it with the run's `running` status.
+   */
+  readonly address?: string;
+  /**
    * The task's output as an object-mode stream of OutputChunk, from the start, that ends after the task
    * has exited and all its output was read. Each call returns a new stream.
    */

@@ -34,11 +34,15 @@ export class AgentReports {
     if (report.state === 'running') {
       // The update only matches a task staged on this agent, so the usual case needs no read first;
       // a report it did not match is either stale (the task moved on) or not this agent's.
-      if (await lifecycle.markRunning(report.taskId, agentId, report.limits ?? null)) return;
+      if (await lifecycle.markRunning(report.taskId, agentId, report.limits ?? null, report.address ?? null)) return;
     }
     const task = await store.tasks.find(report.taskId);
     if (!task || task.agentId !== agentId) throw new NotFound(`task ${report.taskId} is not assigned to agent ${agentId}`);
-    if (report.state === 'running') return;
+    if (report.state === 'running') {
+      // Running already: a restarted task's next run, or a recovered container, says where it is now.
+      if (report.address !== undefined && task.state === 'running') await lifecycle.recordAddress(task, agentId, report.address);
+      return;
+    }
     if (report.state === 'restarting') return this.restarting(task, agentId, report);
     const reason = report.reason ?? defaultReason(report.state, report.exitCode ?? null);
     await lifecycle.finish(task, { state: report.state, exitCode: report.exitCode ?? null, reason, ...(report.result ? { result: report.result } : {}) }, report.limits);

@@ -1,8 +1,8 @@
 // The task lifecycle as the master records it: a submission becomes a queued task, a kill ends a
-// queued task at once or asks its agent, and a task's run, restarts, probe verdicts and end are
-// written as compare-and-sets on the state the task must be in (cluster/store/tasks.ts), so a stale or
-// repeated report changes nothing. Each change that took is announced; an end also gives the task's
-// resources back and lets the placement loop run.
+// queued task at once or asks its agent, and a task's run (with its address on a container network),
+// restarts, probe verdicts and end are written as compare-and-sets on the state the task must be in
+// (cluster/store/tasks.ts), so a stale or repeated report changes nothing. Each change that took is
+// announced; an end also gives the task's resources back and lets the placement loop run.
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
 import { Conflict, Unsatisfiable } from '../../shared/errors.ts';
@@ -113,13 +113,25 @@ export class TaskLifecycle {
     return tasks.get(id);
   }
 
-  /** staging → running, as the task's agent reports it; null when it was not staging on that agent. */
-  async markRunning(taskId: string, agentId: string, limits: string | null): Promise<TaskRecord | null> {
-    const running = await this.options.tasks.markRunning(taskId, agentId, limits, this.now());
+  /**
+   * staging → running, as the task's agent reports it, with its address on its container network when
+   * it has one; null when it was not staging on that agent.
+   */
+  async markRunning(taskId: string, agentId: string, limits: string | null, address: string | null = null): Promise<TaskRecord | null> {
+    const running = await this.options.tasks.markRunning(taskId, agentId, limits, this.now(), address);
     if (!running) return null;
-    this.options.log.info({ task: running.id, agent: agentId }, 'task running');
+    this.options.log.info({ task: running.id, agent: agentId, ...(address !== null ? { address } : {}) }, 'task running');
     this.options.announcer.changed(running);
     return running;
+  }
+
+  /** A running task's run has a new address on its container network (a restart's next run, a recovered container). */
+  async recordAddress(task: TaskRecord, agentId: string, address: string): Promise<void> {
+    if (task.address === address) return;
+    const updated = await this.options.tasks.recordAddress(task.id, agentId, address);
+    if (!updated) return;
+    this.options.log.info({ task: task.id, address }, 'task address on its container network');
+    this.options.announcer.changed(updated);
   }
 
   /** A run of a task with a restart policy ended and its agent runs it again later: one write. */

@@ -152,11 +152,27 @@ export class TaskRepository {
       .update({ waiting_reason: reason });
   }
 
-  /** staging → running, reported by the task's agent; the task as it is now, or null when it was not staging on that agent. */
-  async markRunning(id: string, agentId: string, limits: string | null, now: string): Promise<TaskRecord | null> {
+  /**
+   * staging → running, reported by the task's agent, with its address on its container network when it
+   * has one; the task as it is now, or null when it was not staging on that agent.
+   */
+  async markRunning(id: string, agentId: string, limits: string | null, now: string, address: string | null = null): Promise<TaskRecord | null> {
     const rows: Array<Record<string, unknown>> = await this.knex('tasks')
       .where({ id, agent_id: agentId, state: 'staging' })
-      .update({ state: 'running', started_at: now, limits, version: this.knex.raw('version + 1') })
+      .update({ state: 'running', started_at: now, limits, address, version: this.knex.raw('version + 1') })
+      .returning('*');
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /**
+   * A running task's new address on its container network (a restarted task's next run, a recovered
+   * container): the task as it is now, or null when it was not running on that agent or had that address.
+   */
+  async recordAddress(id: string, agentId: string, address: string): Promise<TaskRecord | null> {
+    const rows: Array<Record<string, unknown>> = await this.knex('tasks')
+      .where({ id, agent_id: agentId, state: 'running' })
+      .where((q) => q.whereNull('address').orWhereNot('address', address))
+      .update({ address, version: this.knex.raw('version + 1') })
       .returning('*');
     return rows[0] ? fromRow(rows[0]) : null;
   }
@@ -190,6 +206,8 @@ export class TaskRepository {
       reason: restart.reason,
       restarts: restart.restarts,
       restart_at: restart.restartAt,
+      // The ended run's container had it; the next run's gets its own.
+      address: null,
       version: this.knex.raw('version + 1'),
     };
     if (limits !== undefined) update.limits = limits;
@@ -281,6 +299,7 @@ function toRow(record: TaskRecord): Record<string, unknown> {
     ready: record.ready,
     probe_message: record.probeMessage,
     result: record.result ? toJson(record.result) : null,
+    address: record.address,
     version: record.version,
   };
 }
@@ -307,6 +326,7 @@ function fromRow(row: Record<string, unknown>): TaskRecord {
     ready: row.ready == null ? null : toBool(row.ready),
     probeMessage: (row.probe_message as string | null) ?? null,
     result: row.result == null ? null : fromJson<TaskResult>(row.result),
+    address: (row.address as string | null | undefined) ?? null,
     version: Number(row.version),
   };
 }

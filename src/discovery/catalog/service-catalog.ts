@@ -1,7 +1,8 @@
 // The service catalog: which instances of every app serve (up) or are going away (draining), at which
-// address and ports, and how each port is exposed. Built from apps' endpoints (an `EndpointsSource`,
-// wired in main.ts), kept up to date by their change events, never by polling: each change of an app
-// rebuilds that app's entry only, and listeners get the new snapshot at once.
+// address and ports (their agent's, resolved once; or their own on a container network), and how each
+// port is exposed. Built from apps' endpoints (an `EndpointsSource`, wired in main.ts), kept up to date
+// by their change events, never by polling: each change of an app rebuilds that app's entry only, and
+// listeners get the new snapshot at once.
 import type { Logger } from 'pino';
 import type { CatalogFeed, CatalogSnapshot, Service, ServiceBackend } from '../model.ts';
 import { readExposure, type Exposure } from '../exposure/exposure.ts';
@@ -9,7 +10,11 @@ import { HostAddresses } from './host-addresses.ts';
 
 /** An app's endpoints as apps hand them (apps' `AppEndpoints`, the same shape). */
 export interface Endpoints extends Exposure {
-  instances: Array<{ instanceId: string; taskId: string; host: string; ports: number[]; state: 'up' | 'draining' }>;
+  /**
+   * `address`: the instance's own IP on its container network, with `ports` its container ports; null
+   * (or absent): reached at `host` (resolved here) on its host ports.
+   */
+  instances: Array<{ instanceId: string; taskId: string; host: string; address?: string | null; ports: number[]; state: 'up' | 'draining' }>;
   /** During a blue-green switch, the app's share of its group's new requests (0..100); else null. */
   trafficShare: number | null;
 }
@@ -95,7 +100,8 @@ export class ServiceCatalog implements CatalogFeed {
     const weight = DEFAULT_WEIGHT;
     const backends: ServiceBackend[] = [];
     for (const instance of endpoints.instances) {
-      const address = this.addresses.addressOf(instance.host);
+      // An instance on a container network has an address of its own: no hostname to resolve.
+      const address = instance.address ?? this.addresses.addressOf(instance.host);
       if (address === undefined) {
         const apps = this.waitingForHost.get(instance.host) ?? new Set<string>();
         apps.add(endpoints.appId);

@@ -53,6 +53,7 @@ const statusSchema = z
     limits: z.string().max(1000).optional(),
     restarts: z.number().int().min(1).optional(),
     restartAt: z.iso.datetime().optional(),
+    address: z.union([z.ipv4(), z.ipv6()]).optional(),
     result: z
       .object({ image: z.string().max(1000).optional(), digest: z.string().max(200).optional(), tags: z.array(z.string().max(200)).max(50).optional() })
       .strict()

@@ -20,6 +20,7 @@ import * as buildResults from './016-build-results.ts';
 import * as ciDeploySteps from './017-ci-deploy-steps.ts';
 import * as ciPullRequests from './018-ci-pull-requests.ts';
 import * as appSwitches from './019-app-switches.ts';
+import * as taskAddresses from './020-task-addresses.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -46,6 +47,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['017-ci-deploy-steps', ciDeploySteps],
   ['018-ci-pull-requests', ciPullRequests],
   ['019-app-switches', appSwitches],
+  ['020-task-addresses', taskAddresses],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,7 +1,7 @@
 // One task's supervisor on its own, with runs played by the test and time moved by hand: restarts wait
 // their backoff to the ms and number their output on, a kill between two runs or while the next one
-// starts ends the task as killed, a drain's kill is reported lost, and a task left running by a stop
-// is neither reported nor touched.
+// starts ends the task as killed, the next run reports its own address on its container network, a
+// drain's kill is reported lost, and a task left running by a stop is neither reported nor touched.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -185,6 +185,24 @@ describe('a task supervisor', () => {
       [statuses.at(-1)?.state, statuses.at(-1)?.reason],
       ['killed', 'killed by user'],
     );
+  });
+
+  it('reports the next run\'s own address on its container network once it started', async () => {
+    deps.startRun = async (order) => {
+      const run = Object.assign(new PlayedRun(order.taskId), { address: '172.18.0.3' });
+      started.push(run);
+      return run;
+    };
+    const first = Object.assign(new PlayedRun('t-1'), { address: '172.18.0.2' });
+    const task = await supervise(first);
+    first.exit({ exitCode: 1 });
+    await eventually('the restart reported', () => statuses.find((s) => s.state === 'restarting'));
+    await time.advance(1000);
+    const running = await eventually('the next run reported with its address', () => statuses.find((s) => s.state === 'running'));
+    assert.deepEqual(running, { taskId: 't-1', state: 'running', address: '172.18.0.3' });
+    assert.deepEqual(statuses.map((s) => s.state), ['restarting', 'running'], 'after the restart, which cleared the last one');
+    await task.kill(0, 'killed by user');
+    await task.done;
   });
 
   it('reports a task a drain killed as lost, so that its owner replaces it', async () => {

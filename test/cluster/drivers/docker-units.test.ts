@@ -212,7 +212,9 @@ describe('docker driver: pure parts', () => {
     assert.equal(parseTaskSpec({ cmd: 'x', image: 'i', network: 'host' }, 'user:x').network, 'host');
     assert.throws(() => parseTaskSpec({ cmd: 'x', network: 'host' }, 'user:x'), /"network" needs an "image"/);
     assert.throws(() => parseTaskSpec({ cmd: 'x', image: 'i', network: 'none', ports: [0] }, 'user:x'), /network "none" cannot have ports/);
-    assert.throws(() => parseTaskSpec({ cmd: 'x', image: 'i', network: 'overlay' }, 'user:x'), /network/);
+    // Any other name is a container network's, when Docker would take it.
+    assert.equal(parseTaskSpec({ cmd: 'x', image: 'i', network: 'overlay' }, 'user:x').network, 'overlay');
+    assert.throws(() => parseTaskSpec({ cmd: 'x', image: 'i', network: 'my net' }, 'user:x'), /network: "my net": a container network's name is letters, digits/);
   });
 
   it('gantry run --image: the command is optional, --force-pull needs an image', () => {

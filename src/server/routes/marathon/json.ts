@@ -56,7 +56,8 @@ export function marathonDefinition(app: AppDefinition): Json {
 }
 
 function renderDefinition(app: AppDefinition): Json {
-  const bridge = app.networks[0].mode === 'container/bridge';
+  // Bridge and container networks map ports (portMappings); host networking defines them (portDefinitions).
+  const bridge = app.networks[0].mode !== 'host';
   const json: Json = { id: app.id };
   if (app.cmd !== null) json.cmd = app.cmd;
   if (app.args !== null) json.args = app.args;
@@ -72,7 +73,7 @@ function renderDefinition(app: AppDefinition): Json {
     constraints: app.constraints,
   });
   if (app.container !== null) json.container = containerJson(app, bridge);
-  json.networks = app.networks.map((n) => ({ mode: n.mode }));
+  json.networks = app.networks.map((n) => (n.mode === 'container' ? { mode: n.mode, name: n.name } : { mode: n.mode }));
   if (!bridge) json.portDefinitions = app.portDefinitions.map((p) => ({ port: p.port, protocol: p.protocol, ...(p.name !== null ? { name: p.name } : {}), labels: p.labels }));
   Object.assign(json, {
     requirePorts: app.requirePorts,
@@ -104,7 +105,8 @@ function containerJson(app: AppDefinition, bridge: boolean): Json {
       ? {
           portMappings: container.portMappings.map((m) => ({
             containerPort: m.containerPort,
-            hostPort: m.hostPort,
+            // Absent on a container network where none was asked for, as Marathon writes it.
+            ...(m.hostPort !== null ? { hostPort: m.hostPort } : {}),
             servicePort: m.servicePort,
             protocol: m.protocol,
             ...(m.name !== null ? { name: m.name } : {}),
@@ -171,6 +173,8 @@ export function marathonTask(task: TaskRecord, app: AppDefinition, servicePorts:
     stagedAt: task.stagedAt ?? task.createdAt,
   };
   if (task.startedAt !== null) json.startedAt = task.startedAt;
+  // Its own address on a container network (Marathon: the task's container IP, task.raml ipAddresses).
+  if (task.address !== null) json.ipAddresses = [{ ipAddress: task.address, protocol: task.address.includes(':') ? 'IPv6' : 'IPv4' }];
   json.version = task.spec.env.MARATHON_APP_VERSION ?? '';
   json.healthCheckResults = healthResults(task, app);
   return json;
@@ -213,7 +217,7 @@ function readinessResults(view: AppView): Json[] {
 
 /** The ports a load balancer serves the app on: Marathon's servicePorts (0 where none was asked). */
 function servicePortsOf(app: AppDefinition): number[] {
-  if (app.networks[0].mode === 'container/bridge') return (app.container?.portMappings ?? []).map((m) => m.servicePort);
+  if (app.networks[0].mode !== 'host') return (app.container?.portMappings ?? []).map((m) => m.servicePort);
   return app.portDefinitions.map((p) => p.port);
 }
 
