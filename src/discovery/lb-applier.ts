@@ -39,10 +39,6 @@ export class LbApplier {
     await this.idle();
   }
 
-  model(): LbModel {
-    return lbModelOf(this.feed.snapshot(), this.options);
-  }
-
   private schedule(snapshot: CatalogSnapshot): void {
     this.pending = snapshot;
     if (this.running) return;

@@ -97,7 +97,6 @@ export class ServiceCatalog implements CatalogFeed {
 
   private serviceOf(endpoints: Endpoints): Service {
     const { specs, deploymentGroup } = readExposure(endpoints);
-    const weight = DEFAULT_WEIGHT;
     const backends: ServiceBackend[] = [];
     for (const instance of endpoints.instances) {
       // An instance on a container network has an address of its own: no hostname to resolve.
@@ -108,7 +107,7 @@ export class ServiceCatalog implements CatalogFeed {
         this.waitingForHost.set(instance.host, apps);
         continue;
       }
-      backends.push({ appId: endpoints.appId, instanceId: instance.instanceId, taskId: instance.taskId, host: instance.host, address, ports: instance.ports, state: instance.state, weight });
+      backends.push({ appId: endpoints.appId, instanceId: instance.instanceId, taskId: instance.taskId, host: instance.host, address, ports: instance.ports, state: instance.state, weight: DEFAULT_WEIGHT });
     }
     return { appId: endpoints.appId, deploymentGroup, share: endpoints.trafficShare, ports: specs, backends };
   }
