@@ -18,6 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import dnsPacket from 'dns-packet';
 import { labelOf } from '../../src/discovery/dns/index.ts';
+// The app the discovery tests run: a node:http server on PORT0 whose /health is 503 while SICK/<instance> exists.
+import { serverCommand } from '../../test/helpers/discovery.ts';
 import { discardDataDir } from '../apps/gantry.ts';
 import { apiCall } from '../shared/api-call.ts';
 import { spawnGantryServer, waitFor, type GantryServer } from '../shared/gantry-process.ts';
@@ -54,18 +56,6 @@ interface Task {
   killRequested: boolean;
   spec: { env: Record<string, string> };
   allocation: { ports: number[] } | null;
-}
-
-/** The app's instances: a node:http server on PORT0 whose /health is 503 while SICK/<instance> exists. */
-function serverCommand(sickDir: string): string {
-  return `node -e '
-const fs = require("fs"); const http = require("http");
-const me = process.env.GANTRY_APP_INSTANCE;
-const server = http.createServer((q, r) => {
-  if (q.url === "/health") { r.statusCode = fs.existsSync("${sickDir}/" + me) ? 503 : 200; return r.end(); }
-  r.end(me + "\\n");
-}).listen(process.env.PORT0);
-process.on("SIGTERM", () => server.close(() => process.exit(0)));'`;
 }
 
 /** A UDP client on one socket: SRV targets of a name, or null when the server did not answer in time. */

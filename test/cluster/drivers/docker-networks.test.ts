@@ -9,21 +9,11 @@ import Dockerode from 'dockerode';
 import { createDockerDriver } from '../../../src/cluster/drivers/docker.ts';
 import { DockerNetworks } from '../../../src/cluster/drivers/docker-networks.ts';
 import type { TaskHandle } from '../../../src/cluster/drivers/driver.ts';
-import { freePort } from '../../helpers/processes.ts';
+import { freePort, waitFor } from '../../helpers/processes.ts';
 import { useDockerDriver } from './docker-helpers.ts';
 
 const PREFIX = `gt${process.pid}`;
 const engine = new Dockerode();
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => null);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The engine's networks of exactly this name. */
 async function networksNamed(engineName: string): Promise<Dockerode.NetworkInspectInfo[]> {
