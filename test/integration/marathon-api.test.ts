@@ -386,7 +386,10 @@ describe('the Marathon API (/v2) on a real server', function () {
     const tree = (await call('GET', '/v2/groups/shop?embed=group.apps.tasks')).body;
     assert.deepEqual(tree.apps.map((a: { id: string }) => a.id), ['/shop/db', '/shop/web']);
     assert.deepEqual(tree.groups.map((g: { id: string; apps: Array<{ id: string }> }) => [g.id, g.apps.map((a) => a.id)]), [['/shop/workers', ['/shop/workers/queue']]]);
-    assert.ok(tree.apps.every((a: { tasksHealthy: number }) => a.tasksHealthy === 1));
+    // With a message: without one, a failing assert.ok has Node search the (transpiled, one-line) source
+    // for the expression, which on this file spun for minutes instead of failing.
+    const health = tree.apps.map((a: { id: string; tasksHealthy: number; tasksRunning: number }) => `${a.id} ${a.tasksHealthy}/${a.tasksRunning}`);
+    assert.ok(tree.apps.every((a: { tasksHealthy: number }) => a.tasksHealthy === 1), `healthy/running: ${health.join(', ')}`);
     assert.ok((await call('GET', '/v2/groups')).body.groups.some((g: { id: string }) => g.id === '/shop'), 'under the root group');
     const removed = await call('DELETE', '/v2/groups/shop');
     assert.equal(removed.status, 200, JSON.stringify(removed.body));
